@@ -1,0 +1,69 @@
+# graft — every target sets up what it needs (Debian packages, .venv) itself.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CC     ?= cc
+CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Isrc/core
+PARSER := src/core/http1_request.c src/core/http1_fields.c src/core/http1_chunked.c
+CSRC   := $(wildcard src/core/*.c src/bridge/*.c src/core/*.h src/bridge/*.h include/*.h)
+
+.PHONY: all build run test test-c test-py fuzz test-asan bench clean sysdeps
+
+all: build
+
+build/.sysdeps: scripts/setup-system.sh
+	@mkdir -p build
+	PYTHON=$(PYTHON) scripts/setup-system.sh
+	@touch $@
+
+$(VENV)/.deps: requirements-dev.txt build/.sysdeps
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+$(VENV)/.built: $(VENV)/.deps $(CSRC) setup.py pyproject.toml
+	$(PY) -m pip install -q --no-build-isolation -e .
+	@touch $@
+
+# Set-up only: leaves .venv/bin/graft.
+build: $(VENV)/.built
+
+run: build
+	cd examples/hello && ../../$(VENV)/bin/graft app:app --host 127.0.0.1 --port 8000
+
+build/test_http1: $(PARSER) tests/core/test_http1.c src/core/http1.h build/.sysdeps
+	$(CC) $(CFLAGS_C) $(PARSER) tests/core/test_http1.c -o $@
+
+test-c: build/test_http1
+	./build/test_http1
+
+build/fuzz_http1: $(PARSER) fuzz/fuzz_http1.c build/.sysdeps
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core $(PARSER) fuzz/fuzz_http1.c -o $@
+
+# A short libFuzzer run over the parser (longer: make fuzz FUZZ_SECONDS=600).
+FUZZ_SECONDS ?= 20
+fuzz: build/fuzz_http1
+	@mkdir -p build/fuzz-corpus
+	./build/fuzz_http1 -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/http1.dict -print_final_stats=1 build/fuzz-corpus fuzz/corpus/http1
+
+test-py: build
+	$(PY) -m pytest tests -q
+
+test: test-c fuzz test-py
+
+# The whole suite against an ASan+UBSan build of the extension.
+test-asan: build build/.sysdeps
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Isrc/core $(PARSER) tests/core/test_http1.c -o build/test_http1_asan && ./build/test_http1_asan
+	GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	  $(PY) -m pytest tests -q -x; rc=$$?; \
+	  $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
+
+bench: build
+	PYTHON=$(PYTHON) scripts/setup-system.sh bench
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build graft/*.so *.egg-info

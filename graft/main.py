@@ -1,0 +1,290 @@
+"""Command line and ``run()``: ``graft app:app`` accepts uvicorn's options with uvicorn's defaults.
+
+Exit statuses follow uvicorn: 0 after a normal stop, 1 when the app cannot be imported or
+the socket cannot be bound, 2 for invalid options, 3 when the app's startup failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import os
+import platform
+import socket
+import stat
+import sys
+from typing import Any, Sequence
+
+from graft.config import HTTP_CHOICES, INTERFACE_CHOICES, LIFESPAN_CHOICES, WS_CHOICES, Config
+from graft.logging import LOG_LEVELS, LOGGING_CONFIG
+
+STARTUP_FAILURE = 3
+ENV_PREFIX = "GRAFT_"
+
+logger = logging.getLogger("graft.error")
+
+
+def version_string() -> str:
+    """``graft 0.1.0 with CPython 3.11.7 on Linux``."""
+    from graft import __version__
+
+    return (
+        f"graft {__version__} with {platform.python_implementation()} "
+        f"{platform.python_version()} on {platform.system()}"
+    )
+
+
+# -- argument types ---------------------------------------------------------------------------
+def _number(text: str) -> int | float:
+    """Seconds: an int when integral (so 5 stays 5, as in uvicorn), else a float."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a non-negative number")
+    return int(value) if value.is_integer() else value
+
+
+_SIZE_SUFFIXES = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+
+
+def _size(text: str) -> int:
+    """Byte count with an optional K/M/G suffix (powers of 1024): 65536, 64K, 10M."""
+    stripped = text.strip().lower()
+    digits = stripped.rstrip("kmgb")
+    suffix = stripped[len(digits) :]
+    if not digits.isdigit() or suffix not in _SIZE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 65536, 64K, 10M)")
+    return int(digits) * _SIZE_SUFFIXES[suffix]
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on", "y", "t"):
+        return True
+    if value in ("0", "false", "no", "off", "n", "f"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not a boolean")
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f'{text!r} is not a header in the form "NAME:VALUE"')
+    return name.strip(), value.strip()
+
+
+# -- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The ``graft`` argument parser; every option's dest is the Config keyword it sets."""
+    p = argparse.ArgumentParser(
+        prog="graft",
+        usage="graft [OPTIONS] APP",
+        description="Serve an ASGI app (APP is 'module:attribute') with graft's C HTTP engine.",
+        epilog=f"Every option can also be set with an environment variable {ENV_PREFIX}<OPTION> "
+        f"(e.g. {ENV_PREFIX}PORT=9000, {ENV_PREFIX}APP=main:app).",
+    )
+    bool_opt = argparse.BooleanOptionalAction
+    p.add_argument("app", metavar="APP", nargs="?", default=None, help="ASGI app as 'module:attribute'.")
+
+    g = p.add_argument_group("binding")
+    g.add_argument("--host", default="127.0.0.1", help="Bind socket to this host. [default: 127.0.0.1]")
+    g.add_argument("--port", type=int, default=8000, help="Bind socket to this port; 0 picks a free one. [default: 8000]")
+    g.add_argument("--uds", default=None, help="Bind to a UNIX domain socket.")
+    g.add_argument("--fd", type=int, default=None, help="Bind to socket from this file descriptor.")
+    g.add_argument("--backlog", type=int, default=2048, help="Maximum number of connections to hold in backlog. [default: 2048]")
+
+    g = p.add_argument_group("processes and loop")
+    g.add_argument(
+        "--workers", type=int, default=None,
+        help="Number of worker processes. Defaults to $WEB_CONCURRENCY or 1.",
+    )
+    g.add_argument("--threads", type=int, default=1, help="Number of C I/O threads per worker. [default: 1]")
+    g.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="Event loop implementation. [default: auto]")
+    g.add_argument("--http", choices=HTTP_CHOICES, default="auto", help="Accepted for uvicorn compatibility; graft always uses its own HTTP parser.")
+    g.add_argument("--ws", choices=WS_CHOICES, default="auto", help="WebSocket support; 'none' disables it. [default: auto]")
+    g.add_argument("--ws-max-size", type=int, default=16 * 1024 * 1024, help="WebSocket max message size in bytes. [default: 16777216]")
+    g.add_argument("--ws-max-queue", type=int, default=32, help="WebSocket max incoming message queue. [default: 32]")
+    g.add_argument("--ws-ping-interval", type=float, default=20.0, help="WebSocket ping interval in seconds. [default: 20.0]")
+    g.add_argument("--ws-ping-timeout", type=float, default=20.0, help="WebSocket ping timeout in seconds. [default: 20.0]")
+    g.add_argument("--ws-per-message-deflate", type=_bool, default=True, metavar="BOOLEAN", help="WebSocket per-message-deflate compression. [default: True]")
+    g.add_argument("--lifespan", choices=LIFESPAN_CHOICES, default="auto", help="Lifespan implementation. [default: auto]")
+    g.add_argument("--interface", choices=INTERFACE_CHOICES, default="auto", help="Application interface. [default: auto]")
+
+    g = p.add_argument_group("app")
+    g.add_argument("--env-file", default=None, metavar="PATH", help="Environment configuration file.")
+    g.add_argument("--app-dir", default=".", help="Look for APP in this directory, by adding it to sys.path. [default: .]")
+    g.add_argument("--factory", action="store_true", default=False, help="Treat APP as an application factory (a callable returning the app).")
+    g.add_argument("--root-path", default="", help="Set the ASGI 'root_path' for apps mounted below a URL path.")
+    g.add_argument("--native", action="append", default=None, metavar="PATH", help="Load a native handler library (.so); repeatable.")
+
+    g = p.add_argument_group("logging")
+    g.add_argument("--log-config", default=None, metavar="PATH", help="Logging configuration file (.json, .yaml, .ini).")
+    g.add_argument("--log-level", choices=tuple(LOG_LEVELS), default=None, help="Log level. [default: info]")
+    g.add_argument("--access-log", action=bool_opt, default=True, help="Enable/disable the access log.")
+    g.add_argument("--use-colors", action=bool_opt, default=None, help="Enable/disable colourized logging.")
+
+    g = p.add_argument_group("HTTP")
+    g.add_argument("--proxy-headers", action=bool_opt, default=True, help="Trust X-Forwarded-Proto/For from --forwarded-allow-ips. [default: on]")
+    g.add_argument(
+        "--forwarded-allow-ips", default=None,
+        help="Comma-separated IPs/networks to trust proxy headers from; '*' trusts all. "
+        "Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.",
+    )
+    g.add_argument("--server-header", action=bool_opt, default=True, help="Enable/disable the default Server header.")
+    g.add_argument("--date-header", action=bool_opt, default=True, help="Enable/disable the default Date header.")
+    g.add_argument("--header", dest="headers", action="append", type=_header, default=None, metavar="NAME:VALUE", help="Add a default response header; repeatable.")
+
+    g = p.add_argument_group("limits and timeouts")
+    g.add_argument("--limit-concurrency", type=int, default=None, help="Maximum concurrent connections/tasks before answering 503.")
+    g.add_argument("--limit-max-requests", type=int, default=None, help="Maximum requests a worker serves before it is replaced.")
+    g.add_argument("--limit-request-line", type=_size, default=8190, help="Maximum request line length in bytes. [default: 8190]")
+    g.add_argument("--limit-request-head", type=_size, default=65536, help="Maximum size of the request header section in bytes. [default: 65536]")
+    g.add_argument("--limit-request-fields", type=int, default=100, help="Maximum number of request header fields. [default: 100]")
+    g.add_argument("--limit-request-body", type=_size, default=None, help="Maximum request body size in bytes (K/M/G suffixes ok); larger bodies get 413. [default: unlimited]")
+    g.add_argument("--timeout-keep-alive", type=_number, default=5, help="Close idle keep-alive connections after this many seconds. [default: 5]")
+    g.add_argument("--timeout-graceful-shutdown", type=_number, default=None, help="Maximum seconds to wait for in-flight requests on shutdown.")
+    g.add_argument("--timeout-request-header", type=_number, default=10.0, help="Maximum seconds to receive a request's header section. [default: 10]")
+    g.add_argument("--timeout-body-read", type=_number, default=30.0, help="Maximum idle seconds between request body bytes. [default: 30]")
+
+    g = p.add_argument_group("unsupported (clear errors)")
+    g.add_argument("--reload", action="store_true", default=False, help="Not supported by graft.")
+    g.add_argument("--ssl-keyfile", default=None, help="Not supported by graft: terminate TLS in a proxy.")
+    g.add_argument("--ssl-certfile", default=None, help="Not supported by graft: terminate TLS in a proxy.")
+
+    p.add_argument("--version", action="version", version=version_string(), help="Display the graft version and exit.")
+    return p
+
+
+def _apply_env_defaults(parser: argparse.ArgumentParser, environ: dict[str, str] | os._Environ[str]) -> None:
+    """Let ``GRAFT_<DEST>`` variables provide defaults (command-line options still win)."""
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public iterator
+        if action.dest in ("help", "version"):
+            continue
+        env_name = ENV_PREFIX + action.dest.upper()
+        raw = environ.get(env_name)
+        if raw is None:
+            continue
+        try:
+            if isinstance(action, (argparse.BooleanOptionalAction, argparse._StoreTrueAction)):  # noqa: SLF001
+                value: Any = _bool(raw)
+            elif isinstance(action, argparse._AppendAction):  # noqa: SLF001
+                convert = action.type or str
+                value = [convert(item) for item in raw.split()]
+            else:
+                value = action.type(raw) if action.type else raw
+                if action.choices is not None and value not in action.choices:
+                    raise argparse.ArgumentTypeError(f"{raw!r} is not one of {', '.join(map(str, action.choices))}")
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            parser.error(f"invalid value in ${env_name}: {exc}")
+        parser.set_defaults(**{action.dest: value})
+
+
+def parse_args(argv: Sequence[str] | None = None, environ: Any = None) -> dict[str, Any]:
+    """Parse the command line into keyword arguments for ``run()`` / ``Config``."""
+    parser = build_parser()
+    _apply_env_defaults(parser, os.environ if environ is None else environ)
+    ns = parser.parse_args(argv)
+    if not ns.app:
+        parser.error("the following arguments are required: APP")
+    kwargs = vars(ns)
+    if kwargs["log_config"] is None:
+        kwargs["log_config"] = LOGGING_CONFIG
+    kwargs["native"] = kwargs["native"] or []
+    kwargs["headers"] = kwargs["headers"] or []
+    return kwargs
+
+
+# -- running ----------------------------------------------------------------------------------
+def _serve_worker(config: Config, sockets: list[socket.socket] | None = None) -> int:
+    """Body of one worker process: returns 3 if the server never started (see Supervisor)."""
+    from graft.server import Server
+
+    server = Server(config)
+    try:
+        server.run(sockets=sockets)
+    except KeyboardInterrupt:
+        pass
+    except SystemExit:
+        if not getattr(server, "started", False):
+            return STARTUP_FAILURE
+        raise
+    except Exception:
+        if not getattr(server, "started", False):
+            logger.exception("Worker process [%d] failed to start.", os.getpid())
+            return STARTUP_FAILURE
+        raise
+    return 0 if getattr(server, "started", False) else STARTUP_FAILURE
+
+
+def _remove_uds(path: str | None) -> None:
+    if not path:
+        return
+    try:
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.remove(path)
+    except OSError:
+        pass
+
+
+def run(app: Any, **kwargs: Any) -> None:
+    """Serve ``app`` (import string or ASGI callable); the programmatic ``uvicorn.run``.
+
+    Raises ValueError for invalid options; exits (SystemExit) with 1 if the app cannot be
+    loaded or the socket bound and 3 if the app's startup failed; returns after a normal stop.
+    """
+    serve(Config(app, **kwargs))
+
+
+def serve(config: Config) -> None:
+    """Run the server for a ready Config: one process, or a Supervisor for workers > 1."""
+    if config.workers > 1 and not isinstance(config.app, str):
+        logger.warning("You must pass the application as an import string to enable 'reload' or 'workers'.")
+        sys.exit(1)
+
+    from graft.server import Server  # imported here: the C extension is not needed to parse options
+
+    exit_code = 0
+    try:
+        if config.workers > 1:
+            from graft.supervisor import Supervisor
+
+            sock = config.bind_socket()
+            try:
+                target = functools.partial(_serve_worker, config)
+                exit_code = Supervisor(config, target=target, sockets=[sock]).run()
+            finally:
+                sock.close()
+        else:
+            server = Server(config)
+            try:
+                server.run()
+            except KeyboardInterrupt:
+                pass
+            if not getattr(server, "started", False):
+                exit_code = STARTUP_FAILURE
+    finally:
+        if config.uds:
+            _remove_uds(config.uds)
+
+    if exit_code:
+        sys.exit(exit_code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``graft`` command and ``python -m graft``."""
+    kwargs = parse_args(argv)
+    app = kwargs.pop("app")
+    try:
+        config = Config(app, **kwargs)
+    except ValueError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    serve(config)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

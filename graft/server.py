@@ -1,0 +1,184 @@
+"""The server process: lifespan, sockets, the C engine on the running loop, signals, shutdown.
+
+Threads: this (Python) thread runs the asyncio loop and every app coroutine; the C engine's
+I/O threads accept, read, parse and write without the GIL and hand requests over through
+one eventfd the loop watches (see docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from graft import _graft
+from graft.config import Config
+from graft.lifespan import Lifespan
+
+logger = logging.getLogger("graft.error")
+access_logger = logging.getLogger("graft.access")
+
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _log_error(message: str, exc: BaseException | None) -> None:
+    if exc is not None:
+        logger.error(message.rstrip(), exc_info=(type(exc), exc, exc.__traceback__))
+    else:
+        logger.error(message)
+
+
+def _access(client: str, method: str, root_path: str, target: str, version: str, status: int) -> None:
+    access_logger.info('%s - "%s %s HTTP/%s" %d', client, method, root_path + target, version, status)
+
+
+class Server:
+    """One server process: ``await serve()`` inside a loop, or ``run()`` to own the loop."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.started = False
+        self.should_exit = False
+        self.force_exit = False
+        self.core: Any = None
+        self._exit_event: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- entry points -------------------------------------------------------------------------
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """Run until stopped, on a new event loop (uvloop when configured and installed)."""
+        factory = self.config.setup_event_loop()
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(self.serve(sockets=sockets))
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve until a signal, ``should_exit`` or the request limit; then shut down gracefully."""
+        config = self.config
+        if not config.loaded:
+            config.load()
+        self._loop = asyncio.get_running_loop()
+        self._exit_event = asyncio.Event()
+        self._install_signal_handlers()
+        logger.info("Started server process [%d]", os.getpid())
+        self.lifespan = Lifespan(config)
+        await self.lifespan.startup()
+        if self.lifespan.should_exit or getattr(self.lifespan, "startup_failed", False):
+            return
+        try:
+            self._start_core(sockets)
+        except OSError as exc:
+            logger.error("%s", exc)
+            await self.lifespan.shutdown()
+            sys.exit(1)
+        self.started = True
+        if not self.should_exit:
+            await self._exit_event.wait()
+        await self.shutdown()
+
+    # -- start --------------------------------------------------------------------------------
+    def _start_core(self, sockets: list[socket.socket] | None) -> None:
+        config = self.config
+        if sockets is None:
+            sockets = [config.bind_socket()]
+            self._own_sockets = sockets
+        fds = []
+        unix_path = None
+        for sock in sockets:
+            sock.setblocking(False)
+            fds.append(os.dup(sock.fileno()))  # the engine closes its copies
+            if sock.family == socket.AF_UNIX:
+                unix_path = sock.getsockname()
+        trusted = None
+        if config.proxy_headers:
+            trusted = [ip.strip() for ip in config.forwarded_allow_ips if ip.strip()]
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in config.headers]
+        access = _access if config.access_log and access_logger.isEnabledFor(logging.INFO) else None
+        self.core = _graft.Server(
+            config.loaded_app,
+            self._loop,
+            fds,
+            self.lifespan.state,
+            _log_error,
+            access,
+            config.root_path,
+            [(k.lower(), v) for k, v in headers],
+            config.server_header,
+            config.date_header,
+            trusted,
+            config.threads,
+            limit_request_line=config.limit_request_line,
+            limit_request_head=config.limit_request_head,
+            limit_request_fields=config.limit_request_fields,
+            limit_request_body=config.limit_request_body or 0,
+            timeout_keep_alive=float(config.timeout_keep_alive),
+            timeout_request_header=float(config.timeout_request_header),
+            timeout_body_read=float(config.timeout_body_read),
+            limit_concurrency=config.limit_concurrency or 0,
+            limit_max_requests=config.limit_max_requests or 0,
+            on_max_requests=self._max_requests_reached,
+            unix_path=unix_path,
+        )
+        self._loop.add_reader(self.core.fileno(), self.core.drain)
+        self.core.start()
+
+    def _max_requests_reached(self) -> None:
+        logger.warning("Maximum request limit of %d exceeded. Terminating process.",
+                       self.config.limit_max_requests)
+        self._request_exit()
+
+    # -- signals ------------------------------------------------------------------------------
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # embedded in a thread: the host owns signals
+        for sig in HANDLED_SIGNALS:
+            try:
+                self._loop.add_signal_handler(sig, self.handle_exit, sig)
+            except (NotImplementedError, RuntimeError):
+                signal.signal(sig, lambda s, f: self._loop.call_soon_threadsafe(self.handle_exit, s))
+
+    def handle_exit(self, sig: int) -> None:
+        """First SIGINT/SIGTERM: graceful shutdown. A second SIGINT: force exit."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self._request_exit()
+
+    def _request_exit(self) -> None:
+        self.should_exit = True
+        if self._exit_event is not None:
+            self._exit_event.set()
+
+    # -- shutdown -----------------------------------------------------------------------------
+    async def shutdown(self) -> None:
+        logger.info("Shutting down")
+        core = self.core
+        if core is not None:
+            core.stop_accepting()
+            core.shutdown()
+            timeout = self.config.timeout_graceful_shutdown
+            deadline = None if timeout is None else time.monotonic() + timeout
+            if core.inflight or core.connections:
+                logger.info("Waiting for connections to close. (CTRL+C to force quit)")
+            while (core.inflight or core.connections) and not self.force_exit:
+                if deadline is not None and time.monotonic() >= deadline:
+                    logger.error("Cancel %d running task(s), timeout graceful shutdown exceeded",
+                                 core.inflight)
+                    break
+                await asyncio.sleep(0.02)
+            if core.inflight or core.connections:
+                core.abort()
+                end = time.monotonic() + 1.0
+                while core.inflight and time.monotonic() < end and not self.force_exit:
+                    await asyncio.sleep(0.02)
+            self._loop.remove_reader(core.fileno())
+            core.close()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+        for sock in getattr(self, "_own_sockets", []):
+            sock.close()
+        logger.info("Finished server process [%d]", os.getpid())

@@ -1,0 +1,414 @@
+"""Pre-fork supervisor for ``--workers N``: N processes accepting on one shared listening socket.
+
+Why one shared socket and not SO_REUSEPORT: with SO_REUSEPORT every worker has its own accept
+queue, and connections the kernel already queued for a worker that dies are reset. With one
+socket there is one queue; a dying worker only loses the connections it had accepted, and the
+respawned (or any other) worker picks up the rest.
+
+Design:
+
+* ``os.fork()`` (the parent has no threads and has not imported the app, so forking is safe
+  and cheap); the child calls ``target(sockets=sockets)`` and ``os._exit``\\s with its result, so
+  it never unwinds into the parent's stack (which would, e.g., remove the --uds file).
+* Signals are never handled in Python code with side effects: the handlers are no-ops and
+  ``signal.set_wakeup_fd`` writes each signal number into a pipe that the main loop
+  ``select``\\s on, together with SIGCHLD for prompt reaping.
+* Children get ``PR_SET_PDEATHSIG=SIGTERM``, so they do not outlive a parent that is
+  SIGKILLed, and the parent's signal handling is undone in them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import errno
+import logging
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from typing import Any, Callable
+
+from graft.logging import colorize
+
+logger = logging.getLogger("graft.error")
+
+STARTUP_FAILURE = 3  # a worker that exits with this never got to serve: stop, don't respawn
+RESPAWN_BACKOFF = 1.0  # a worker that dies sooner than this after starting is respawned this late
+KILL_GRACE = 5.0  # after SIGKILL, how long to wait for the kernel to reap
+
+_PR_SET_PDEATHSIG = 1
+
+_SIGNAL_NAMES = {
+    getattr(signal, name): name
+    for name in ("SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP", "SIGTTIN", "SIGTTOU", "SIGCHLD")
+    if hasattr(signal, name)
+}
+HANDLED_SIGNALS = tuple(_SIGNAL_NAMES)
+
+
+def _describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"killed by signal {name}"
+    if os.WIFEXITED(status):
+        return f"exit code {os.WEXITSTATUS(status)}"
+    return f"status {status}"
+
+
+def _set_parent_death_signal(sig: int) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent dies (best effort)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(sig), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+class Worker:
+    """Bookkeeping for one child process."""
+
+    __slots__ = ("pid", "started_at", "terminating")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.started_at = time.monotonic()
+        self.terminating = False
+
+
+class Supervisor:
+    """Runs ``config.workers`` copies of ``target`` and keeps that many alive until told to stop.
+
+    ``target(sockets=sockets)`` runs in each child; its return value (int, None = 0) is the
+    child's exit status. Exit status 3 from a worker not being stopped means it failed to
+    start (bad import, lifespan startup failure): the supervisor then stops everything and
+    ``run()`` returns 3 instead of respawning forever.
+
+    Signals: SIGINT/SIGTERM -> graceful stop (workers get SIGTERM, SIGKILL after
+    ``timeout_graceful_shutdown + 5`` s, or 30 s if unset), ``run()`` returns 0; a second
+    SIGINT, or SIGQUIT -> SIGKILL all workers at once; SIGHUP -> restart all workers;
+    SIGTTIN/SIGTTOU -> one worker more/less.
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        target: Callable[..., Any],
+        sockets: list[socket.socket],
+    ) -> None:
+        self.config = config
+        self.target = target
+        self.sockets = sockets
+        self.num_workers: int = int(getattr(config, "workers", 1) or 1)
+        self.workers: dict[int, Worker] = {}
+        self.pid = os.getpid()
+
+        self.stopping = False
+        self.force = False
+        self.exit_code = 0
+        self._pending_respawns: list[float] = []  # monotonic times at which to start a worker
+        self._stop_deadline: float | None = None
+
+        self._wakeup_r = -1
+        self._wakeup_w = -1
+        self._old_handlers: dict[int, Any] = {}
+        self._old_wakeup_fd = -1
+
+    # -- main loop ------------------------------------------------------------------------
+    def run(self) -> int:
+        """Start the workers, supervise until stopped, return the exit status for the parent."""
+        logger.info(
+            "Started parent process [%d]",
+            self.pid,
+            extra={"color_message": "Started parent process [" + colorize("%d", fg=36, bold=True) + "]"},
+        )
+        self._install_signals()
+        try:
+            for _ in range(self.num_workers):
+                self._spawn()
+            while True:
+                self._handle_signals(self._wait_for_events())
+                self._reap()
+                if self.stopping:
+                    if not self.workers:
+                        break
+                    self._enforce_stop_deadline()
+                else:
+                    self._respawn_due()
+        finally:
+            self._kill_all(signal.SIGKILL)  # only non-empty if we got here by an exception
+            self._reap_blocking(KILL_GRACE)
+            self._restore_signals()
+        logger.info(
+            "Stopping parent process [%d]",
+            self.pid,
+            extra={"color_message": "Stopping parent process [" + colorize("%d", fg=36, bold=True) + "]"},
+        )
+        return self.exit_code
+
+    def _wait_for_events(self) -> bytes:
+        """Block until a signal arrives or the next timer (respawn, stop deadline) is due."""
+        timeout = 1.0
+        now = time.monotonic()
+        if self._pending_respawns and not self.stopping:
+            timeout = min(timeout, max(0.0, min(self._pending_respawns) - now))
+        if self._stop_deadline is not None:
+            timeout = min(timeout, max(0.0, self._stop_deadline - now))
+        try:
+            readable, _, _ = select.select([self._wakeup_r], [], [], timeout)
+        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for safety
+            readable = []
+        if not readable:
+            return b""
+        data = b""
+        while True:
+            try:
+                chunk = os.read(self._wakeup_r, 4096)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def _handle_signals(self, data: bytes) -> None:
+        for signum in data:
+            if signum == signal.SIGCHLD:
+                continue  # reaping happens after every wake-up anyway
+            name = _SIGNAL_NAMES.get(signum, str(signum))
+            if signum in (signal.SIGINT, signal.SIGTERM):
+                if self.stopping:
+                    if signum == signal.SIGINT:
+                        logger.info("Received second SIGINT, killing workers.")
+                        self._force_stop()
+                    continue
+                logger.info("Received %s, exiting.", name)
+                self._begin_stop()
+            elif signum == getattr(signal, "SIGQUIT", None):
+                logger.info("Received SIGQUIT, killing workers.")
+                self._begin_stop()
+                self._force_stop()
+            elif self.stopping:
+                continue
+            elif signum == getattr(signal, "SIGHUP", None):
+                logger.info("Received SIGHUP, restarting workers.")
+                for worker in list(self.workers.values()):
+                    self._terminate(worker)
+            elif signum == getattr(signal, "SIGTTIN", None):
+                self.num_workers += 1
+                logger.info("Received SIGTTIN, increasing the number of workers to %d.", self.num_workers)
+                self._spawn()
+            elif signum == getattr(signal, "SIGTTOU", None):
+                if self.num_workers <= 1:
+                    logger.info("Received SIGTTOU, but already at one worker.")
+                    continue
+                self.num_workers -= 1
+                logger.info("Received SIGTTOU, decreasing the number of workers to %d.", self.num_workers)
+                if self._pending_respawns:
+                    self._pending_respawns.pop()
+                else:
+                    alive = [w for w in self.workers.values() if not w.terminating]
+                    if alive:
+                        self._terminate(max(alive, key=lambda w: w.started_at))
+
+    # -- stopping -------------------------------------------------------------------------
+    def _begin_stop(self) -> None:
+        self.stopping = True
+        self._pending_respawns.clear()
+        grace = getattr(self.config, "timeout_graceful_shutdown", None)
+        timeout = 30.0 if grace is None else float(grace) + 5.0
+        self._stop_deadline = time.monotonic() + timeout
+        for worker in list(self.workers.values()):
+            self._terminate(worker)
+
+    def _force_stop(self) -> None:
+        self.force = True
+        self._kill_all(signal.SIGKILL)
+        self._stop_deadline = time.monotonic() + KILL_GRACE
+
+    def _enforce_stop_deadline(self) -> None:
+        if self._stop_deadline is None or time.monotonic() < self._stop_deadline:
+            return
+        if not self.force:
+            pids = ", ".join(str(pid) for pid in self.workers)
+            logger.warning("Workers did not stop in time, killing them: %s", pids)
+            self._force_stop()
+        else:
+            # SIGKILLed and still not reaped (e.g. stuck in uninterruptible sleep): give up.
+            logger.error("Workers still present after SIGKILL: %s", ", ".join(map(str, self.workers)))
+            self.workers.clear()
+
+    def _terminate(self, worker: Worker) -> None:
+        worker.terminating = True
+        try:
+            os.kill(worker.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        logger.info("Terminated child process [%d]", worker.pid)
+
+    def _kill_all(self, sig: int) -> None:
+        for worker in list(self.workers.values()):
+            worker.terminating = True
+            try:
+                os.kill(worker.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    # -- reaping and respawning -----------------------------------------------------------
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self._on_exit(pid, status)
+
+    def _reap_blocking(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.workers and time.monotonic() < deadline:
+            self._reap()
+            if self.workers:
+                time.sleep(0.02)
+
+    def _on_exit(self, pid: int, status: int) -> None:
+        worker = self.workers.pop(pid, None)
+        if worker is None:
+            return  # not ours (e.g. a grandchild re-parented to us as subreaper)
+        description = _describe_status(status)
+        if self.stopping or self.force:
+            logger.info("Child process [%d] exited (%s).", pid, description)
+            return
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+        if code == STARTUP_FAILURE and not worker.terminating:
+            logger.error("Child process [%d] failed to start (%s); stopping all workers.", pid, description)
+            self.exit_code = STARTUP_FAILURE
+            self._begin_stop()
+            return
+        if worker.terminating:
+            logger.info("Child process [%d] exited (%s).", pid, description)
+        elif code == 0:
+            logger.info("Child process [%d] exited (%s); starting a new one.", pid, description)
+        else:
+            logger.warning("Child process [%d] died (%s); starting a new one.", pid, description)
+        if len(self.workers) + len(self._pending_respawns) >= self.num_workers:
+            return  # scaled down with SIGTTOU
+        lived = time.monotonic() - worker.started_at
+        delay = RESPAWN_BACKOFF if lived < RESPAWN_BACKOFF and not worker.terminating else 0.0
+        self._pending_respawns.append(time.monotonic() + delay)
+
+    def _respawn_due(self) -> None:
+        now = time.monotonic()
+        due = [t for t in self._pending_respawns if t <= now]
+        if not due:
+            return
+        self._pending_respawns = [t for t in self._pending_respawns if t > now]
+        for _ in due:
+            self._spawn()
+
+    def _spawn(self) -> None:
+        # Flush so buffered output is not written twice (once by each process).
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, ValueError, OSError):
+                pass
+        # Block our signals across fork: until the child has undone our handlers, a signal
+        # meant for it would run the parent's no-op handler and write to the parent's pipe.
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child (measured by the worker tests)
+                self._child_main(old_mask)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        self.workers[pid] = Worker(pid)
+
+    # -- child side -----------------------------------------------------------------------
+    def _child_main(self, signal_mask: Any) -> None:
+        """Runs in the forked child; never returns."""
+        code: Any = 1
+        try:
+            _set_parent_death_signal(signal.SIGTERM)
+            if os.getppid() != self.pid:
+                os._exit(1)  # the parent died before prctl took effect
+            self._reset_child_signals()
+            signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)
+            try:
+                code = self.target(sockets=self.sockets)
+            except SystemExit as exc:
+                code = exc.code
+            except KeyboardInterrupt:
+                code = 0
+            except BaseException:  # noqa: BLE001 - report, then exit non-zero
+                logger.exception("Worker process [%d] crashed.", os.getpid())
+                code = 1
+        finally:
+            try:
+                atexit._run_exitfuncs()
+            except BaseException:  # noqa: BLE001
+                pass
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:  # noqa: BLE001
+                    pass
+            os._exit(self._exit_status(code))
+
+    @staticmethod
+    def _exit_status(code: Any) -> int:
+        if code is None:
+            return 0
+        if isinstance(code, bool):
+            return int(code)
+        if isinstance(code, int):
+            return code & 0xFF
+        # sys.exit("message") semantics: print it, status 1.
+        try:
+            print(code, file=sys.stderr)
+        except BaseException:  # noqa: BLE001
+            pass
+        return 1
+
+    def _reset_child_signals(self) -> None:
+        signal.set_wakeup_fd(-1)
+        for sig, handler in self._old_handlers.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for fd in (self._wakeup_r, self._wakeup_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wakeup_r = self._wakeup_w = -1
+
+    # -- signal plumbing ------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        self._wakeup_r, self._wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._old_wakeup_fd = signal.set_wakeup_fd(self._wakeup_w, warn_on_full_buffer=False)
+        for sig in HANDLED_SIGNALS:
+            self._old_handlers[sig] = signal.signal(sig, _noop_handler)
+
+    def _restore_signals(self) -> None:
+        for sig, handler in self._old_handlers.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        self._old_handlers.clear()
+        signal.set_wakeup_fd(self._old_wakeup_fd)
+        for fd in (self._wakeup_r, self._wakeup_w):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError as exc:  # pragma: no cover
+                    if exc.errno != errno.EBADF:
+                        raise
+        self._wakeup_r = self._wakeup_w = -1
+
+
+def _noop_handler(signum: int, frame: Any) -> None:
+    """The signal number reaches the main loop through the wakeup fd; nothing to do here."""

@@ -1,0 +1,135 @@
+/* The ASGI bridge: CPython objects over the engine. Everything in the bridge
+ * runs on the Python thread with the GIL held, except deliver(), which the
+ * I/O threads call and which only queues. */
+#ifndef GRAFT_BRIDGE_H
+#define GRAFT_BRIDGE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pthread.h>
+
+#include "../core/buf.h"
+#include "../core/date.h"
+#include "../core/engine.h"
+#include "../core/req.h"
+
+typedef struct {
+    graft__req *req;
+    int ev;
+} graft_event;
+
+/* Module state: types and cached objects, so no process-wide C globals. */
+typedef struct {
+    PyTypeObject *server_type;
+    PyTypeObject *cycle_type;
+    PyTypeObject *ready_type;
+    PyObject *client_disconnected; /* graft.ClientDisconnected(OSError) */
+    /* interned keys and constant values for scopes and messages */
+    PyObject *k_type, *k_asgi, *k_http_version, *k_server, *k_client, *k_scheme, *k_method,
+        *k_root_path, *k_path, *k_raw_path, *k_query_string, *k_headers, *k_state,
+        *k_extensions, *k_body, *k_more_body, *k_status, *k_trailers;
+    PyObject *v_http, *v_1_0, *v_1_1, *v_http_request, *v_http_disconnect, *v_empty_bytes,
+        *v_resp_start, *v_resp_body, *v_resp_pathsend, *k_path_key;
+    PyObject *methods[9];       /* GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT TRACE */
+    PyObject *hdr_names[32];    /* common lowercase header names as bytes */
+    PyObject *s_done, *s_set_result, *s_set_exception, *s_cancelled;
+} graft_state;
+
+typedef struct {
+    PyObject_HEAD
+    graft_state *st;
+    graft__engine *engine;
+    PyObject *app, *loop, *create_task, *create_future;
+    PyObject *state;        /* lifespan state dict, shallow-copied per request */
+    PyObject *scope_template; /* constant scope keys */
+    PyObject *extensions;   /* template for scope["extensions"] */
+    PyObject *root_path;    /* str */
+    PyObject *access_log;   /* callable or None */
+    PyObject *log_error;    /* callable(msg, exc_or_None) */
+    PyObject *on_request_count; /* callable() when limit_max_requests is reached, or None */
+    PyObject *proxy_trusted; /* tuple of str, or NULL when proxy headers are off */
+    int proxy_all;
+    long max_requests;
+    long requests;
+    long live;              /* cycles alive (in-flight requests seen by Python) */
+    int efd;                /* eventfd the loop watches */
+    pthread_mutex_t qmu;
+    graft_event *q;
+    size_t qlen, qcap;
+    graft_event *work;
+    size_t workcap;
+    graft__date date;
+    char *default_headers;  /* "server: graft\r\n" + --header lines, for app responses */
+    size_t default_headers_len;
+    int server_header, date_header;
+    int started;
+    PyObject *weakreflist;
+} graft_server;
+
+enum { CYC_INIT, CYC_STARTED, CYC_DONE };
+
+typedef struct {
+    PyObject_HEAD
+    graft_server *srv;
+    graft__req *req;
+    PyObject *coro;
+    PyObject *receive_fut, *send_fut;
+    PyObject *receive, *send; /* bound callables given to the app */
+    int state;
+    int status;
+    PyObject *headers;       /* the app's headers, validated, until the head is written */
+    int64_t content_length;  /* from the app, -1 if none */
+    uint64_t sent;
+    unsigned chunked : 1, close : 1, head_only : 1, no_body : 1, body_ended : 1,
+        has_date : 1, has_server : 1, failed : 1;
+    const char *log_status_note;
+} graft_cycle;
+
+graft_state *graft_get_state(PyObject *module_or_type_obj);
+extern PyModuleDef graft_module_def;
+
+int graft_server_type_init(PyObject *m, graft_state *st);
+int graft_cycle_type_init(PyObject *m, graft_state *st);
+int graft_ready_type_init(PyObject *m, graft_state *st);
+
+/* An awaitable that is already complete with value (a new reference to it is taken). */
+PyObject *graft_ready_new(graft_state *st, PyObject *value);
+
+/* Builds the scope dict for req; NULL with an exception set on failure. */
+PyObject *graft_scope_new(graft_server *srv, graft__req *req);
+
+/* Starts handling a freshly delivered request (consumes the event's reference). */
+void graft_cycle_start(graft_server *srv, graft__req *req);
+/* Routes a BODY / DISCONNECT / WRITABLE event to the request's cycle. */
+void graft_cycle_event(graft_server *srv, graft__req *req, int ev);
+/* Completes or fails the response after the app finished (ok) or raised. */
+void graft_cycle_finish(graft_cycle *cy, int app_raised);
+
+/* Serialises the response head into out; 0 or -1 with an exception set. */
+int graft_head_build(graft_cycle *cy, graft__buf *out, uint64_t body_len_if_final, int is_final);
+/* Validates an ASGI header list; stores flags in cy. 0 or -1 with an exception. */
+int graft_head_check(graft_cycle *cy, PyObject *headers);
+
+/* The pending exception as one object, with its traceback attached (3.11-safe). */
+static inline PyObject *graft_fetch_exc(void)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    if (!t)
+        return NULL;
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (tb && v)
+        PyException_SetTraceback(v, tb);
+    Py_XDECREF(t);
+    Py_XDECREF(tb);
+    return v;
+}
+
+/* Raises exc again (steals the reference). */
+static inline void graft_restore_exc(PyObject *exc)
+{
+    PyObject *tb = PyException_GetTraceback(exc);
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, tb);
+}
+
+#endif

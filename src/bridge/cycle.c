@@ -1,0 +1,364 @@
+/* One request/response cycle as Python sees it. The cycle is itself the
+ * coroutine handed to loop.create_task: it drives the app's coroutine through
+ * am_send, so the app runs in a real asyncio Task (anyio, contextvars and
+ * asyncio.timeout work) while completion and errors are handled in C with no
+ * Python wrapper frame. */
+#include <errno.h>
+
+#include "bridge.h"
+
+PyObject *graft_cycle_receive(PyObject *self, PyObject *unused);
+PyObject *graft_cycle_send(PyObject *self, PyObject *msg);
+void graft_cycle_resolve_receive(graft_cycle *cy);
+void graft_cycle_response_done(graft_cycle *cy);
+int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
+
+static PyMethodDef receive_def = {"receive", graft_cycle_receive, METH_NOARGS, NULL};
+static PyMethodDef send_def = {"send", graft_cycle_send, METH_O, NULL};
+
+static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
+{
+    PyObject *m = PyUnicode_FromString(msg);
+    if (m) {
+        PyObject *r = PyObject_CallFunctionObjArgs(srv->log_error, m, exc ? exc : Py_None, NULL);
+        Py_XDECREF(r);
+        Py_DECREF(m);
+    }
+    if (PyErr_Occurred())
+        PyErr_WriteUnraisable(srv->log_error);
+}
+
+/* The app finished (raised == 0) or raised: make sure the client gets an
+ * answer or a close, then let the request go. */
+void graft_cycle_finish(graft_cycle *cy, int raised)
+{
+    if (cy->state != CYC_DONE && cy->req) {
+        if (cy->state == CYC_INIT || !cy->req->response_started) {
+            if (!raised && cy->state == CYC_INIT)
+                log_app_error(cy->srv, "ASGI callable returned without starting response.", NULL);
+            else if (!raised)
+                log_app_error(cy->srv, "ASGI callable returned without completing response.", NULL);
+            graft_cycle_write_simple(cy, 500, "Internal Server Error");
+        } else {
+            if (!raised)
+                log_app_error(cy->srv, "ASGI callable returned without completing response.", NULL);
+            /* Head already on the wire: only a close tells the client the body is cut short. */
+            graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+            cy->state = CYC_DONE;
+            graft_cycle_response_done(cy);
+        }
+    }
+    if (cy->req && cy->req->app_data) {
+        cy->req->app_data = NULL;
+        cy->srv->live--;
+        Py_DECREF(cy); /* the request's reference; the caller still holds one */
+    }
+}
+
+static PySendResult drive(graft_cycle *cy, PySendResult st, PyObject **result)
+{
+    if (st == PYGEN_NEXT)
+        return st;
+    Py_CLEAR(cy->coro); /* breaks cycle -> coroutine frame -> send -> cycle */
+    if (st == PYGEN_RETURN) {
+        if (*result != Py_None) {
+            PyObject *msg = PyUnicode_FromFormat(
+                "ASGI callable should return None, but returned '%R'.", *result);
+            if (msg) {
+                log_app_error(cy->srv, PyUnicode_AsUTF8(msg), NULL);
+                Py_DECREF(msg);
+            }
+            Py_DECREF(*result);
+            *result = Py_NewRef(Py_None);
+            if (cy->state != CYC_DONE) {
+                graft_cycle_finish(cy, 0);
+            } else {
+                Py_INCREF(cy);
+                graft_cycle_finish(cy, 0);
+                Py_DECREF(cy);
+            }
+            return PYGEN_RETURN;
+        }
+        Py_INCREF(cy);
+        graft_cycle_finish(cy, 0);
+        Py_DECREF(cy);
+        return PYGEN_RETURN;
+    }
+    /* The app raised. Cancellation (a BaseException) is the loop's business:
+     * answer the client, then let it through so the Task ends cancelled. */
+    PyObject *exc = graft_fetch_exc();
+    Py_INCREF(cy);
+    int base_only = exc && !PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_Exception);
+    if (!base_only)
+        log_app_error(cy->srv, "Exception in ASGI application\n", exc);
+    graft_cycle_finish(cy, 1);
+    Py_DECREF(cy);
+    if (base_only) {
+        graft_restore_exc(exc);
+        return PYGEN_ERROR;
+    }
+    Py_XDECREF(exc);
+    *result = Py_NewRef(Py_None);
+    return PYGEN_RETURN;
+}
+
+static PySendResult cycle_am_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    graft_cycle *cy = (graft_cycle *)self;
+    if (!cy->coro) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited coroutine");
+        return PYGEN_ERROR;
+    }
+    PySendResult st = PyIter_Send(cy->coro, arg, result);
+    return drive(cy, st, result);
+}
+
+static PyObject *gen_result(graft_cycle *cy, PySendResult st, PyObject *result)
+{
+    st = drive(cy, st, &result);
+    if (st == PYGEN_NEXT)
+        return result;
+    if (st == PYGEN_RETURN) {
+        Py_DECREF(result);
+        PyErr_SetNone(PyExc_StopIteration);
+    }
+    return NULL;
+}
+
+static PyObject *cycle_send_m(PyObject *self, PyObject *arg)
+{
+    graft_cycle *cy = (graft_cycle *)self;
+    if (!cy->coro) {
+        PyErr_SetNone(PyExc_StopIteration);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    PySendResult st = PyIter_Send(cy->coro, arg, &result);
+    return gen_result(cy, st, result);
+}
+
+static PyObject *cycle_throw_m(PyObject *self, PyObject *args)
+{
+    graft_cycle *cy = (graft_cycle *)self;
+    if (!cy->coro) {
+        PyObject *typ = PyTuple_GET_ITEM(args, 0);
+        if (PyExceptionInstance_Check(typ))
+            PyErr_SetObject((PyObject *)Py_TYPE(typ), typ);
+        else
+            PyErr_SetObject(typ, PyTuple_GET_SIZE(args) > 1 ? PyTuple_GET_ITEM(args, 1) : NULL);
+        return NULL;
+    }
+    PyObject *meth = PyObject_GetAttrString(cy->coro, "throw");
+    if (!meth)
+        return NULL;
+    PyObject *r = PyObject_Call(meth, args, NULL);
+    Py_DECREF(meth);
+    if (r)
+        return r; /* the app caught it and yielded again */
+    if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
+        PyObject *exc = graft_fetch_exc();
+        PyObject *val = exc ? PyObject_GetAttrString(exc, "value") : NULL;
+        Py_XDECREF(exc);
+        PyErr_Clear();
+        return gen_result(cy, PYGEN_RETURN, val ? val : Py_NewRef(Py_None));
+    }
+    return gen_result(cy, PYGEN_ERROR, NULL);
+}
+
+static PyObject *cycle_close_m(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    graft_cycle *cy = (graft_cycle *)self;
+    if (cy->coro) {
+        PyObject *r = PyObject_CallMethod(cy->coro, "close", NULL);
+        Py_CLEAR(cy->coro);
+        if (!r)
+            return NULL;
+        Py_DECREF(r);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *cycle_await(PyObject *self) { return Py_NewRef(self); }
+
+static PyObject *cycle_next(PyObject *self) { return cycle_send_m(self, Py_None); }
+
+static int cycle_traverse(graft_cycle *cy, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(cy));
+    Py_VISIT(cy->srv);
+    Py_VISIT(cy->coro);
+    Py_VISIT(cy->receive_fut);
+    Py_VISIT(cy->send_fut);
+    Py_VISIT(cy->headers);
+    return 0;
+}
+
+static int cycle_clear(graft_cycle *cy)
+{
+    Py_CLEAR(cy->coro);
+    Py_CLEAR(cy->receive_fut);
+    Py_CLEAR(cy->send_fut);
+    Py_CLEAR(cy->headers);
+    return 0;
+}
+
+static void cycle_dealloc(graft_cycle *cy)
+{
+    PyTypeObject *tp = Py_TYPE(cy);
+    PyObject_GC_UnTrack(cy);
+    cycle_clear(cy);
+    if (cy->req) {
+        cy->req->app_data = NULL;
+        graft__req_release(cy->req);
+        cy->req = NULL;
+    }
+    Py_CLEAR(cy->srv);
+    tp->tp_free((PyObject *)cy);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef cycle_methods[] = {
+    {"send", cycle_send_m, METH_O, NULL},
+    {"throw", cycle_throw_m, METH_VARARGS, NULL},
+    {"close", cycle_close_m, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot cycle_slots[] = {
+    {Py_tp_dealloc, cycle_dealloc},
+    {Py_tp_traverse, cycle_traverse},
+    {Py_tp_clear, cycle_clear},
+    {Py_am_await, cycle_await},
+    {Py_am_send, cycle_am_send},
+    {Py_tp_iter, cycle_await},
+    {Py_tp_iternext, cycle_next},
+    {Py_tp_methods, cycle_methods},
+    {Py_tp_doc, "One HTTP request/response exchange with the ASGI app (a coroutine)."},
+    {0, NULL},
+};
+
+static PyType_Spec cycle_spec = {
+    .name = "graft._graft.Cycle",
+    .basicsize = sizeof(graft_cycle),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = cycle_slots,
+};
+
+int graft_cycle_type_init(PyObject *m, graft_state *st)
+{
+    st->cycle_type = (PyTypeObject *)PyType_FromModuleAndSpec(m, &cycle_spec, NULL);
+    if (!st->cycle_type)
+        return -1;
+    return PyModule_AddObjectRef(m, "Cycle", (PyObject *)st->cycle_type);
+}
+
+void graft_cycle_start(graft_server *srv, graft__req *req)
+{
+    graft_state *st = srv->st;
+    graft_cycle *cy = PyObject_GC_New(graft_cycle, st->cycle_type);
+    if (!cy) {
+        PyErr_Clear();
+        graft__req_release(req);
+        return;
+    }
+    cy->srv = (graft_server *)Py_NewRef(srv);
+    cy->req = req; /* the event's reference becomes ours */
+    cy->coro = cy->receive_fut = cy->send_fut = cy->receive = cy->send = cy->headers = NULL;
+    cy->state = CYC_INIT;
+    cy->status = 0;
+    cy->content_length = -1;
+    cy->sent = 0;
+    cy->chunked = cy->close = cy->head_only = cy->no_body = cy->body_ended = 0;
+    cy->has_date = cy->has_server = cy->failed = 0;
+    PyObject_GC_Track(cy);
+    req->app_data = Py_NewRef(cy);
+    srv->live++;
+
+    PyObject *scope = graft_scope_new(srv, req);
+    PyObject *recv = scope ? PyCFunction_New(&receive_def, (PyObject *)cy) : NULL;
+    PyObject *send = recv ? PyCFunction_New(&send_def, (PyObject *)cy) : NULL;
+    PyObject *coro = NULL;
+    if (send) {
+        PyObject *args[3] = {scope, recv, send};
+        coro = PyObject_Vectorcall(srv->app, args, 3, NULL);
+    }
+    Py_XDECREF(scope);
+    Py_XDECREF(recv);
+    Py_XDECREF(send);
+    if (!coro) {
+        PyObject *exc = graft_fetch_exc();
+        log_app_error(srv, "Exception in ASGI application\n", exc);
+        Py_XDECREF(exc);
+        graft_cycle_finish(cy, 1);
+        Py_DECREF(cy);
+        return;
+    }
+    cy->coro = coro;
+    PyObject *task = PyObject_CallOneArg(srv->create_task, (PyObject *)cy);
+    if (!task) {
+        PyObject *exc = graft_fetch_exc();
+        log_app_error(srv, "Could not schedule the ASGI application\n", exc);
+        Py_XDECREF(exc);
+        Py_CLEAR(cy->coro);
+        graft_cycle_finish(cy, 1);
+    }
+    Py_XDECREF(task);
+    Py_DECREF(cy);
+}
+
+static void settle(graft_server *srv, PyObject **futp, PyObject *value, int is_exc)
+{
+    PyObject *fut = *futp;
+    if (!fut)
+        return;
+    *futp = NULL;
+    PyObject *done = PyObject_CallMethodNoArgs(fut, srv->st->s_done);
+    int d = done ? PyObject_IsTrue(done) : 1;
+    Py_XDECREF(done);
+    if (d == 0) {
+        PyObject *r = PyObject_CallMethodOneArg(
+            fut, is_exc ? srv->st->s_set_exception : srv->st->s_set_result, value);
+        Py_XDECREF(r);
+    }
+    if (PyErr_Occurred())
+        PyErr_WriteUnraisable(fut);
+    Py_DECREF(fut);
+}
+
+void graft_cycle_settle_send(graft_cycle *cy, int gone)
+{
+    if (!gone) {
+        settle(cy->srv, &cy->send_fut, Py_None, 0);
+        return;
+    }
+    PyObject *exc = PyObject_CallFunction(cy->srv->st->client_disconnected, "s", "client disconnected");
+    if (exc) {
+        settle(cy->srv, &cy->send_fut, exc, 1);
+        Py_DECREF(exc);
+    } else
+        PyErr_Clear();
+}
+
+void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
+{
+    (void)srv;
+    graft_cycle *cy = req->app_data;
+    if (!cy) {
+        graft__req_release(req);
+        return;
+    }
+    Py_INCREF(cy);
+    if (ev == GRAFT__EV_BODY || ev == GRAFT__EV_DISCONNECT)
+        graft_cycle_resolve_receive(cy);
+    if (ev == GRAFT__EV_WRITABLE || ev == GRAFT__EV_DISCONNECT)
+        graft_cycle_settle_send(cy, ev == GRAFT__EV_DISCONNECT);
+    Py_DECREF(cy);
+    graft__req_release(req);
+}
+
+/* receive() when a future is pending: settles it with whatever is there now. */
+void graft_cycle_settle_receive(graft_cycle *cy, PyObject *msg)
+{
+    settle(cy->srv, &cy->receive_fut, msg, 0);
+}

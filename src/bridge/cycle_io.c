@@ -1,0 +1,385 @@
+/* receive() and send(): validated ASGI messages in, bytes out. Both return
+ * a completed awaitable when no wait is needed (the common case) and an
+ * asyncio Future only when the app must wait for the client. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bridge.h"
+
+void graft_cycle_settle_receive(graft_cycle *cy, PyObject *msg);
+void graft_cycle_settle_send(graft_cycle *cy, int gone);
+
+static PyObject *disconnect_msg(graft_state *st)
+{
+    PyObject *d = PyDict_New();
+    if (d && PyDict_SetItem(d, st->k_type, st->v_http_disconnect) < 0)
+        Py_CLEAR(d);
+    return d;
+}
+
+/* The next receive() message if one is ready now; NULL without exception when the app must wait. */
+static PyObject *next_message(graft_cycle *cy, int *err)
+{
+    graft_state *st = cy->srv->st;
+    *err = 0;
+    if (cy->state == CYC_DONE || !cy->req)
+        return disconnect_msg(st);
+    if (cy->body_ended) {
+        if (graft__req_wait_disconnect(cy->req))
+            return disconnect_msg(st);
+        return NULL;
+    }
+    graft__buf b = {0};
+    int more, gone;
+    if (graft__req_take_body(cy->req, &b, &more, &gone) < 0) {
+        graft__buf_free(&b);
+        *err = 1;
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (gone) {
+        graft__buf_free(&b);
+        return disconnect_msg(st);
+    }
+    if (!graft__buf_avail(&b) && more)
+        return NULL;
+    PyObject *body = graft__buf_avail(&b)
+                         ? PyBytes_FromStringAndSize(graft__buf_head(&b), (Py_ssize_t)graft__buf_avail(&b))
+                         : Py_NewRef(st->v_empty_bytes);
+    graft__buf_free(&b);
+    PyObject *d = body ? PyDict_New() : NULL;
+    if (!d || PyDict_SetItem(d, st->k_type, st->v_http_request) < 0 ||
+        PyDict_SetItem(d, st->k_body, body) < 0 ||
+        PyDict_SetItem(d, st->k_more_body, more ? Py_True : Py_False) < 0) {
+        Py_XDECREF(body);
+        Py_XDECREF(d);
+        *err = 1;
+        return NULL;
+    }
+    Py_DECREF(body);
+    if (!more)
+        cy->body_ended = 1;
+    return d;
+}
+
+PyObject *graft_cycle_receive(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    graft_cycle *cy = (graft_cycle *)self;
+    graft_server *srv = cy->srv;
+    if (cy->receive_fut)
+        return Py_NewRef(cy->receive_fut);
+    int err;
+    PyObject *msg = next_message(cy, &err);
+    if (msg) {
+        PyObject *r = graft_ready_new(srv->st, msg);
+        Py_DECREF(msg);
+        return r;
+    }
+    if (err)
+        return NULL;
+    PyObject *fut = PyObject_CallNoArgs(srv->create_future);
+    if (!fut)
+        return NULL;
+    cy->receive_fut = Py_NewRef(fut);
+    return fut;
+}
+
+/* An event arrived: settle a pending receive() if there is now something to say. */
+void graft_cycle_resolve_receive(graft_cycle *cy)
+{
+    if (!cy->receive_fut)
+        return;
+    int err;
+    PyObject *msg = next_message(cy, &err);
+    if (!msg) {
+        if (err)
+            PyErr_WriteUnraisable((PyObject *)cy);
+        return; /* spurious: next_message re-armed the wait */
+    }
+    graft_cycle_settle_receive(cy, msg);
+    Py_DECREF(msg);
+}
+
+static void access_log(graft_cycle *cy)
+{
+    graft_server *srv = cy->srv;
+    graft__req *r = cy->req;
+    if (srv->access_log == Py_None || !r)
+        return;
+    char client[80];
+    if (r->client_port >= 0)
+        snprintf(client, sizeof client, "%s:%d", r->client_ip, r->client_port);
+    else
+        client[0] = '\0';
+    /* The target's bytes are visible ASCII (the parser refused anything else), so the
+     * line cannot be forged; root_path is prefixed as uvicorn does. */
+    PyObject *res = PyObject_CallFunction(srv->access_log, "ss#Os#s#i", client, r->method,
+                                          (Py_ssize_t)r->method_len, srv->root_path, r->target,
+                                          (Py_ssize_t)(r->target[0] == '/' ? r->target_len : r->path_len),
+                                          r->minor_version ? "1.1" : "1.0", (Py_ssize_t)3, cy->status);
+    if (!res)
+        PyErr_WriteUnraisable(srv->access_log);
+    Py_XDECREF(res);
+}
+
+void graft_cycle_response_done(graft_cycle *cy)
+{
+    access_log(cy);
+    if (cy->receive_fut) {
+        PyObject *msg = disconnect_msg(cy->srv->st);
+        if (msg) {
+            graft_cycle_settle_receive(cy, msg);
+            Py_DECREF(msg);
+        } else
+            PyErr_Clear();
+    }
+}
+
+int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body)
+{
+    graft__buf o = {0};
+    Py_CLEAR(cy->headers);
+    cy->status = status;
+    cy->content_length = -1;
+    cy->close = 1;
+    cy->has_date = cy->has_server = 0;
+    PyObject *h = Py_BuildValue("((y y))", "content-type", "text/plain; charset=utf-8");
+    cy->headers = h;
+    size_t blen = strlen(body);
+    if (!h || graft_head_build(cy, &o, blen, 1) < 0) {
+        PyErr_Clear();
+        graft__buf_free(&o);
+        graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+    } else {
+        struct iovec iov[2] = {{o.data, o.len}, {(void *)body, cy->head_only ? 0 : blen}};
+        graft__req_write(cy->req, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+        graft__buf_free(&o);
+    }
+    cy->state = CYC_DONE;
+    graft_cycle_response_done(cy);
+    return 0;
+}
+
+static PyObject *msg_get(PyObject *msg, const char *key)
+{
+    PyObject *v = PyDict_GetItemString(msg, key); /* borrowed */
+    return v;
+}
+
+static PyObject *raise_disconnected(graft_cycle *cy)
+{
+    PyErr_SetString(cy->srv->st->client_disconnected, "client disconnected");
+    return NULL;
+}
+
+static PyObject *wait_or_ready(graft_cycle *cy, int rc)
+{
+    graft_server *srv = cy->srv;
+    if (rc == -EPIPE) {
+        cy->state = CYC_DONE;
+        return raise_disconnected(cy);
+    }
+    if (rc < 0)
+        return PyErr_NoMemory();
+    if (rc == 1 && cy->state != CYC_DONE) {
+        PyObject *fut = PyObject_CallNoArgs(srv->create_future);
+        if (!fut)
+            return NULL;
+        Py_XSETREF(cy->send_fut, Py_NewRef(fut));
+        return fut;
+    }
+    return graft_ready_new(srv->st, Py_None);
+}
+
+static PyObject *send_body(graft_cycle *cy, PyObject *msg)
+{
+    PyObject *body = msg_get(msg, "body");
+    PyObject *more_o = msg_get(msg, "more_body");
+    if (body == NULL)
+        body = cy->srv->st->v_empty_bytes;
+    if (!PyBytes_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "'body' must be bytes");
+        return NULL;
+    }
+    int more = more_o ? PyObject_IsTrue(more_o) : 0;
+    if (more < 0)
+        return NULL;
+    const char *data = PyBytes_AS_STRING(body);
+    size_t len = (size_t)PyBytes_GET_SIZE(body);
+    int head_written = cy->req->response_started;
+    graft__buf head = {0};
+    if (!head_written && graft_head_build(cy, &head, len, !more) < 0)
+        return NULL;
+    int skip_body = cy->head_only || cy->no_body;
+    if (!skip_body && cy->content_length >= 0) {
+        if (cy->sent + len > (uint64_t)cy->content_length) {
+            graft__buf_free(&head);
+            PyErr_SetString(PyExc_RuntimeError, "Response content longer than Content-Length");
+            return NULL;
+        }
+        if (!more && cy->sent + len < (uint64_t)cy->content_length) {
+            /* Send what we have, then close: the client sees a short body. */
+            cy->close = 1;
+            struct iovec iov[2] = {{head.data, head.len}, {(void *)data, len}};
+            graft__req_write(cy->req, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+            graft__buf_free(&head);
+            cy->state = CYC_DONE;
+            graft_cycle_response_done(cy);
+            PyErr_SetString(PyExc_RuntimeError, "Response content shorter than Content-Length");
+            return NULL;
+        }
+    }
+    struct iovec iov[4];
+    int n = 0;
+    char pre[24];
+    if (head.len)
+        iov[n++] = (struct iovec){head.data, head.len};
+    if (!skip_body && cy->chunked && len) {
+        int k = snprintf(pre, sizeof pre, "%zx\r\n", len);
+        iov[n++] = (struct iovec){pre, (size_t)k};
+        iov[n++] = (struct iovec){(void *)data, len};
+        iov[n++] = (struct iovec){more ? "\r\n" : "\r\n0\r\n\r\n", more ? 2 : 7};
+    } else {
+        if (!skip_body && len)
+            iov[n++] = (struct iovec){(void *)data, len};
+        if (!skip_body && cy->chunked && !more)
+            iov[n++] = (struct iovec){"0\r\n\r\n", 5};
+    }
+    if (!skip_body)
+        cy->sent += len;
+    int flags = more ? 0 : (GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0));
+    int rc = graft__req_write(cy->req, iov, n, flags);
+    graft__buf_free(&head);
+    if (!more && rc >= 0) {
+        cy->state = CYC_DONE;
+        graft_cycle_response_done(cy);
+    }
+    return wait_or_ready(cy, rc);
+}
+
+static PyObject *send_path(graft_cycle *cy, PyObject *msg)
+{
+    PyObject *path = msg_get(msg, "path");
+    if (!path || !PyUnicode_Check(path)) {
+        PyErr_SetString(PyExc_TypeError, "'path' must be a str");
+        return NULL;
+    }
+    const char *p = PyUnicode_AsUTF8(path);
+    if (!p)
+        return NULL;
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+    }
+    if (cy->content_length >= 0 && cy->content_length != (int64_t)sb.st_size) {
+        close(fd);
+        PyErr_SetString(PyExc_RuntimeError, "Content-Length does not match the file's size");
+        return NULL;
+    }
+    graft__buf head = {0};
+    if (graft_head_build(cy, &head, (uint64_t)sb.st_size, 1) < 0) {
+        close(fd);
+        return NULL;
+    }
+    struct iovec iov = {head.data, head.len};
+    int flags = GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0);
+    int rc;
+    if (cy->head_only || cy->no_body) {
+        close(fd);
+        rc = graft__req_write(cy->req, &iov, 1, flags);
+    } else
+        rc = graft__req_sendfile(cy->req, &iov, 1, fd, 0, (uint64_t)sb.st_size, flags);
+    graft__buf_free(&head);
+    if (rc >= 0) {
+        cy->sent = (uint64_t)sb.st_size;
+        cy->state = CYC_DONE;
+        graft_cycle_response_done(cy);
+    }
+    return wait_or_ready(cy, rc);
+}
+
+PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
+{
+    graft_cycle *cy = (graft_cycle *)self;
+    graft_state *st = cy->srv->st;
+    if (!PyDict_Check(msg)) {
+        PyErr_SetString(PyExc_TypeError, "ASGI message must be a dict");
+        return NULL;
+    }
+    PyObject *type = PyDict_GetItemWithError(msg, st->k_type);
+    if (!type) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_KeyError, "'type'");
+        return NULL;
+    }
+    if (!PyUnicode_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "ASGI message 'type' must be a str");
+        return NULL;
+    }
+    if (!cy->req)
+        return raise_disconnected(cy);
+    if (cy->state == CYC_INIT) {
+        if (PyUnicode_Compare(type, st->v_resp_start) != 0) {
+            if (PyErr_Occurred())
+                return NULL;
+            PyErr_Format(PyExc_RuntimeError,
+                         "Expected ASGI message 'http.response.start', but got '%U'.", type);
+            return NULL;
+        }
+        PyObject *status = PyDict_GetItemWithError(msg, st->k_status);
+        if (!status || !PyLong_Check(status)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "'status' must be an int");
+            return NULL;
+        }
+        long s = PyLong_AsLong(status);
+        if (s < 100 || s > 999) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "'status' must be in 100..999");
+            return NULL;
+        }
+        PyObject *headers = PyDict_GetItemWithError(msg, st->k_headers);
+        if (!headers && PyErr_Occurred())
+            return NULL;
+        PyObject *seq = headers ? PySequence_Fast(headers, "'headers' must be an iterable")
+                                : PyTuple_New(0);
+        if (!seq)
+            return NULL;
+        cy->content_length = -1;
+        cy->close = cy->has_date = cy->has_server = 0;
+        if (graft_head_check(cy, seq) < 0) {
+            Py_DECREF(seq);
+            return NULL;
+        }
+        cy->status = (int)s;
+        Py_XSETREF(cy->headers, seq);
+        cy->state = CYC_STARTED;
+        if (cy->req->client_gone)
+            return raise_disconnected(cy);
+        return graft_ready_new(st, Py_None);
+    }
+    if (cy->state == CYC_STARTED) {
+        if (PyUnicode_Compare(type, st->v_resp_body) == 0)
+            return send_body(cy, msg);
+        if (PyUnicode_Compare(type, st->v_resp_pathsend) == 0)
+            return send_path(cy, msg);
+        if (PyErr_Occurred())
+            return NULL;
+        PyErr_Format(PyExc_RuntimeError,
+                     "Expected ASGI message 'http.response.body', but got '%U'.", type);
+        return NULL;
+    }
+    if (cy->req->client_gone)
+        return raise_disconnected(cy);
+    PyErr_Format(PyExc_RuntimeError,
+                 "Unexpected ASGI message '%U' sent, after response already completed.", type);
+    return NULL;
+}

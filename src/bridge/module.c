@@ -1,0 +1,84 @@
+/* graft._graft: module initialisation and the per-module state. */
+#include "bridge.h"
+
+graft_state *graft_get_state(PyObject *m) { return (graft_state *)PyModule_GetState(m); }
+
+static int intern(PyObject **slot, const char *s)
+{
+    *slot = PyUnicode_InternFromString(s);
+    return *slot ? 0 : -1;
+}
+
+static const char *const method_names[9] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                            "PATCH",   "OPTIONS", "CONNECT", "TRACE"};
+/* Header names common enough that sharing one bytes object per name pays. */
+const char *const graft_common_headers[32] = {
+    "host", "user-agent", "accept", "accept-encoding", "accept-language", "connection",
+    "content-type", "content-length", "cookie", "origin", "referer", "authorization",
+    "cache-control", "pragma", "upgrade", "x-forwarded-for", "x-forwarded-proto",
+    "x-real-ip", "if-none-match", "if-modified-since", "range", "te", "transfer-encoding",
+    "expect", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest", "sec-ch-ua",
+    "sec-ch-ua-mobile", "sec-ch-ua-platform", "upgrade-insecure-requests", "dnt"};
+
+static int module_exec(PyObject *m)
+{
+    graft_state *st = graft_get_state(m);
+    memset(st, 0, sizeof *st);
+#define I(slot, s)                                                                                 \
+    if (intern(&st->slot, s) < 0)                                                              \
+        return -1;
+    I(k_type, "type") I(k_asgi, "asgi") I(k_http_version, "http_version") I(k_server, "server")
+    I(k_client, "client") I(k_scheme, "scheme") I(k_method, "method") I(k_root_path, "root_path")
+    I(k_path, "path") I(k_raw_path, "raw_path") I(k_query_string, "query_string")
+    I(k_headers, "headers") I(k_state, "state") I(k_extensions, "extensions") I(k_body, "body")
+    I(k_more_body, "more_body") I(k_status, "status") I(k_trailers, "trailers")
+    I(v_http, "http") I(v_1_0, "1.0") I(v_1_1, "1.1") I(v_http_request, "http.request")
+    I(v_http_disconnect, "http.disconnect") I(v_resp_start, "http.response.start")
+    I(v_resp_body, "http.response.body") I(v_resp_pathsend, "http.response.pathsend")
+    I(k_path_key, "path") I(s_done, "done") I(s_set_result, "set_result")
+    I(s_set_exception, "set_exception") I(s_cancelled, "cancelled")
+#undef I
+    st->v_empty_bytes = PyBytes_FromStringAndSize("", 0);
+    if (!st->v_empty_bytes)
+        return -1;
+    for (int i = 0; i < 9; i++)
+        if (intern(&st->methods[i], method_names[i]) < 0)
+            return -1;
+    for (int i = 0; i < 32; i++)
+        if (!(st->hdr_names[i] = PyBytes_FromString(graft_common_headers[i])))
+            return -1;
+    st->client_disconnected = PyErr_NewExceptionWithDoc(
+        "graft.ClientDisconnected",
+        "Raised by send() when the client has gone away (ASGI HTTP spec 2.4).",
+        PyExc_OSError, NULL);
+    if (!st->client_disconnected ||
+        PyModule_AddObjectRef(m, "ClientDisconnected", st->client_disconnected) < 0)
+        return -1;
+    if (graft_ready_type_init(m, st) < 0 || graft_cycle_type_init(m, st) < 0 ||
+        graft_server_type_init(m, st) < 0)
+        return -1;
+    return 0;
+}
+
+static int module_traverse(PyObject *m, visitproc visit, void *arg)
+{
+    graft_state *st = graft_get_state(m);
+    Py_VISIT(st->server_type);
+    Py_VISIT(st->cycle_type);
+    Py_VISIT(st->ready_type);
+    Py_VISIT(st->client_disconnected);
+    return 0;
+}
+
+static PyModuleDef_Slot slots[] = {{Py_mod_exec, module_exec}, {0, NULL}};
+
+PyModuleDef graft_module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "graft._graft",
+    .m_doc = "graft's C HTTP engine and ASGI bridge.",
+    .m_size = sizeof(graft_state),
+    .m_slots = slots,
+    .m_traverse = module_traverse,
+};
+
+PyMODINIT_FUNC PyInit__graft(void) { return PyModuleDef_Init(&graft_module_def); }

@@ -1,0 +1,220 @@
+/* The HTTP connection scope (ASGI www spec 2.5), built in C from the parsed
+ * request: one dict copy of the constant keys plus the per-request ones. */
+#include <string.h>
+
+#include "bridge.h"
+
+extern const char *const graft_common_headers[32];
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* root_path + percent-decoded path as str; invalid UTF-8 is replaced like
+ * urllib.parse.unquote, which is what uvicorn gives apps. */
+static PyObject *decode_path(graft_server *srv, const char *p, size_t n)
+{
+    char stackbuf[512];
+    char *buf = n <= sizeof stackbuf ? stackbuf : PyMem_Malloc(n);
+    if (!buf)
+        return PyErr_NoMemory();
+    size_t o = 0;
+    int ascii = 1;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (ch == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 &&
+            hexval(p[i + 2]) >= 0) {
+            ch = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+            i += 2;
+        }
+        if ((unsigned char)ch >= 0x80)
+            ascii = 0;
+        buf[o++] = ch;
+    }
+    PyObject *s = ascii ? PyUnicode_DecodeASCII(buf, (Py_ssize_t)o, NULL)
+                        : PyUnicode_DecodeUTF8(buf, (Py_ssize_t)o, "replace");
+    if (buf != stackbuf)
+        PyMem_Free(buf);
+    if (s && PyUnicode_GET_LENGTH(srv->root_path) > 0) {
+        PyObject *joined = PyUnicode_Concat(srv->root_path, s);
+        Py_DECREF(s);
+        s = joined;
+    }
+    return s;
+}
+
+static PyObject *header_name(graft_state *st, const char *name, size_t n)
+{
+    char low[64];
+    if (n < sizeof low) {
+        for (size_t i = 0; i < n; i++) {
+            char c = name[i];
+            low[i] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+        }
+        for (int i = 0; i < 32; i++) {
+            const char *h = graft_common_headers[i];
+            if (h[0] == low[0] && strlen(h) == n && memcmp(h, low, n) == 0)
+                return Py_NewRef(st->hdr_names[i]);
+        }
+        return PyBytes_FromStringAndSize(low, (Py_ssize_t)n);
+    }
+    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+    if (!b)
+        return NULL;
+    char *d = PyBytes_AS_STRING(b);
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        d[i] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+    }
+    return b;
+}
+
+static PyObject *method_str(graft_state *st, const char *m, size_t n)
+{
+    for (int i = 0; i < 9; i++) {
+        PyObject *s = st->methods[i];
+        if ((size_t)PyUnicode_GET_LENGTH(s) == n && memcmp(PyUnicode_DATA(s), m, n) == 0)
+            return Py_NewRef(s);
+    }
+    return PyUnicode_DecodeASCII(m, (Py_ssize_t)n, NULL);
+}
+
+static int trusted(graft_server *srv, const char *ip)
+{
+    if (srv->proxy_all)
+        return 1;
+    Py_ssize_t n = PyTuple_GET_SIZE(srv->proxy_trusted);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *t = PyUnicode_AsUTF8(PyTuple_GET_ITEM(srv->proxy_trusted, i));
+        if (t && strcmp(t, ip) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static const graft__header *find_header(graft__req *r, const char *lower)
+{
+    size_t n = strlen(lower);
+    for (size_t i = 0; i < r->num_headers; i++)
+        if (r->headers[i].name_len == n && graft__tok_eq(r->headers[i].name, n, lower))
+            return &r->headers[i];
+    return NULL;
+}
+
+/* X-Forwarded-Proto / X-Forwarded-For from a trusted peer, as uvicorn's
+ * ProxyHeadersMiddleware: the right-most untrusted X-Forwarded-For entry. */
+static int apply_proxy(graft_server *srv, graft__req *r, PyObject *scope)
+{
+    if (!srv->proxy_trusted || r->client_port < 0 || !trusted(srv, r->client_ip))
+        return 0;
+    const graft__header *h = find_header(r, "x-forwarded-proto");
+    if (h) {
+        char v[8];
+        size_t n = h->value_len < 7 ? h->value_len : 7;
+        for (size_t i = 0; i < n; i++)
+            v[i] = (char)(h->value[i] | 0x20);
+        v[n] = '\0';
+        if (h->value_len == n && (!strcmp(v, "http") || !strcmp(v, "https") || !strcmp(v, "ws") ||
+                                  !strcmp(v, "wss"))) {
+            PyObject *s = PyUnicode_FromString(strcmp(v, "ws") == 0 ? "http"
+                                               : strcmp(v, "wss") == 0 ? "https" : v);
+            if (!s || PyDict_SetItem(scope, srv->st->k_scheme, s) < 0) {
+                Py_XDECREF(s);
+                return -1;
+            }
+            Py_DECREF(s);
+        }
+    }
+    h = find_header(r, "x-forwarded-for");
+    if (h) {
+        const char *v = h->value, *end = h->value + h->value_len;
+        char host[64] = "";
+        /* Walk right to left to the first entry that is not itself a trusted proxy. */
+        while (end > v) {
+            const char *comma = end;
+            while (comma > v && comma[-1] != ',')
+                comma--;
+            const char *a = comma, *b = end;
+            while (a < b && (*a == ' ' || *a == '\t'))
+                a++;
+            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+                b--;
+            size_t n = (size_t)(b - a) < sizeof host - 1 ? (size_t)(b - a) : sizeof host - 1;
+            memcpy(host, a, n);
+            host[n] = '\0';
+            if (!trusted(srv, host))
+                break;
+            end = comma > v ? comma - 1 : v;
+        }
+        if (host[0]) {
+            PyObject *c = Py_BuildValue("(si)", host, 0);
+            if (!c || PyDict_SetItem(scope, srv->st->k_client, c) < 0) {
+                Py_XDECREF(c);
+                return -1;
+            }
+            Py_DECREF(c);
+        }
+    }
+    return 0;
+}
+
+#define SET(key, expr)                                                                             \
+    do {                                                                                           \
+        PyObject *v_ = (expr);                                                                     \
+        if (!v_ || PyDict_SetItem(scope, st->key, v_) < 0) {                                       \
+            Py_XDECREF(v_);                                                                        \
+            goto fail;                                                                             \
+        }                                                                                          \
+        Py_DECREF(v_);                                                                             \
+    } while (0)
+
+PyObject *graft_scope_new(graft_server *srv, graft__req *r)
+{
+    graft_state *st = srv->st;
+    PyObject *scope = PyDict_Copy(srv->scope_template);
+    if (!scope)
+        return NULL;
+    SET(k_http_version, Py_NewRef(r->minor_version ? st->v_1_1 : st->v_1_0));
+    SET(k_method, method_str(st, r->method, r->method_len));
+    SET(k_path, decode_path(srv, r->path, r->path_len));
+    SET(k_raw_path, PyBytes_FromStringAndSize(r->path, (Py_ssize_t)r->path_len));
+    SET(k_query_string, r->query_len ? PyBytes_FromStringAndSize(r->query, (Py_ssize_t)r->query_len)
+                                     : Py_NewRef(st->v_empty_bytes));
+    PyObject *hl = PyList_New((Py_ssize_t)r->num_headers);
+    if (!hl)
+        goto fail;
+    for (size_t i = 0; i < r->num_headers; i++) {
+        const graft__header *h = &r->headers[i];
+        PyObject *name = header_name(st, h->name, h->name_len);
+        PyObject *val = name ? PyBytes_FromStringAndSize(h->value, (Py_ssize_t)h->value_len) : NULL;
+        PyObject *t = val ? PyTuple_New(2) : NULL;
+        if (!t) {
+            Py_XDECREF(name);
+            Py_XDECREF(val);
+            Py_DECREF(hl);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(t, 0, name);
+        PyTuple_SET_ITEM(t, 1, val);
+        PyList_SET_ITEM(hl, (Py_ssize_t)i, t);
+    }
+    SET(k_headers, hl);
+    if (r->client_port >= 0) {
+        SET(k_client, Py_BuildValue("(si)", r->client_ip, r->client_port));
+        SET(k_server, Py_BuildValue("(si)", r->server_ip, r->server_port));
+    }
+    SET(k_state, PyDict_Copy(srv->state));
+    SET(k_extensions, PyDict_Copy(srv->extensions));
+    if (apply_proxy(srv, r, scope) < 0)
+        goto fail;
+    return scope;
+fail:
+    Py_DECREF(scope);
+    return NULL;
+}

@@ -1,0 +1,440 @@
+/* graft._graft.Server: owns an engine, receives its events on the Python
+ * thread. I/O threads queue events and wake the loop through one eventfd
+ * only when the queue goes from empty to non-empty, so a burst of requests
+ * costs one wake-up and one drain. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "bridge.h"
+
+/* I/O thread: no GIL, no Python. */
+static void deliver(void *ud, graft__req *req, int ev)
+{
+    graft_server *srv = ud;
+    pthread_mutex_lock(&srv->qmu);
+    if (srv->qlen == srv->qcap) {
+        size_t cap = srv->qcap ? srv->qcap * 2 : 256;
+        graft_event *q = realloc(srv->q, cap * sizeof *q);
+        if (!q) {
+            pthread_mutex_unlock(&srv->qmu);
+            graft__req_release(req); /* dropped: the connection's own timers end it */
+            return;
+        }
+        srv->q = q;
+        srv->qcap = cap;
+    }
+    int was_empty = srv->qlen == 0;
+    srv->q[srv->qlen++] = (graft_event){req, ev};
+    pthread_mutex_unlock(&srv->qmu);
+    if (was_empty) {
+        uint64_t one = 1;
+        ssize_t r = write(srv->efd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+static PyObject *server_drain(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    graft_server *srv = (graft_server *)self;
+    uint64_t v;
+    ssize_t rr = read(srv->efd, &v, sizeof v);
+    (void)rr;
+    for (;;) {
+        pthread_mutex_lock(&srv->qmu);
+        graft_event *batch = srv->q;
+        size_t n = srv->qlen;
+        /* swap buffers so I/O threads fill the other one meanwhile */
+        srv->q = srv->work;
+        srv->qlen = 0;
+        size_t cap = srv->qcap;
+        srv->qcap = srv->workcap;
+        srv->work = batch;
+        srv->workcap = cap;
+        pthread_mutex_unlock(&srv->qmu);
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            graft_event e = batch[i];
+            if (e.ev == GRAFT__EV_REQUEST) {
+                srv->requests++;
+                graft_cycle_start(srv, e.req);
+                if (srv->max_requests > 0 && srv->requests == srv->max_requests &&
+                    srv->on_request_count != Py_None) {
+                    PyObject *r = PyObject_CallNoArgs(srv->on_request_count);
+                    if (!r)
+                        PyErr_WriteUnraisable(srv->on_request_count);
+                    Py_XDECREF(r);
+                }
+            } else
+                graft_cycle_event(srv, e.req, e.ev);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static int build_headers(graft_server *srv, PyObject *headers)
+{
+    graft__buf b = {0};
+    PyObject *seq = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
+    if (!seq)
+        return -1;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        const char *name, *value;
+        Py_ssize_t nl, vl;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "y#y#", &name, &nl, &value, &vl)) {
+            Py_DECREF(seq);
+            graft__buf_free(&b);
+            return -1;
+        }
+        if (memchr(name, '\r', (size_t)nl) || memchr(name, '\n', (size_t)nl) ||
+            memchr(value, '\r', (size_t)vl) || memchr(value, '\n', (size_t)vl) ||
+            memchr(name, ':', (size_t)nl) || nl == 0) {
+            Py_DECREF(seq);
+            graft__buf_free(&b);
+            PyErr_SetString(PyExc_ValueError, "invalid default header");
+            return -1;
+        }
+        graft__buf_append(&b, name, (size_t)nl);
+        graft__buf_append(&b, ": ", 2);
+        graft__buf_append(&b, value, (size_t)vl);
+        graft__buf_append(&b, "\r\n", 2);
+    }
+    Py_DECREF(seq);
+    graft__buf_append(&b, "", 0);
+    srv->default_headers = b.data ? b.data : calloc(1, 1);
+    srv->default_headers_len = b.len;
+    return 0;
+}
+
+static int server_init(PyObject *self, PyObject *args, PyObject *kw)
+{
+    graft_server *srv = (graft_server *)self;
+    static char *kwlist[] = {"app", "loop", "fds", "state", "log_error", "access_log",
+                             "root_path", "headers", "server_header", "date_header",
+                             "proxy_trusted", "threads", "limit_request_line",
+                             "limit_request_head", "limit_request_fields", "limit_request_body",
+                             "timeout_keep_alive", "timeout_request_header", "timeout_body_read",
+                             "limit_concurrency", "limit_max_requests", "on_max_requests",
+                             "unix_path", NULL};
+    PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
+    PyObject *on_max = Py_None, *unix_path = Py_None;
+    int server_header = 1, date_header = 1, threads = 1;
+    Py_ssize_t lim_line = 8190, lim_head = 65536, lim_fields = 100;
+    unsigned long long max_body = 0;
+    double t_ka = 5, t_hdr = 10, t_body = 30;
+    int lim_conc = 0;
+    long max_req = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOO", kwlist, &app, &loop,
+                                     &fds, &state, &log_error, &access, &root_path, &headers,
+                                     &server_header, &date_header, &proxy, &threads, &lim_line,
+                                     &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
+                                     &lim_conc, &max_req, &on_max, &unix_path))
+        return -1;
+    if (srv->engine) {
+        PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
+        return -1;
+    }
+    srv->st = PyType_GetModuleState(Py_TYPE(self));
+    graft_state *st = srv->st;
+    srv->app = Py_NewRef(app);
+    srv->loop = Py_NewRef(loop);
+    srv->state = Py_NewRef(state);
+    srv->log_error = Py_NewRef(log_error);
+    srv->access_log = Py_NewRef(access);
+    srv->root_path = Py_NewRef(root_path);
+    srv->on_request_count = Py_NewRef(on_max);
+    srv->server_header = server_header;
+    srv->date_header = date_header;
+    srv->max_requests = max_req;
+    if (proxy != Py_None) {
+        srv->proxy_trusted = PySequence_Tuple(proxy);
+        if (!srv->proxy_trusted)
+            return -1;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(srv->proxy_trusted); i++) {
+            PyObject *s = PyTuple_GET_ITEM(srv->proxy_trusted, i);
+            if (!PyUnicode_Check(s)) {
+                PyErr_SetString(PyExc_TypeError, "proxy_trusted must hold str");
+                return -1;
+            }
+            if (PyUnicode_CompareWithASCIIString(s, "*") == 0)
+                srv->proxy_all = 1;
+        }
+    }
+    if (!PyDict_Check(state)) {
+        PyErr_SetString(PyExc_TypeError, "state must be a dict");
+        return -1;
+    }
+    srv->create_task = PyObject_GetAttrString(loop, "create_task");
+    srv->create_future = srv->create_task ? PyObject_GetAttrString(loop, "create_future") : NULL;
+    if (!srv->create_future)
+        return -1;
+    if (build_headers(srv, headers) < 0)
+        return -1;
+    /* Constant scope keys, copied per request. */
+    PyObject *t = PyDict_New();
+    srv->scope_template = t;
+    PyObject *asgi = Py_BuildValue("{s:s,s:s}", "version", "3.0", "spec_version", "2.5");
+    if (!t || !asgi || PyDict_SetItem(t, st->k_type, st->v_http) < 0 ||
+        PyDict_SetItem(t, st->k_asgi, asgi) < 0 ||
+        PyDict_SetItemString(t, "scheme", st->v_http) < 0 ||
+        PyDict_SetItem(t, st->k_root_path, root_path) < 0 ||
+        PyDict_SetItem(t, st->k_client, Py_None) < 0) {
+        Py_XDECREF(asgi);
+        return -1;
+    }
+    Py_DECREF(asgi);
+    if (unix_path != Py_None) {
+        PyObject *srvaddr = PyTuple_Pack(2, unix_path, Py_None);
+        if (!srvaddr || PyDict_SetItem(t, st->k_server, srvaddr) < 0) {
+            Py_XDECREF(srvaddr);
+            return -1;
+        }
+        Py_DECREF(srvaddr);
+    } else if (PyDict_SetItem(t, st->k_server, Py_None) < 0)
+        return -1;
+    srv->extensions = Py_BuildValue("{s:{}}", "http.response.pathsend");
+    if (!srv->extensions)
+        return -1;
+
+    PyObject *fdseq = PySequence_Fast(fds, "fds must be a sequence of int");
+    if (!fdseq)
+        return -1;
+    Py_ssize_t nfd = PySequence_Fast_GET_SIZE(fdseq);
+    int lfds[64];
+    if (nfd < 1 || nfd > 64) {
+        Py_DECREF(fdseq);
+        PyErr_SetString(PyExc_ValueError, "need 1..64 listening fds");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nfd; i++) {
+        int fd = (int)PyLong_AsLong(PySequence_Fast_GET_ITEM(fdseq, i));
+        if (fd < 0 && PyErr_Occurred()) {
+            Py_DECREF(fdseq);
+            return -1;
+        }
+        lfds[i] = fd; /* ownership passes to the engine */
+    }
+    Py_DECREF(fdseq);
+    srv->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (srv->efd < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    pthread_mutex_init(&srv->qmu, NULL);
+    graft__engine_config cfg = {
+        .limits = {.max_request_line = (size_t)lim_line,
+                   .max_head = (size_t)lim_head,
+                   .max_headers = (size_t)lim_fields},
+        .max_body = max_body,
+        .timeout_keep_alive = t_ka,
+        .timeout_header = t_hdr,
+        .timeout_body = t_body,
+        .threads = threads,
+        .limit_concurrency = lim_conc,
+        .listen_fds = lfds,
+        .n_listen = (int)nfd,
+        .listen_unix = unix_path != Py_None,
+        .default_headers = "",
+        .default_headers_len = 0,
+        .date_header = date_header,
+    };
+    int rc = graft__engine_new(&cfg, deliver, srv, &srv->engine);
+    if (rc < 0) {
+        errno = -rc;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *server_start(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    graft_server *srv = (graft_server *)self;
+    if (!srv->engine || srv->started) {
+        PyErr_SetString(PyExc_RuntimeError, "Server not initialised or already started");
+        return NULL;
+    }
+    int rc = graft__engine_start(srv->engine);
+    if (rc < 0) {
+        errno = -rc;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    srv->started = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *server_fileno(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return PyLong_FromLong(((graft_server *)self)->efd);
+}
+
+static PyObject *server_stop_accepting(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    graft_server *srv = (graft_server *)self;
+    if (srv->engine)
+        graft__engine_stop_accepting(srv->engine);
+    Py_RETURN_NONE;
+}
+
+static PyObject *server_shutdown(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    graft_server *srv = (graft_server *)self;
+    if (srv->engine)
+        graft__engine_shutdown(srv->engine);
+    Py_RETURN_NONE;
+}
+
+static PyObject *server_abort(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    graft_server *srv = (graft_server *)self;
+    if (srv->engine)
+        graft__engine_abort(srv->engine);
+    Py_RETURN_NONE;
+}
+
+static PyObject *server_close(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    graft_server *srv = (graft_server *)self;
+    if (srv->engine) {
+        graft__engine *e = srv->engine;
+        srv->engine = NULL;
+        Py_BEGIN_ALLOW_THREADS graft__engine_free(e);
+        Py_END_ALLOW_THREADS
+    }
+    /* Events queued for requests that no longer matter. */
+    pthread_mutex_lock(&srv->qmu);
+    for (size_t i = 0; i < srv->qlen; i++)
+        if (srv->q[i].ev == GRAFT__EV_REQUEST || !srv->q[i].req->app_data)
+            graft__req_release(srv->q[i].req);
+        else
+            graft_cycle_event(srv, srv->q[i].req, srv->q[i].ev);
+    srv->qlen = 0;
+    pthread_mutex_unlock(&srv->qmu);
+    Py_RETURN_NONE;
+}
+
+static PyObject *server_get_connections(PyObject *self, void *c)
+{
+    (void)c;
+    graft_server *srv = (graft_server *)self;
+    return PyLong_FromLong(srv->engine ? graft__engine_connections(srv->engine) : 0);
+}
+
+static PyObject *server_get_inflight(PyObject *self, void *c)
+{
+    (void)c;
+    return PyLong_FromLong(((graft_server *)self)->live);
+}
+
+static PyObject *server_get_requests(PyObject *self, void *c)
+{
+    (void)c;
+    return PyLong_FromLong(((graft_server *)self)->requests);
+}
+
+static int server_traverse(graft_server *srv, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(srv));
+    Py_VISIT(srv->app);
+    Py_VISIT(srv->loop);
+    Py_VISIT(srv->create_task);
+    Py_VISIT(srv->create_future);
+    Py_VISIT(srv->state);
+    Py_VISIT(srv->log_error);
+    Py_VISIT(srv->access_log);
+    Py_VISIT(srv->on_request_count);
+    return 0;
+}
+
+static int server_clear(graft_server *srv)
+{
+    Py_CLEAR(srv->app);
+    Py_CLEAR(srv->loop);
+    Py_CLEAR(srv->create_task);
+    Py_CLEAR(srv->create_future);
+    Py_CLEAR(srv->state);
+    Py_CLEAR(srv->log_error);
+    Py_CLEAR(srv->access_log);
+    Py_CLEAR(srv->on_request_count);
+    Py_CLEAR(srv->scope_template);
+    Py_CLEAR(srv->extensions);
+    Py_CLEAR(srv->root_path);
+    Py_CLEAR(srv->proxy_trusted);
+    return 0;
+}
+
+static void server_dealloc(graft_server *srv)
+{
+    PyTypeObject *tp = Py_TYPE(srv);
+    PyObject_GC_UnTrack(srv);
+    if (srv->engine) {
+        graft__engine *e = srv->engine;
+        srv->engine = NULL;
+        graft__engine_free(e);
+    }
+    for (size_t i = 0; i < srv->qlen; i++)
+        graft__req_release(srv->q[i].req);
+    free(srv->q);
+    free(srv->work);
+    free(srv->default_headers);
+    if (srv->efd > 0)
+        close(srv->efd);
+    server_clear(srv);
+    tp->tp_free((PyObject *)srv);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef server_methods[] = {
+    {"start", server_start, METH_NOARGS, "Start the I/O threads."},
+    {"drain", server_drain, METH_NOARGS, "Handle queued events (the loop's reader callback)."},
+    {"fileno", server_fileno, METH_NOARGS, "The eventfd to watch with loop.add_reader."},
+    {"stop_accepting", server_stop_accepting, METH_NOARGS, "Close the listening sockets."},
+    {"shutdown", server_shutdown, METH_NOARGS,
+     "Graceful shutdown: close idle connections, no more keep-alive."},
+    {"abort", server_abort, METH_NOARGS, "Disconnect every in-flight request."},
+    {"close", server_close, METH_NOARGS, "Stop the threads and free the engine."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef server_getset[] = {
+    {"connections", server_get_connections, NULL, "Open connections.", NULL},
+    {"inflight", server_get_inflight, NULL, "Requests the app has not finished.", NULL},
+    {"requests", server_get_requests, NULL, "Requests received so far.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot server_slots[] = {
+    {Py_tp_init, server_init},
+    {Py_tp_dealloc, server_dealloc},
+    {Py_tp_traverse, server_traverse},
+    {Py_tp_clear, server_clear},
+    {Py_tp_methods, server_methods},
+    {Py_tp_getset, server_getset},
+    {Py_tp_doc, "The C HTTP engine serving one ASGI app on an asyncio loop."},
+    {0, NULL},
+};
+
+static PyType_Spec server_spec = {
+    .name = "graft._graft.Server",
+    .basicsize = sizeof(graft_server),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = server_slots,
+};
+
+int graft_server_type_init(PyObject *m, graft_state *st)
+{
+    st->server_type = (PyTypeObject *)PyType_FromModuleAndSpec(m, &server_spec, NULL);
+    if (!st->server_type)
+        return -1;
+    return PyModule_AddObjectRef(m, "Server", (PyObject *)st->server_type);
+}

@@ -1,0 +1,34 @@
+/* Growable byte buffer with a read offset. Errors are negative errno codes;
+ * nothing here aborts, because the server runs inside a Python process. */
+#ifndef GRAFT__BUF_H
+#define GRAFT__BUF_H
+
+#include <stddef.h>
+#include <string.h>
+
+typedef struct graft__buf {
+    char *data;
+    size_t off; /* first unread byte */
+    size_t len; /* end of valid bytes */
+    size_t cap;
+} graft__buf;
+
+/* Ensures room for n more bytes after len; may compact or reallocate. */
+int graft__buf_reserve(graft__buf *b, size_t n);
+/* Appends n bytes; returns 0 or -ENOMEM. */
+int graft__buf_append(graft__buf *b, const void *p, size_t n);
+/* Releases the memory; the buffer is empty and reusable afterwards. */
+void graft__buf_free(graft__buf *b);
+
+/* Unread bytes. */
+static inline size_t graft__buf_avail(const graft__buf *b) { return b->len - b->off; }
+static inline char *graft__buf_head(const graft__buf *b) { return b->data + b->off; }
+/* Marks n unread bytes as consumed; resets offsets when empty so the space is reused. */
+static inline void graft__buf_consume(graft__buf *b, size_t n)
+{
+    b->off += n;
+    if (b->off == b->len)
+        b->off = b->len = 0;
+}
+
+#endif

@@ -1,0 +1,360 @@
+/* Connection lifecycle on its I/O thread: accept, readiness events, timers,
+ * lingering close. Input parsing lives in conn_input.c, the embedder's calls
+ * in req.c. Everything here runs with c->mu held unless noted. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "status.h"
+
+#define LINGER_MS 2000
+
+void graft__conn_process(graft__conn *c);
+void graft__conn_read(graft__conn *c);
+void graft__conn_update_interest(graft__conn *c);
+void graft__conn_deliver(graft__conn *c, graft__req *r, int ev);
+
+static void addr_text(const struct sockaddr_storage *ss, char *ip, int *port)
+{
+    ip[0] = '\0';
+    *port = -1;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, 48);
+        *port = ntohs(a->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, 48);
+        *port = ntohs(a->sin6_port);
+    }
+}
+
+void graft__conn_accept(graft__iothread *th, int lfd)
+{
+    graft__engine *e = th->e;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            return; /* EAGAIN, or EMFILE: try again on the next readiness event */
+        }
+        graft__conn *c = calloc(1, sizeof *c);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        pthread_mutex_init(&c->mu, NULL);
+        atomic_init(&c->refs, 1);
+        c->fd = fd;
+        c->file_fd = -1;
+        c->th = th;
+        if (ss.ss_family != AF_UNIX) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            addr_text(&ss, c->client_ip, &c->client_port);
+            struct sockaddr_storage ls;
+            socklen_t ll = sizeof ls;
+            if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0)
+                addr_text(&ls, c->server_ip, &c->server_port);
+        } else {
+            c->client_port = c->server_port = -1;
+        }
+        c->head_started_ms = graft__now_ms();
+        c->events = EPOLLIN | EPOLLRDHUP;
+        struct epoll_event ev = {.events = c->events, .data.ptr = c};
+        if (epoll_ctl(th->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            close(fd);
+            pthread_mutex_destroy(&c->mu);
+            free(c);
+            continue;
+        }
+        c->next = th->conns;
+        if (th->conns)
+            th->conns->prev = c;
+        th->conns = c;
+        th->nconns++;
+        atomic_fetch_add(&e->connections, 1);
+    }
+}
+
+void graft__conn_set_events(graft__conn *c, uint32_t ev)
+{
+    if (c->closed || ev == c->events)
+        return;
+    struct epoll_event e = {.events = ev, .data.ptr = c};
+    epoll_ctl(c->th->epfd, EPOLL_CTL_MOD, c->fd, &e);
+    c->events = ev;
+}
+
+static int flush_file(graft__conn *c)
+{
+    while (c->file_left) {
+        off_t off = (off_t)c->file_off;
+        size_t want = c->file_left > (1u << 30) ? (1u << 30) : (size_t)c->file_left;
+        ssize_t n = sendfile(c->fd, c->file_fd, &off, want);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return 0;
+            return -1;
+        }
+        if (n == 0)
+            return -1; /* the file shrank under us: the framing is broken */
+        c->file_off += (uint64_t)n;
+        c->file_left -= (uint64_t)n;
+    }
+    close(c->file_fd);
+    c->file_fd = -1;
+    return 0;
+}
+
+int graft__conn_flush(graft__conn *c)
+{
+    int rc = 0;
+    while (graft__buf_avail(&c->out)) {
+        ssize_t n = write(c->fd, graft__buf_head(&c->out), graft__buf_avail(&c->out));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return 0;
+            return -1;
+        }
+        graft__buf_consume(&c->out, (size_t)n);
+    }
+    if (c->file_fd >= 0)
+        rc = flush_file(c);
+    return rc;
+}
+
+/* I/O thread only: closes the fd and leaves the list; memory goes when the last reference does. */
+void graft__conn_close_locked(graft__conn *c)
+{
+    if (c->closed)
+        return;
+    graft__iothread *th = c->th;
+    c->closed = 1;
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        th->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    th->nconns--;
+    atomic_fetch_sub(&th->e->connections, 1);
+    graft__req *r = c->req;
+    if (r) {
+        c->req = NULL;
+        r->client_gone = 1;
+        if (r->receive_waiting || r->send_waiting) {
+            r->receive_waiting = r->send_waiting = 0;
+            graft__conn_deliver(c, r, GRAFT__EV_DISCONNECT);
+        }
+        atomic_fetch_sub(&th->e->inflight, 1);
+        graft__req_release(r); /* the connection's reference; the app still holds its own */
+    }
+    graft__buf_free(&c->in);
+    if (th->nclosing == th->capclosing) {
+        size_t cap = th->capclosing ? th->capclosing * 2 : 16;
+        graft__conn **p = realloc(th->closing, cap * sizeof *p);
+        if (!p) {
+            /* Keep the reference rather than risk a use-after-free in this batch. */
+            return;
+        }
+        th->closing = p;
+        th->capclosing = cap;
+    }
+    th->closing[th->nclosing++] = c;
+}
+
+void graft__conn_release(graft__conn *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    graft__buf_free(&c->in);
+    graft__buf_free(&c->out);
+    if (c->file_fd >= 0)
+        close(c->file_fd);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* Server-initiated close with possibly unread input: half-close our side and
+ * keep reading for a while, so the kernel does not answer unread bytes with a
+ * reset that destroys the response before the client reads it. */
+static void linger_or_close(graft__conn *c)
+{
+    if (graft__conn_pending(c))
+        return; /* after the flush */
+    if (c->read_eof) {
+        graft__conn_close_locked(c);
+        return;
+    }
+    if (!c->lingering) {
+        c->lingering = 1;
+        c->linger_until_ms = graft__now_ms() + LINGER_MS;
+        shutdown(c->fd, SHUT_WR);
+        graft__buf_free(&c->in);
+        graft__conn_set_events(c, EPOLLIN | EPOLLRDHUP);
+    }
+}
+
+static void linger_read(graft__conn *c)
+{
+    char scratch[4096];
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = read(c->fd, scratch, sizeof scratch);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        break; /* EOF or error */
+    }
+    graft__conn_close_locked(c);
+}
+
+void graft__conn_fail(graft__conn *c, int status)
+{
+    char head[512];
+    static const char msg[] = "Invalid HTTP request received.";
+    const char *body = msg;
+    if (status == 503)
+        body = "Service Unavailable";
+    else if (status == 408)
+        body = "Request Timeout";
+    else if (status != 400)
+        body = graft__status_reason(status);
+    size_t blen = strlen(body);
+    size_t n = graft__status_line(head, status, 1);
+    graft__engine *e = c->th->e;
+    int k = snprintf(head + n, sizeof head - n,
+                     "content-type: text/plain; charset=utf-8\r\ncontent-length: %zu\r\n"
+                     "connection: close\r\n",
+                     blen);
+    n += (size_t)k;
+    graft__buf_append(&c->out, head, n);
+    if (e->cfg.date_header) {
+        graft__buf_append(&c->out, "date: ", 6);
+        graft__buf_append(&c->out, graft__date_now(&c->th->date), 29);
+        graft__buf_append(&c->out, "\r\n", 2);
+    }
+    graft__buf_append(&c->out, e->default_headers, e->cfg.default_headers_len);
+    graft__buf_append(&c->out, "\r\n", 2);
+    graft__buf_append(&c->out, body, blen);
+    c->want_close = 1;
+    c->no_more_input = 1;
+    graft__buf_free(&c->in);
+    if (graft__conn_flush(c) < 0)
+        graft__conn_close_locked(c);
+    else
+        linger_or_close(c);
+}
+
+void graft__conn_on_events(graft__conn *c, uint32_t events)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->closed)
+        goto out;
+    if (events & (EPOLLERR | EPOLLHUP)) {
+        /* Reset, or both directions shut: nobody can read a response any more. */
+        graft__conn_close_locked(c);
+        goto out;
+    }
+    if (c->lingering) {
+        linger_read(c);
+        goto out;
+    }
+    if (events & EPOLLOUT) {
+        c->kicked = 0;
+        if (graft__conn_flush(c) < 0) {
+            graft__conn_close_locked(c);
+            goto out;
+        }
+        graft__req *r = c->req;
+        if (r && r->send_waiting && graft__buf_avail(&c->out) < GRAFT__OUT_LOW) {
+            r->send_waiting = 0;
+            graft__conn_deliver(c, r, GRAFT__EV_WRITABLE);
+        }
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+        graft__conn_read(c);
+    if (!c->closed)
+        graft__conn_process(c);
+    if (!c->closed && c->want_close && !c->req)
+        linger_or_close(c);
+    if (!c->closed)
+        graft__conn_update_interest(c);
+out:
+    pthread_mutex_unlock(&c->mu);
+}
+
+void graft__conn_sweep(graft__conn *c, int64_t now)
+{
+    graft__engine *e = c->th->e;
+    pthread_mutex_lock(&c->mu);
+    if (c->closed)
+        goto out;
+    if (c->lingering) {
+        if (now >= c->linger_until_ms)
+            graft__conn_close_locked(c);
+        goto out;
+    }
+    if (!c->req) {
+        if (c->head_started_ms && now - c->head_started_ms > (int64_t)(e->cfg.timeout_header * 1000)) {
+            if (graft__buf_avail(&c->in) && !c->want_close)
+                graft__conn_fail(c, 408);
+            else
+                graft__conn_close_locked(c);
+        } else if (!c->head_started_ms && c->idle_since_ms &&
+                   now - c->idle_since_ms > (int64_t)(e->cfg.timeout_keep_alive * 1000)) {
+            graft__conn_close_locked(c);
+        }
+    } else if (c->req->receive_waiting && c->body_mode != GRAFT__BODY_NONE && c->body_wait_ms &&
+               now - c->body_wait_ms > (int64_t)(e->cfg.timeout_body * 1000)) {
+        graft__conn_close_locked(c); /* the app sees http.disconnect */
+    }
+out:
+    pthread_mutex_unlock(&c->mu);
+}
+
+void graft__conn_shutdown(graft__conn *c, int abort)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->closed)
+        goto out;
+    graft__req *r = c->req;
+    if (!r) {
+        if (!graft__conn_pending(c) || abort)
+            graft__conn_close_locked(c);
+        goto out;
+    }
+    if (abort) {
+        r->aborted = 1;
+        graft__conn_close_locked(c);
+        goto out;
+    }
+    r->shutdown = 1;
+    if (r->body_done && r->receive_waiting && !graft__buf_avail(&r->body)) {
+        r->receive_waiting = 0;
+        graft__conn_deliver(c, r, GRAFT__EV_DISCONNECT);
+    }
+out:
+    pthread_mutex_unlock(&c->mu);
+}

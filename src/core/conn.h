@@ -1,0 +1,118 @@
+/* Engine internals: I/O threads and connections (not for embedders). */
+#ifndef GRAFT__CONN_H
+#define GRAFT__CONN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "date.h"
+#include "engine.h"
+#include "http1.h"
+#include "req.h"
+
+typedef struct graft__iothread graft__iothread;
+
+/* Output queue marks: above HIGH a writer is asked to wait; WRITABLE comes below LOW. */
+#define GRAFT__OUT_HIGH (256 * 1024)
+#define GRAFT__OUT_LOW (64 * 1024)
+/* Body bytes buffered for the app before reading pauses (uvicorn uses 64 KiB too). */
+#define GRAFT__BODY_HIGH (64 * 1024)
+/* Pipelined input buffered while a response is pending before reading pauses. */
+#define GRAFT__PIPELINE_MAX (64 * 1024)
+/* Unread request body we are willing to read and discard to keep a connection. */
+#define GRAFT__DRAIN_MAX (1024 * 1024)
+
+enum graft__body_mode { GRAFT__BODY_NONE, GRAFT__BODY_LENGTH, GRAFT__BODY_CHUNKED };
+
+typedef struct graft__conn {
+    pthread_mutex_t mu;
+    atomic_int refs; /* the I/O thread's while open + one per request/queued use */
+    int fd;
+    graft__iothread *th;
+    struct graft__conn *prev, *next; /* the thread's list, I/O thread only */
+
+    /* I/O thread only. */
+    graft__buf in;
+    int body_mode;
+    uint64_t body_left;
+    graft__chunked chunked;
+    int64_t head_started_ms; /* first byte of the current head, 0 when none */
+    unsigned requests;
+
+    /* Under mu. */
+    graft__buf out;
+    int file_fd;           /* file being sent after `out`, -1 when none (owned) */
+    uint64_t file_off, file_left;
+    graft__req *req;       /* request whose response is pending */
+    uint32_t events;       /* current epoll interest */
+    int64_t idle_since_ms; /* keep-alive idle start, 0 when busy */
+    int64_t body_wait_ms;  /* when the app began waiting for body bytes, 0 when not */
+    unsigned closed : 1;   /* fd closed; writes fail */
+    unsigned want_close : 1;
+    unsigned read_eof : 1;
+    unsigned kicked : 1;   /* EPOLLOUT armed only to wake the I/O thread */
+    unsigned lingering : 1; /* write side shut, discarding input until EOF or timeout */
+    unsigned no_more_input : 1; /* a framing error or close: never parse another request */
+    int64_t linger_until_ms;
+    uint64_t drained;      /* body bytes discarded after the response completed */
+    char client_ip[48];
+    int client_port;
+    char server_ip[48];
+    int server_port;
+} graft__conn;
+
+struct graft__iothread {
+    graft__engine *e;
+    pthread_t tid;
+    int epfd;
+    int wakefd; /* eventfd: stop / shutdown requests */
+    graft__conn *conns; /* list head */
+    long nconns;
+    graft__date date;
+    graft__conn **closing; /* closed this iteration; refs dropped after the batch */
+    size_t nclosing, capclosing;
+    graft__header *hdrs;   /* scratch for the parser */
+};
+
+struct graft__engine {
+    graft__engine_config cfg;
+    char *default_headers;
+    graft__deliver_fn deliver;
+    void *ud;
+    graft__iothread *threads;
+    int nthreads;
+    int *listen_fds;
+    atomic_int stopping;  /* threads exit */
+    atomic_int draining;  /* graceful shutdown: no keep-alive, no accepts */
+    atomic_int aborting;
+    atomic_int listeners_removed;
+    atomic_long connections;
+    atomic_long inflight;
+    pthread_mutex_t listen_mu;
+};
+
+int64_t graft__now_ms(void);
+
+/* Output not yet on the wire (buffer or file). */
+static inline int graft__conn_pending(const graft__conn *c)
+{
+    return graft__buf_avail(&c->out) || c->file_fd >= 0;
+}
+
+/* conn.c */
+void graft__conn_accept(graft__iothread *th, int lfd);
+void graft__conn_on_events(graft__conn *c, uint32_t events);
+void graft__conn_sweep(graft__conn *c, int64_t now);
+void graft__conn_shutdown(graft__conn *c, int abort);
+void graft__conn_close_locked(graft__conn *c);
+void graft__conn_release(graft__conn *c);
+/* Sets the epoll interest of c to ev (under mu). */
+void graft__conn_set_events(graft__conn *c, uint32_t ev);
+/* Writes a canned error response and closes (I/O thread, under mu). */
+void graft__conn_fail(graft__conn *c, int status);
+/* Sends what is queued (under mu). Returns 0, or -1 when the connection broke. */
+int graft__conn_flush(graft__conn *c);
+
+#endif

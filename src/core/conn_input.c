@@ -1,0 +1,280 @@
+/* Input side of a connection: read, parse heads, decode bodies, hand
+ * requests to the embedder. I/O thread, c->mu held. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+#define READ_CHUNK 16384
+
+void graft__conn_deliver(graft__conn *c, graft__req *r, int ev)
+{
+    atomic_fetch_add(&r->refs, 1);
+    c->th->e->deliver(c->th->e->ud, r, ev);
+}
+
+void graft__conn_read(graft__conn *c)
+{
+    if (c->read_eof)
+        return;
+    for (;;) {
+        if (graft__buf_avail(&c->in) >= c->th->e->cfg.limits.max_head + GRAFT__PIPELINE_MAX)
+            return; /* paused: update_interest drops EPOLLIN */
+        if (graft__buf_reserve(&c->in, READ_CHUNK) < 0) {
+            c->read_eof = 1;
+            return;
+        }
+        size_t room = c->in.cap - c->in.len;
+        ssize_t n = read(c->fd, c->in.data + c->in.len, room);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            if ((size_t)n < room)
+                return; /* drained; level-triggered epoll reports anything newer */
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        c->read_eof = 1;
+        return;
+    }
+}
+
+/* Copies the head into one allocation owned by the request, so the input
+ * buffer can be compacted or grown while the app still reads the request. */
+static graft__req *make_req(graft__conn *c, const char *buf, size_t head_len,
+                            const graft__http1_request *p)
+{
+    size_t hsz = p->num_headers * sizeof(graft__header);
+    graft__req *r = calloc(1, sizeof *r + hsz + head_len);
+    if (!r)
+        return NULL;
+    graft__header *h = (graft__header *)(r + 1);
+    char *copy = (char *)h + hsz;
+    memcpy(copy, buf, head_len);
+#define REBASE(ptr) ((ptr) >= buf && (ptr) < buf + head_len ? copy + ((ptr) - buf) : (ptr))
+    r->method = REBASE(p->method);
+    r->method_len = p->method_len;
+    r->target = REBASE(p->target);
+    r->target_len = p->target_len;
+    r->path = REBASE(p->path);
+    r->path_len = p->path_len;
+    r->query = p->query ? REBASE(p->query) : copy;
+    r->query_len = p->query_len;
+    for (size_t i = 0; i < p->num_headers; i++) {
+        h[i].name = REBASE(p->headers[i].name);
+        h[i].name_len = p->headers[i].name_len;
+        h[i].value = REBASE(p->headers[i].value);
+        h[i].value_len = p->headers[i].value_len;
+    }
+#undef REBASE
+    r->headers = h;
+    r->num_headers = p->num_headers;
+    r->minor_version = p->minor_version;
+    r->is_head = p->method_len == 4 && memcmp(p->method, "HEAD", 4) == 0;
+    r->expect_continue = p->expect_continue;
+    r->has_body = p->chunked || p->content_length > 0;
+    r->keep_alive = p->minor_version >= 1 ? !p->conn_close : (p->conn_keep_alive && !p->conn_close);
+    memcpy(r->client_ip, c->client_ip, sizeof r->client_ip);
+    r->client_port = c->client_port;
+    memcpy(r->server_ip, c->server_ip, sizeof r->server_ip);
+    r->server_port = c->server_port;
+    r->conn = c;
+    atomic_fetch_add(&c->refs, 1);
+    atomic_init(&r->refs, 1); /* the connection's */
+    return r;
+}
+
+static int parse_head(graft__conn *c)
+{
+    graft__engine *e = c->th->e;
+    graft__http1_request p;
+    memset(&p, 0, sizeof p);
+    p.headers = c->th->hdrs;
+    const char *buf = graft__buf_head(&c->in);
+    int rc = graft__http1_parse_request(buf, graft__buf_avail(&c->in), &p, &e->cfg.limits);
+    if (rc == 0) {
+        if (!c->head_started_ms)
+            c->head_started_ms = graft__now_ms();
+        return 0;
+    }
+    if (rc < 0) {
+        graft__conn_fail(c, -rc);
+        return -1;
+    }
+    if (e->cfg.max_body && p.content_length > 0 && (uint64_t)p.content_length > e->cfg.max_body) {
+        graft__conn_fail(c, 413);
+        return -1;
+    }
+    long limit = e->cfg.limit_concurrency;
+    if (limit > 0 &&
+        (atomic_load(&e->connections) > limit || atomic_load(&e->inflight) >= limit)) {
+        graft__conn_fail(c, 503);
+        return -1;
+    }
+    graft__req *r = make_req(c, buf, (size_t)rc, &p);
+    if (!r) {
+        graft__conn_fail(c, 503);
+        return -1;
+    }
+    graft__buf_consume(&c->in, (size_t)rc);
+    c->head_started_ms = 0;
+    c->idle_since_ms = 0;
+    c->drained = 0;
+    if (p.chunked) {
+        c->body_mode = GRAFT__BODY_CHUNKED;
+        graft__chunked_init(&c->chunked, 0, 0);
+    } else if (p.content_length > 0) {
+        c->body_mode = GRAFT__BODY_LENGTH;
+        c->body_left = (uint64_t)p.content_length;
+    } else {
+        c->body_mode = GRAFT__BODY_NONE;
+        r->body_done = 1;
+    }
+    if (atomic_load(&e->draining))
+        r->shutdown = 1;
+    c->req = r;
+    atomic_fetch_add(&e->inflight, 1);
+    graft__conn_deliver(c, r, GRAFT__EV_REQUEST);
+    return 1;
+}
+
+/* Moves body bytes from the input buffer to the request (or discards them
+ * when the response is already complete). Returns -1 on a framing error. */
+static int pump_body(graft__conn *c)
+{
+    graft__engine *e = c->th->e;
+    graft__req *r = c->req;
+    int progressed = 0;
+    while (c->body_mode != GRAFT__BODY_NONE && graft__buf_avail(&c->in)) {
+        if (r && graft__buf_avail(&r->body) >= GRAFT__BODY_HIGH)
+            break;
+        const char *data = NULL;
+        size_t dlen = 0;
+        if (c->body_mode == GRAFT__BODY_LENGTH) {
+            dlen = graft__buf_avail(&c->in);
+            if (dlen > c->body_left)
+                dlen = (size_t)c->body_left;
+            data = graft__buf_head(&c->in);
+            c->body_left -= dlen;
+            if (c->body_left == 0)
+                c->body_mode = GRAFT__BODY_NONE;
+        } else {
+            ssize_t n = graft__chunked_decode(&c->chunked, graft__buf_head(&c->in),
+                                              graft__buf_avail(&c->in), &data, &dlen);
+            if (n < 0)
+                return -1;
+            if (c->chunked.done)
+                c->body_mode = GRAFT__BODY_NONE;
+            if (n == 0 && dlen == 0 && !c->chunked.done)
+                break;
+            /* data points into c->in: copy before consuming */
+            if (r && dlen && graft__buf_append(&r->body, data, dlen) < 0)
+                return -1;
+            if (!r)
+                c->drained += dlen;
+            graft__buf_consume(&c->in, (size_t)n);
+            progressed = 1;
+            if (r && e->cfg.max_body && r->body.len > e->cfg.max_body)
+                return -2;
+            continue;
+        }
+        if (r && dlen && graft__buf_append(&r->body, data, dlen) < 0)
+            return -1;
+        if (!r)
+            c->drained += dlen;
+        graft__buf_consume(&c->in, dlen);
+        progressed = 1;
+    }
+    if (!r) {
+        if (c->drained > GRAFT__DRAIN_MAX)
+            return -3;
+        return 0;
+    }
+    if (c->body_mode == GRAFT__BODY_NONE)
+        r->body_done = 1;
+    if (progressed)
+        c->body_wait_ms = graft__now_ms();
+    if ((progressed || r->body_done) && r->receive_waiting) {
+        r->receive_waiting = 0;
+        graft__conn_deliver(c, r, GRAFT__EV_BODY);
+    }
+    return 0;
+}
+
+static void body_error(graft__conn *c, int rc)
+{
+    graft__req *r = c->req;
+    if (r && !r->response_started) {
+        r->aborted = 1;
+        graft__conn_fail(c, rc == -2 ? 413 : 400);
+    } else {
+        c->want_close = 1;
+        c->no_more_input = 1;
+    }
+    if (r && !c->closed && r->receive_waiting) {
+        r->receive_waiting = 0;
+        r->client_gone = 1;
+        graft__conn_deliver(c, r, GRAFT__EV_DISCONNECT);
+    } else if (r)
+        r->client_gone = 1;
+}
+
+void graft__conn_process(graft__conn *c)
+{
+    while (!c->closed && !c->no_more_input) {
+        if (c->body_mode != GRAFT__BODY_NONE) {
+            int rc = pump_body(c);
+            if (rc < 0) {
+                body_error(c, rc);
+                return;
+            }
+            if (c->body_mode != GRAFT__BODY_NONE)
+                break;
+        }
+        if (c->req || c->want_close || !graft__buf_avail(&c->in))
+            break;
+        if (parse_head(c) <= 0)
+            break;
+    }
+    if (c->closed || !c->read_eof)
+        return;
+    /* The client closed its side. */
+    graft__req *r = c->req;
+    if (!r) {
+        graft__conn_close_locked(c);
+        return;
+    }
+    r->client_gone = 1;
+    c->want_close = 1;
+    if (r->receive_waiting || r->send_waiting) {
+        r->receive_waiting = r->send_waiting = 0;
+        graft__conn_deliver(c, r, GRAFT__EV_DISCONNECT);
+    }
+}
+
+void graft__conn_update_interest(graft__conn *c)
+{
+    uint32_t ev = 0;
+    if (!c->read_eof) {
+        ev |= EPOLLRDHUP;
+        int want_read;
+        if (c->lingering)
+            want_read = 1;
+        else if (c->no_more_input)
+            want_read = 0;
+        else if (c->body_mode != GRAFT__BODY_NONE)
+            want_read = !c->req || graft__buf_avail(&c->req->body) < GRAFT__BODY_HIGH;
+        else
+            want_read = graft__buf_avail(&c->in) < c->th->e->cfg.limits.max_head + GRAFT__PIPELINE_MAX;
+        if (want_read)
+            ev |= EPOLLIN;
+    }
+    if (graft__conn_pending(c) || c->kicked)
+        ev |= EPOLLOUT;
+    graft__conn_set_events(c, ev);
+}

@@ -1,0 +1,123 @@
+/* Engine lifecycle: configuration, thread start/stop, shutdown requests. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+void *graft__iothread_main(void *arg);
+int graft__iothread_init(graft__iothread *th, graft__engine *e);
+void graft__iothread_wake(graft__iothread *th);
+void graft__iothread_destroy(graft__iothread *th);
+
+int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver, void *ud,
+                      graft__engine **out)
+{
+    if (cfg->threads < 1 || cfg->threads > 256 || cfg->n_listen > 200)
+        return -EINVAL;
+    graft__engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return -ENOMEM;
+    e->cfg = *cfg;
+    e->deliver = deliver;
+    e->ud = ud;
+    e->nthreads = cfg->threads;
+    pthread_mutex_init(&e->listen_mu, NULL);
+    e->default_headers = malloc(cfg->default_headers_len + 1);
+    e->listen_fds = calloc((size_t)cfg->n_listen + 1, sizeof(int));
+    e->threads = calloc((size_t)cfg->threads, sizeof *e->threads);
+    if (!e->default_headers || !e->listen_fds || !e->threads) {
+        graft__engine_free(e);
+        return -ENOMEM;
+    }
+    memcpy(e->default_headers, cfg->default_headers ? cfg->default_headers : "",
+           cfg->default_headers_len);
+    e->default_headers[cfg->default_headers_len] = '\0';
+    e->cfg.default_headers = e->default_headers;
+    memcpy(e->listen_fds, cfg->listen_fds, (size_t)cfg->n_listen * sizeof(int));
+    e->cfg.listen_fds = e->listen_fds;
+    for (int i = 0; i < e->nthreads; i++)
+        e->threads[i].epfd = e->threads[i].wakefd = -1;
+    for (int i = 0; i < e->nthreads; i++) {
+        int rc = graft__iothread_init(&e->threads[i], e);
+        if (rc) {
+            graft__engine_free(e);
+            return rc;
+        }
+    }
+    *out = e;
+    return 0;
+}
+
+int graft__engine_start(graft__engine *e)
+{
+    for (int i = 0; i < e->nthreads; i++) {
+        int rc = pthread_create(&e->threads[i].tid, NULL, graft__iothread_main, &e->threads[i]);
+        if (rc) {
+            atomic_store(&e->stopping, 1);
+            for (int j = 0; j < i; j++) {
+                graft__iothread_wake(&e->threads[j]);
+                pthread_join(e->threads[j].tid, NULL);
+            }
+            return -rc;
+        }
+    }
+    return 0;
+}
+
+static void wake_all(graft__engine *e)
+{
+    for (int i = 0; i < e->nthreads; i++)
+        graft__iothread_wake(&e->threads[i]);
+}
+
+void graft__engine_stop_accepting(graft__engine *e)
+{
+    atomic_store(&e->draining, 1);
+    wake_all(e);
+}
+
+void graft__engine_shutdown(graft__engine *e)
+{
+    atomic_store(&e->draining, 1);
+    wake_all(e);
+}
+
+void graft__engine_abort(graft__engine *e)
+{
+    atomic_store(&e->draining, 1);
+    atomic_store(&e->aborting, 1);
+    wake_all(e);
+}
+
+long graft__engine_connections(graft__engine *e) { return atomic_load(&e->connections); }
+
+void graft__engine_free(graft__engine *e)
+{
+    if (!e)
+        return;
+    if (e->threads) {
+        int started = 0;
+        atomic_store(&e->stopping, 1);
+        for (int i = 0; i < e->nthreads; i++)
+            if (e->threads[i].tid) {
+                graft__iothread_wake(&e->threads[i]);
+                pthread_join(e->threads[i].tid, NULL);
+                started = 1;
+            }
+        (void)started;
+        for (int i = 0; i < e->nthreads; i++)
+            graft__iothread_destroy(&e->threads[i]);
+    }
+    /* Listeners are closed by the threads; close any they never saw. */
+    if (e->listen_fds && atomic_load(&e->listeners_removed) < e->nthreads)
+        for (int i = 0; i < e->cfg.n_listen; i++)
+            if (e->listen_fds[i] >= 0)
+                close(e->listen_fds[i]);
+    pthread_mutex_destroy(&e->listen_mu);
+    free(e->threads);
+    free(e->listen_fds);
+    free(e->default_headers);
+    free(e);
+}

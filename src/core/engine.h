@@ -1,0 +1,67 @@
+/* The HTTP/1.1 engine: listeners, I/O threads and connections. No Python.
+ *
+ * Threads: the engine runs `threads` I/O threads, each with its own epoll set
+ * and connections. A parsed request is handed to the embedder through
+ * `deliver` (called on the I/O thread, with no engine lock held that the
+ * embedder could need); the embedder answers later from any thread through
+ * the graft__req_* calls in req.h.
+ *
+ * Lifetime: memory of a connection is released only when its I/O thread has
+ * closed it and the last request referencing it has been released. */
+#ifndef GRAFT__ENGINE_H
+#define GRAFT__ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http1.h"
+
+typedef struct graft__engine graft__engine;
+typedef struct graft__req graft__req;
+
+/* Events handed to the embedder. Each call transfers one request reference,
+ * which the embedder must give back with graft__req_release. */
+enum graft__event {
+    GRAFT__EV_REQUEST = 1,    /* a new request head; body may follow */
+    GRAFT__EV_BODY = 2,       /* body bytes (or its end) arrived while the app waited */
+    GRAFT__EV_DISCONNECT = 3, /* the client went away, or the server is shutting down */
+    GRAFT__EV_WRITABLE = 4,   /* queued output drained below the low-water mark */
+};
+
+typedef void (*graft__deliver_fn)(void *ud, graft__req *req, int event);
+
+typedef struct graft__engine_config {
+    graft__http1_limits limits;
+    uint64_t max_body;          /* 0: unlimited; larger bodies get 413 */
+    double timeout_keep_alive;  /* idle seconds between requests */
+    double timeout_header;      /* seconds to receive a whole request head */
+    double timeout_body;        /* idle seconds while the app waits for body bytes */
+    int threads;                /* I/O threads, >= 1 */
+    int limit_concurrency;      /* 0: none; else 503 beyond this many connections or requests */
+    const int *listen_fds;      /* listening sockets, already bound and listening */
+    int n_listen;
+    int listen_unix;            /* listeners are AF_UNIX (no client/server address) */
+    /* Pre-serialised default response headers ("server: graft\r\n..."), appended after Date. */
+    const char *default_headers;
+    size_t default_headers_len;
+    int date_header;            /* emit Date */
+} graft__engine_config;
+
+/* Creates an engine; *out is set on success. Returns 0 or a negative errno. */
+int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver, void *ud,
+                      graft__engine **out);
+/* Starts the I/O threads. Returns 0 or a negative errno (nothing started then). */
+int graft__engine_start(graft__engine *e);
+/* Stops accepting: listeners leave every epoll set and are closed by the engine. */
+void graft__engine_stop_accepting(graft__engine *e);
+/* Begins a graceful shutdown: idle connections close now, busy ones after their response,
+ * and requests waiting for nothing but disconnect are told so. */
+void graft__engine_shutdown(graft__engine *e);
+/* Force-disconnects every in-flight request (graceful timeout expired). */
+void graft__engine_abort(graft__engine *e);
+/* Open connections, for shutdown progress and limits. */
+long graft__engine_connections(graft__engine *e);
+/* Stops the threads, closes every connection and frees the engine. */
+void graft__engine_free(graft__engine *e);
+
+#endif

@@ -1,0 +1,158 @@
+/* One I/O thread: an epoll loop over its listeners' accepts, its
+ * connections, a wake eventfd, and a coarse timer sweep. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+/* epoll data tags: listeners and the wake fd are marked by small integers
+ * that can never be a conn pointer. */
+#define TAG_WAKE ((uintptr_t)1)
+#define TAG_LISTEN_BASE ((uintptr_t)16) /* + listener index */
+#define SWEEP_MS 250
+
+int64_t graft__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void remove_listeners(graft__iothread *th)
+{
+    graft__engine *e = th->e;
+    for (int i = 0; i < e->cfg.n_listen; i++)
+        if (e->listen_fds[i] >= 0)
+            epoll_ctl(th->epfd, EPOLL_CTL_DEL, e->listen_fds[i], NULL);
+    /* The last thread to let go closes the sockets, so no thread can accept on a reused fd number. */
+    if (atomic_fetch_add(&e->listeners_removed, 1) + 1 == e->nthreads) {
+        pthread_mutex_lock(&e->listen_mu);
+        for (int i = 0; i < e->cfg.n_listen; i++) {
+            if (e->listen_fds[i] >= 0)
+                close(e->listen_fds[i]);
+            e->listen_fds[i] = -1;
+        }
+        pthread_mutex_unlock(&e->listen_mu);
+    }
+}
+
+static void on_wake(graft__iothread *th, int *listening)
+{
+    uint64_t v;
+    while (read(th->wakefd, &v, sizeof v) > 0) {
+    }
+    graft__engine *e = th->e;
+    if (*listening && atomic_load(&e->draining)) {
+        remove_listeners(th);
+        *listening = 0;
+    }
+    if (atomic_load(&e->draining) || atomic_load(&e->aborting)) {
+        int abort = atomic_load(&e->aborting);
+        for (graft__conn *c = th->conns, *n; c; c = n) {
+            n = c->next;
+            graft__conn_shutdown(c, abort);
+        }
+    }
+}
+
+static void flush_closing(graft__iothread *th)
+{
+    for (size_t i = 0; i < th->nclosing; i++)
+        graft__conn_release(th->closing[i]);
+    th->nclosing = 0;
+}
+
+void *graft__iothread_main(void *arg)
+{
+    graft__iothread *th = arg;
+    graft__engine *e = th->e;
+    struct epoll_event evs[128];
+    int listening = 1;
+    int64_t next_sweep = graft__now_ms() + SWEEP_MS;
+
+    while (!atomic_load(&e->stopping)) {
+        int n = epoll_wait(th->epfd, evs, 128, SWEEP_MS);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            uintptr_t tag = (uintptr_t)evs[i].data.ptr;
+            if (tag == TAG_WAKE)
+                on_wake(th, &listening);
+            else if (tag >= TAG_LISTEN_BASE && tag < TAG_LISTEN_BASE + 256) {
+                if (listening)
+                    graft__conn_accept(th, e->listen_fds[tag - TAG_LISTEN_BASE]);
+            } else
+                graft__conn_on_events((graft__conn *)evs[i].data.ptr, evs[i].events);
+        }
+        /* Connections closed in this batch may still appear in later entries
+         * of the same batch, so their memory is given up only now. */
+        flush_closing(th);
+        int64_t now = graft__now_ms();
+        if (now >= next_sweep) {
+            next_sweep = now + SWEEP_MS;
+            for (graft__conn *c = th->conns, *nx; c; c = nx) {
+                nx = c->next;
+                graft__conn_sweep(c, now);
+            }
+            flush_closing(th);
+        }
+    }
+    if (listening)
+        remove_listeners(th);
+    for (graft__conn *c = th->conns, *nx; c; c = nx) {
+        nx = c->next;
+        graft__conn_shutdown(c, 1);
+    }
+    flush_closing(th);
+    return NULL;
+}
+
+int graft__iothread_init(graft__iothread *th, graft__engine *e)
+{
+    th->e = e;
+    th->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (th->epfd < 0)
+        return -errno;
+    th->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (th->wakefd < 0)
+        return -errno;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = (void *)TAG_WAKE};
+    if (epoll_ctl(th->epfd, EPOLL_CTL_ADD, th->wakefd, &ev) < 0)
+        return -errno;
+    for (int i = 0; i < e->cfg.n_listen; i++) {
+        /* EPOLLEXCLUSIVE: one thread wakes per incoming connection, not all of them. */
+        struct epoll_event lev = {.events = EPOLLIN | (e->nthreads > 1 ? EPOLLEXCLUSIVE : 0),
+                                  .data.ptr = (void *)(TAG_LISTEN_BASE + (uintptr_t)i)};
+        if (epoll_ctl(th->epfd, EPOLL_CTL_ADD, e->listen_fds[i], &lev) < 0)
+            return -errno;
+    }
+    th->hdrs = calloc(e->cfg.limits.max_headers ? e->cfg.limits.max_headers : 1, sizeof *th->hdrs);
+    if (!th->hdrs)
+        return -ENOMEM;
+    return 0;
+}
+
+void graft__iothread_wake(graft__iothread *th)
+{
+    uint64_t one = 1;
+    ssize_t r = write(th->wakefd, &one, sizeof one);
+    (void)r;
+}
+
+void graft__iothread_destroy(graft__iothread *th)
+{
+    if (th->epfd >= 0)
+        close(th->epfd);
+    if (th->wakefd >= 0)
+        close(th->wakefd);
+    free(th->closing);
+    free(th->hdrs);
+}

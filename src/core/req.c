@@ -1,0 +1,219 @@
+/* The embedder's side of a request: body, response bytes, release. Any
+ * thread; every function takes the connection lock. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+/* Wakes the I/O thread for this connection by arming EPOLLOUT, which a
+ * writable socket reports at once: no queue, no extra file descriptor. */
+static void kick(graft__conn *c)
+{
+    if (c->closed || c->kicked)
+        return;
+    c->kicked = 1;
+    graft__conn_set_events(c, c->events | EPOLLOUT);
+}
+
+int graft__req_keep_alive(graft__req *r)
+{
+    graft__conn *c = r->conn;
+    pthread_mutex_lock(&c->mu);
+    int ka = r->keep_alive && !c->closed && !c->read_eof && !c->want_close &&
+             !atomic_load(&c->th->e->draining);
+    /* A client waiting for 100 Continue that we never sent will not send the
+     * body, and one that sends it anyway would desynchronise us: close. */
+    if (c->body_mode != GRAFT__BODY_NONE && r->expect_continue && !r->continue_sent)
+        ka = 0;
+    pthread_mutex_unlock(&c->mu);
+    return ka;
+}
+
+static void finish_response(graft__conn *c, graft__req *r, int flags)
+{
+    r->response_done = 1;
+    r->receive_waiting = r->send_waiting = 0;
+    if (c->req != r)
+        return; /* connection already closed */
+    c->req = NULL;
+    c->requests++;
+    atomic_fetch_sub(&c->th->e->inflight, 1);
+    graft__req_release(r); /* the connection's reference; the caller holds another */
+    int close_now = (flags & GRAFT__W_CLOSE) || !r->keep_alive || c->read_eof ||
+                    atomic_load(&c->th->e->draining);
+    if (c->body_mode != GRAFT__BODY_NONE && r->expect_continue && !r->continue_sent)
+        close_now = 1;
+    if (close_now) {
+        c->want_close = 1;
+        c->no_more_input = 1;
+        kick(c);
+        return;
+    }
+    c->idle_since_ms = graft__now_ms();
+    /* Pipelined bytes, or a body to drain, are waiting for the I/O thread. */
+    if (graft__buf_avail(&c->in) || !(c->events & EPOLLIN))
+        kick(c);
+}
+
+int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int flags)
+{
+    graft__conn *c = r->conn;
+    int rc = 0;
+    pthread_mutex_lock(&c->mu);
+    if (c->closed || r->aborted || r->response_done || c->req != r) {
+        rc = -EPIPE;
+        goto out;
+    }
+    r->response_started = 1;
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    size_t done = 0;
+    if (!graft__conn_pending(c) && total) {
+        for (;;) {
+            ssize_t n = writev(c->fd, iov, iovcnt);
+            if (n >= 0) {
+                done = (size_t)n;
+                break;
+            }
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                break;
+            r->client_gone = 1;
+            c->want_close = 1;
+            c->no_more_input = 1;
+            kick(c);
+            rc = -EPIPE;
+            goto out;
+        }
+    }
+    if (done < total) {
+        size_t skip = done;
+        for (int i = 0; i < iovcnt; i++) {
+            size_t l = iov[i].iov_len;
+            if (skip >= l) {
+                skip -= l;
+                continue;
+            }
+            if (graft__buf_append(&c->out, (const char *)iov[i].iov_base + skip, l - skip) < 0) {
+                rc = -ENOMEM;
+                c->want_close = 1;
+                kick(c);
+                goto out;
+            }
+            skip = 0;
+        }
+        if (!(c->events & EPOLLOUT))
+            graft__conn_set_events(c, c->events | EPOLLOUT);
+    }
+    if (flags & GRAFT__W_FINAL)
+        finish_response(c, r, flags);
+    else if (graft__buf_avail(&c->out) > GRAFT__OUT_HIGH) {
+        r->send_waiting = 1;
+        rc = 1;
+    }
+out:
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int graft__req_take_body(graft__req *r, graft__buf *out, int *more, int *gone)
+{
+    graft__conn *c = r->conn;
+    int rc = 0;
+    pthread_mutex_lock(&c->mu);
+    *gone = r->client_gone || r->aborted || c->closed;
+    if (!*gone && r->expect_continue && !r->continue_sent && !r->body_done &&
+        !r->response_started) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        r->continue_sent = 1;
+        if (graft__conn_pending(c) || write(c->fd, cont, sizeof cont - 1) != sizeof cont - 1) {
+            /* rare: a partial interim response goes through the queue */
+            graft__buf_append(&c->out, cont, sizeof cont - 1);
+            graft__conn_set_events(c, c->events | EPOLLOUT);
+        }
+    }
+    size_t avail = graft__buf_avail(&r->body);
+    if (avail) {
+        int was_full = avail >= GRAFT__BODY_HIGH;
+        if (out->len == 0 && out->data == NULL && r->body.off == 0) {
+            *out = r->body; /* hand the buffer over instead of copying */
+            r->body = (graft__buf){0};
+        } else {
+            rc = graft__buf_append(out, graft__buf_head(&r->body), avail);
+            graft__buf_consume(&r->body, avail);
+        }
+        if (was_full || graft__buf_avail(&c->in))
+            kick(c); /* reading was paused on our account */
+    }
+    *more = !r->body_done;
+    if (!*gone && r->shutdown && r->body_done && !avail)
+        *gone = 1;
+    if (!avail && *more && !*gone) {
+        r->receive_waiting = 1;
+        c->body_wait_ms = graft__now_ms();
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+void graft__req_release(graft__req *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    graft__buf_free(&r->body);
+    if (r->conn)
+        graft__conn_release(r->conn);
+    free(r);
+}
+
+int graft__req_wait_disconnect(graft__req *r)
+{
+    graft__conn *c = r->conn;
+    pthread_mutex_lock(&c->mu);
+    int gone = r->client_gone || r->aborted || c->closed || r->shutdown || r->response_done;
+    if (!gone)
+        r->receive_waiting = 1;
+    pthread_mutex_unlock(&c->mu);
+    return gone;
+}
+
+int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, int fd,
+                        uint64_t off, uint64_t count, int flags)
+{
+    graft__conn *c = r->conn;
+    pthread_mutex_lock(&c->mu);
+    if (c->closed || r->aborted || r->response_done || c->req != r || c->file_fd >= 0) {
+        pthread_mutex_unlock(&c->mu);
+        close(fd);
+        return -EPIPE;
+    }
+    r->response_started = 1;
+    for (int i = 0; i < headcnt; i++)
+        if (graft__buf_append(&c->out, head[i].iov_base, head[i].iov_len) < 0) {
+            pthread_mutex_unlock(&c->mu);
+            close(fd);
+            return -ENOMEM;
+        }
+    c->file_fd = fd;
+    c->file_off = off;
+    c->file_left = count;
+    int rc = 0;
+    if (graft__conn_flush(c) < 0) {
+        r->client_gone = 1;
+        c->want_close = 1;
+        c->no_more_input = 1;
+        kick(c);
+        rc = -EPIPE;
+    } else {
+        if (graft__conn_pending(c) && !(c->events & EPOLLOUT))
+            graft__conn_set_events(c, c->events | EPOLLOUT);
+        finish_response(c, r, flags | GRAFT__W_FINAL);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}

@@ -1,0 +1,90 @@
+/* A request as the embedder sees it. Fields above `shared` are immutable after
+ * delivery and may be read from any thread without locking. */
+#ifndef GRAFT__REQ_H
+#define GRAFT__REQ_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "buf.h"
+#include "http1.h"
+
+struct graft__conn;
+
+typedef struct graft__req {
+    /* Immutable after delivery. One allocation holds the struct, the headers
+     * array and a copy of the head; it is freed in one go. */
+    const char *method;
+    size_t method_len;
+    const char *target;
+    size_t target_len;
+    const char *path; /* raw path, still percent-encoded */
+    size_t path_len;
+    const char *query;
+    size_t query_len;
+    graft__header *headers;
+    size_t num_headers;
+    int minor_version;
+    unsigned is_head : 1;
+    unsigned expect_continue : 1;
+    unsigned has_body : 1;
+    unsigned keep_alive : 1; /* the client allows another request on this connection */
+    char client_ip[48];
+    int client_port; /* -1 for AF_UNIX */
+    char server_ip[48];
+    int server_port;
+    void *app_data; /* the embedder's object; owned by the embedder */
+
+    /* Shared with the I/O thread: touched only under the connection lock. */
+    struct graft__conn *conn;
+    graft__buf body;              /* received body bytes not yet taken */
+    unsigned body_done : 1;       /* the whole body has arrived */
+    unsigned client_gone : 1;     /* read EOF, write error or reset */
+    unsigned shutdown : 1;        /* server shutting down: disconnect once the body is taken */
+    unsigned aborted : 1;         /* server gave up on the request: writes fail */
+    unsigned receive_waiting : 1; /* deliver BODY/DISCONNECT when something happens */
+    unsigned send_waiting : 1;    /* deliver WRITABLE when output drains */
+    unsigned continue_sent : 1;
+    unsigned response_started : 1; /* some response bytes were written */
+    unsigned response_done : 1;
+    atomic_int refs;
+} graft__req;
+
+/* Takes the received body bytes into out (appending). Sets *more to 1 while
+ * body bytes are still expected and *gone when the client left or the server
+ * is shutting down. Sends 100 Continue first when the client asked for it.
+ * When nothing is available and more is expected, arms receive_waiting so a
+ * BODY or DISCONNECT event follows. Returns 0 or a negative errno. */
+int graft__req_take_body(graft__req *r, graft__buf *out, int *more, int *gone);
+
+/* Arms a DISCONNECT event for an app that waits for nothing but the end of
+ * the exchange. Returns 1 (and arms nothing) when the client is already gone
+ * or the server is shutting down, else 0. */
+int graft__req_wait_disconnect(graft__req *r);
+
+enum {
+    GRAFT__W_FINAL = 1, /* the response is complete after these bytes */
+    GRAFT__W_CLOSE = 2, /* close the connection after the response */
+};
+
+/* Writes response bytes now, queueing what the socket does not take. Returns 0,
+ * 1 when the queue is above the high-water mark (a WRITABLE event follows; the
+ * caller should wait for it), or -EPIPE when the client is gone (nothing was
+ * written, and no event follows). Safe from any thread. */
+int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int flags);
+
+/* Sends head bytes then count bytes of fd from off (sendfile), completing the
+ * response. Takes ownership of fd in every case. Returns 0 or -EPIPE. */
+int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, int fd,
+                        uint64_t off, uint64_t count, int flags);
+
+/* Whether the connection stays open after this response (client asked and
+ * the server is not shutting down). Decides Connection: close in the head. */
+int graft__req_keep_alive(graft__req *r);
+
+/* Drops one reference; the last one frees the request. */
+void graft__req_release(graft__req *r);
+
+#endif

@@ -1,0 +1,50 @@
+"""Fixtures for the end-to-end server tests (see util.py for the helpers).
+
+Servers are started on a socket bound here and passed with --fd; module-scoped
+servers are shared by the tests of one module and must exit 0 on SIGTERM.
+Set GRAFT_TEST_IMPL=uvicorn to run the same tests against uvicorn.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from util import IMPL, Server, stop_and_check  # noqa: E402
+
+
+def start_server(app: str, extra=(), **kw) -> Server:
+    return Server(app, extra, **kw).start()
+
+
+@pytest.fixture(scope="module")
+def raw_server():
+    """graft (or GRAFT_TEST_IMPL) serving tests/apps/raw_apps.py:app with default options."""
+    s = start_server("raw_apps:app")
+    yield s
+    stop_and_check(s)
+
+
+@pytest.fixture
+def server_factory():
+    """Start servers with custom options inside a test; all are stopped at teardown.
+    Usage: ``srv = server_factory("raw_apps:app", ["--timeout-keep-alive", "1"])``."""
+    started: list[Server] = []
+
+    def make(app: str = "raw_apps:app", extra=(), **kw) -> Server:
+        s = Server(app, extra, **kw)
+        started.append(s)
+        return s.start()
+
+    yield make
+    for s in started:
+        s.stop()
+        s.cleanup()
+
+
+def pytest_report_header(config):
+    return f"server under test: {IMPL} (set GRAFT_TEST_IMPL=uvicorn to validate the harness)"
