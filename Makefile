@@ -30,7 +30,7 @@ $(VENV)/.built: $(VENV)/.deps $(CSRC) setup.py pyproject.toml
 build: $(VENV)/.built
 
 run: build
-	cd examples/hello && ../../$(VENV)/bin/graft app:app --host 127.0.0.1 --port 8000
+	$(VENV)/bin/graft app:app --app-dir examples/hello --host 127.0.0.1 --port 8000
 
 build/test_http1: $(PARSER) tests/core/test_http1.c src/core/http1.h build/.sysdeps
 	$(CC) $(CFLAGS_C) $(PARSER) tests/core/test_http1.c -o $@

@@ -46,6 +46,16 @@ def wait_for(predicate, timeout: float, interval: float = 0.05):
         time.sleep(interval)
 
 
+def wait_gone(pids: set[int], timeout: float) -> set[int]:
+    """Wait until none of ``pids`` is alive; returns those still alive at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = {pid for pid in pids if alive(pid)}
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.05)
+
+
 def process_state(pid: int) -> str | None:
     """Single-letter state from /proc (None if gone). Zombies count as gone for our purpose."""
     try:
@@ -214,7 +224,7 @@ def assert_stops_cleanly(r: Running, sig: int = signal.SIGTERM, timeout: float =
     os.kill(r.pid, sig)
     rc = r.wait(timeout)
     assert rc == 0, f"exit code {rc} after {signal.Signals(sig).name}\n{r.output()}"
-    leftover = wait_for(lambda: {pid for pid in kids | r.known_children if alive(pid)} or None, 5) or set()
+    leftover = wait_gone(kids | r.known_children, 5)
     assert not leftover, f"workers outlived the supervisor: {leftover}\n{r.output()}"
 
 
@@ -290,7 +300,7 @@ def test_plain_second_sigint_kills_at_once(launch):
     os.kill(r.pid, signal.SIGINT)
     assert r.wait(5) == 0, r.output()
     assert time.monotonic() - t0 < 5
-    assert not wait_for(lambda: {p for p in kids if alive(p)} or None, 5)
+    assert not wait_gone(kids, 5)
 
 
 @linux_only
@@ -299,7 +309,7 @@ def test_plain_workers_die_with_a_killed_parent(launch):
     kids = wait_workers(r, 2)
     os.kill(r.pid, signal.SIGKILL)
     r.wait(5)
-    leftover = wait_for(lambda: {p for p in kids if alive(p)} or None, 5)
+    leftover = wait_gone(kids, 5)
     assert not leftover, f"orphaned workers {leftover}"
 
 
@@ -339,7 +349,7 @@ def test_cli_killed_worker_is_replaced(launch):
     assert len(pids) == 2, f"only {pids} answered\n{r.output()}"
     victim = min(pids)
     os.kill(victim, signal.SIGKILL)
-    assert wait_for(lambda: not alive(victim), 5)
+    assert not wait_gone({victim}, 5)
     # A new pid must start answering within a few seconds; the survivor keeps serving.
     seen: set[int] = set()
     deadline = time.monotonic() + 10
@@ -375,5 +385,5 @@ def test_cli_workers_die_with_a_killed_parent(launch):
     assert len(pids) == 2, r.output()
     os.kill(r.pid, signal.SIGKILL)
     r.wait(5)
-    leftover = wait_for(lambda: {p for p in pids if alive(p)} or None, 10)
+    leftover = wait_gone(pids, 10)
     assert not leftover, f"orphaned workers {leftover}"
