@@ -13,8 +13,8 @@ plus cutime+cstime, of every process in its tree, from /proc/PID/stat), then SIG
 
 The box is small and noisy, so the summary reports medians and, per competitor, the
 median over rounds of that round's graft/X req/s ratio (not a ratio of medians).
-The default (5 s x 3 rounds x 5 scenarios x 4 servers) takes about 10 minutes;
-publish with ``--rounds 5``.
+The default (5 s x 3 rounds x 5 scenarios x 4 servers) takes about 8 minutes;
+publish with ``--rounds 5`` (about 13 minutes).
 """
 from __future__ import annotations
 
@@ -419,7 +419,7 @@ def measure(name: str, scenario: dict, duration: int, tmpdir: str, notes: list[s
 # ---------------------------------------------------------------- reporting
 
 def fmt_rps(x: float) -> str:
-    return f"{x / 1000:.1f}k" if x >= 10000 else f"{x:.0f}"
+    return f"{x / 1000:.1f}k" if x >= 1000 else f"{x:.0f}"
 
 
 def summarize(scn_name: str, servers: list[str], rounds: list[dict]) -> list[dict]:
@@ -550,10 +550,19 @@ the median over rounds of that round's ratio, so machine drift between rounds
 (10-30% on the 2-core reference box) mostly cancels; absolute req/s do not
 transfer between machines or even between runs.
 
-Reproduce (about 15 minutes; the default `--rounds 3` takes about 10):
+Scenarios: `hello-c64`, `hello-c1`, `fastapi-json-c64`, `echo-1MiB-c16`, `stream-c64`
+(see the descriptions under each table). Servers run with one worker, access log
+off and log level warning; their exact command lines are listed with the results.
+
+Reproduce the published numbers (about 13 minutes; the default `--rounds 3` takes
+about 8):
 
     make build
     .venv/bin/python bench/run.py --rounds 5
+
+The script rewrites only the part between the `bench:begin`/`bench:end` markers
+below, with the results of the scenarios it ran (so a run with `--only` replaces the
+whole table set); `--no-write` prints without touching this file.
 
 """
 
@@ -649,7 +658,7 @@ def main(argv=None) -> int:
                           *(argv if argv is not None else sys.argv[1:])])
     facts = machine_facts()
     n_runs = len(args.scenarios) * args.rounds * len(args.server_list)
-    est = n_runs * (args.duration + WARMUP_S + 3)
+    est = n_runs * (args.duration + WARMUP_S + 1.5)
     print(f"bench: {len(args.scenarios)} scenario(s) x {args.rounds} round(s) x "
           f"{len(args.server_list)} server(s) = {n_runs} runs, ~{est / 60:.0f} min; "
           f"{facts['nproc']} CPUs ({facts['model']}), Python {facts['versions'].get('python')}")

@@ -81,7 +81,7 @@ typedef struct {
     int64_t content_length;  /* from the app, -1 if none */
     uint64_t sent;
     unsigned chunked : 1, close : 1, head_only : 1, no_body : 1, body_ended : 1,
-        has_date : 1, has_server : 1, failed : 1;
+        has_date : 1, has_server : 1, failed : 1, app_close : 1;
     const char *log_status_note;
 } graft_cycle;
 

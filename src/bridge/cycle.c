@@ -270,7 +270,7 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     cy->content_length = -1;
     cy->sent = 0;
     cy->chunked = cy->close = cy->head_only = cy->no_body = cy->body_ended = 0;
-    cy->has_date = cy->has_server = cy->failed = 0;
+    cy->has_date = cy->has_server = cy->failed = cy->app_close = 0;
     PyObject_GC_Track(cy);
     req->app_data = Py_NewRef(cy);
     srv->live++;

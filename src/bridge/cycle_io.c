@@ -147,7 +147,7 @@ int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body)
     cy->status = status;
     cy->content_length = -1;
     cy->close = 1;
-    cy->has_date = cy->has_server = 0;
+    cy->app_close = cy->has_date = cy->has_server = 0;
     PyObject *h = Py_BuildValue("((y y))", "content-type", "text/plain; charset=utf-8");
     cy->headers = h;
     size_t blen = strlen(body);
@@ -354,7 +354,7 @@ PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
         if (!seq)
             return NULL;
         cy->content_length = -1;
-        cy->close = cy->has_date = cy->has_server = 0;
+        cy->close = cy->app_close = cy->has_date = cy->has_server = 0;
         if (graft_head_check(cy, seq) < 0) {
             Py_DECREF(seq);
             return NULL;

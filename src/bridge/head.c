@@ -78,7 +78,7 @@ int graft_head_check(graft_cycle *cy, PyObject *headers)
             cy->content_length = v;
         } else if (name_is(ns, nl, "connection")) {
             if (vl == 5 && graft__tok_eq(vs, 5, "close"))
-                cy->close = 1;
+                cy->close = cy->app_close = 1;
         } else if (name_is(ns, nl, "date"))
             cy->has_date = 1;
         else if (name_is(ns, nl, "server"))
@@ -160,7 +160,7 @@ int graft_head_build(graft_cycle *cy, graft__buf *o, uint64_t final_len, int is_
         }
     }
     if (!keep) {
-        if (!cy->close)
+        if (!cy->app_close)
             rc |= put(o, "connection: close\r\n", 19);
         cy->close = 1;
     } else if (r->minor_version == 0) {

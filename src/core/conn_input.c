@@ -106,6 +106,10 @@ static int parse_head(graft__conn *c)
         graft__conn_fail(c, -rc);
         return -1;
     }
+    if (p.expect_other) { /* RFC 9110 §10.1.1: an expectation we cannot meet */
+        graft__conn_fail(c, 417);
+        return -1;
+    }
     if (e->cfg.max_body && p.content_length > 0 && (uint64_t)p.content_length > e->cfg.max_body) {
         graft__conn_fail(c, 413);
         return -1;
