@@ -133,7 +133,7 @@ class Supervisor:
         self._install_signals()
         try:
             for _ in range(self.num_workers):
-                self._spawn()
+                self._try_spawn()
             while True:
                 self._handle_signals(self._wait_for_events())
                 self._reap()
@@ -205,7 +205,7 @@ class Supervisor:
             elif signum == getattr(signal, "SIGTTIN", None):
                 self.num_workers += 1
                 logger.info("Received SIGTTIN, increasing the number of workers to %d.", self.num_workers)
-                self._spawn()
+                self._try_spawn()
             elif signum == getattr(signal, "SIGTTOU", None):
                 if self.num_workers <= 1:
                     logger.info("Received SIGTTOU, but already at one worker.")
@@ -313,7 +313,15 @@ class Supervisor:
             return
         self._pending_respawns = [t for t in self._pending_respawns if t > now]
         for _ in due:
+            self._try_spawn()
+
+    def _try_spawn(self) -> None:
+        """Fork a worker; if the system refuses (EAGAIN, ENOMEM), retry a bit later."""
+        try:
             self._spawn()
+        except OSError as exc:
+            logger.error("Cannot start a worker process: %s; retrying in %.0f s.", exc, RESPAWN_BACKOFF)
+            self._pending_respawns.append(time.monotonic() + RESPAWN_BACKOFF)
 
     def _spawn(self) -> None:
         # Flush so buffered output is not written twice (once by each process).

@@ -51,6 +51,13 @@ def server_cmd(impl: str, app: str, fd: int, extra=()) -> list[str]:
     raise ValueError(impl)
 
 
+def clean_env(environ) -> dict:
+    """The test process's environment minus the variables that configure the
+    servers (another test leaking WEB_CONCURRENCY=4 would silently start workers)."""
+    return {k: v for k, v in environ.items()
+            if not k.startswith(("GRAFT_", "UVICORN_")) and k not in ("WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS")}
+
+
 class ServerError(AssertionError):
     pass
 
@@ -81,7 +88,7 @@ class Server:
             self.port = sock.getsockname()[1]
             fd = sock.fileno()
             fdlog, self.log_path = tempfile.mkstemp(prefix=f"{self.impl}-", suffix=".log")
-            env = os.environ.copy()
+            env = clean_env(os.environ)
             paths = [str(APPS_DIR), str(REPO)]
             if env.get("PYTHONPATH"):
                 paths.append(env["PYTHONPATH"])
