@@ -24,6 +24,7 @@ from graft.logging import LEVEL_LOGGERS, LOGGING_CONFIG, colorize, parse_log_lev
 logger = logging.getLogger("graft.error")
 
 SERVER_NAME = b"graft"
+_QUIT_HINT = "(Press CTRL+C to quit)"
 
 LOOP_CHOICES = ("auto", "asyncio", "uvloop", "none")
 LIFESPAN_CHOICES = ("auto", "on", "off")
@@ -349,7 +350,9 @@ class Config:
         self.limit_request_head = _check_int("limit_request_head", limit_request_head, 1)
         self.limit_request_fields = _check_int("limit_request_fields", limit_request_fields, 1)
         self.limit_request_body = _check_int("limit_request_body", limit_request_body, 0, optional=True)
-        self.timeout_request_header = _check_number("timeout_request_header", timeout_request_header, allow_zero=False)
+        self.timeout_request_header = _check_number(
+            "timeout_request_header", timeout_request_header, allow_zero=False
+        )
         self.timeout_body_read = _check_number("timeout_body_read", timeout_body_read, allow_zero=False)
         if isinstance(native, (str, os.PathLike)):
             native = [native]
@@ -523,7 +526,7 @@ class Config:
             logger.info(
                 "Graft running on unix socket %s (Press CTRL+C to quit)",
                 self.uds,
-                extra={"color_message": "Graft running on unix socket " + colorize("%s", bold=True) + " (Press CTRL+C to quit)"},
+                extra={"color_message": f"Graft running on unix socket {colorize('%s', bold=True)} {_QUIT_HINT}"},
             )
         elif self.fd is not None:
             sock = self._socket_from_fd(self.fd)
@@ -536,7 +539,7 @@ class Config:
                 "http",
                 self._bare_host(),
                 sock.getsockname()[1],
-                extra={"color_message": "Graft running on " + colorize(addr_format, bold=True) + " (Press CTRL+C to quit)"},
+                extra={"color_message": f"Graft running on {colorize(addr_format, bold=True)} {_QUIT_HINT}"},
             )
         sock.setblocking(False)
         return sock

@@ -47,7 +47,16 @@ def _number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-_SIZE_SUFFIXES = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+_SIZE_SUFFIXES = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+}
 
 
 def _size(text: str) -> int:
@@ -91,70 +100,216 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("binding")
     g.add_argument("--host", default="127.0.0.1", help="Bind socket to this host. [default: 127.0.0.1]")
-    g.add_argument("--port", type=int, default=8000, help="Bind socket to this port; 0 picks a free one. [default: 8000]")
+    g.add_argument(
+        "--port", type=int, default=8000, help="Bind socket to this port; 0 picks a free one. [default: 8000]"
+    )
     g.add_argument("--uds", default=None, help="Bind to a UNIX domain socket.")
     g.add_argument("--fd", type=int, default=None, help="Bind to socket from this file descriptor.")
-    g.add_argument("--backlog", type=int, default=2048, help="Maximum number of connections to hold in backlog. [default: 2048]")
+    g.add_argument(
+        "--backlog",
+        type=int,
+        default=2048,
+        help="Maximum number of connections to hold in backlog. [default: 2048]",
+    )
 
     g = p.add_argument_group("processes and loop")
     g.add_argument(
-        "--workers", type=int, default=None,
+        "--workers",
+        type=int,
+        default=None,
         help="Number of worker processes. Defaults to $WEB_CONCURRENCY or 1.",
     )
     g.add_argument("--threads", type=int, default=1, help="Number of C I/O threads per worker. [default: 1]")
-    g.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="Event loop implementation. [default: auto]")
-    g.add_argument("--http", choices=HTTP_CHOICES, default="auto", help="Accepted for uvicorn compatibility; graft always uses its own HTTP parser.")
-    g.add_argument("--ws", choices=WS_CHOICES, default="auto", help="WebSocket support; 'none' disables it. [default: auto]")
-    g.add_argument("--ws-max-size", type=int, default=16 * 1024 * 1024, help="WebSocket max message size in bytes. [default: 16777216]")
-    g.add_argument("--ws-max-queue", type=int, default=32, help="WebSocket max incoming message queue. [default: 32]")
-    g.add_argument("--ws-ping-interval", type=float, default=20.0, help="WebSocket ping interval in seconds. [default: 20.0]")
-    g.add_argument("--ws-ping-timeout", type=float, default=20.0, help="WebSocket ping timeout in seconds. [default: 20.0]")
-    g.add_argument("--ws-per-message-deflate", type=_bool, default=True, metavar="BOOLEAN", help="WebSocket per-message-deflate compression. [default: True]")
-    g.add_argument("--lifespan", choices=LIFESPAN_CHOICES, default="auto", help="Lifespan implementation. [default: auto]")
-    g.add_argument("--interface", choices=INTERFACE_CHOICES, default="auto", help="Application interface. [default: auto]")
+    g.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="Event loop implementation. [default: auto]",
+    )
+    g.add_argument(
+        "--http",
+        choices=HTTP_CHOICES,
+        default="auto",
+        help="Accepted for uvicorn compatibility; graft always uses its own HTTP parser.",
+    )
+    g.add_argument(
+        "--ws",
+        choices=WS_CHOICES,
+        default="auto",
+        help="WebSocket support; 'none' disables it. [default: auto]",
+    )
+    g.add_argument(
+        "--ws-max-size",
+        type=int,
+        default=16 * 1024 * 1024,
+        help="WebSocket max message size in bytes. [default: 16777216]",
+    )
+    g.add_argument(
+        "--ws-max-queue", type=int, default=32, help="WebSocket max incoming message queue. [default: 32]"
+    )
+    g.add_argument(
+        "--ws-ping-interval",
+        type=float,
+        default=20.0,
+        help="WebSocket ping interval in seconds. [default: 20.0]",
+    )
+    g.add_argument(
+        "--ws-ping-timeout",
+        type=float,
+        default=20.0,
+        help="WebSocket ping timeout in seconds. [default: 20.0]",
+    )
+    g.add_argument(
+        "--ws-per-message-deflate",
+        type=_bool,
+        default=True,
+        metavar="BOOLEAN",
+        help="WebSocket per-message-deflate compression. [default: True]",
+    )
+    g.add_argument(
+        "--lifespan",
+        choices=LIFESPAN_CHOICES,
+        default="auto",
+        help="Lifespan implementation. [default: auto]",
+    )
+    g.add_argument(
+        "--interface",
+        choices=INTERFACE_CHOICES,
+        default="auto",
+        help="Application interface. [default: auto]",
+    )
 
     g = p.add_argument_group("app")
     g.add_argument("--env-file", default=None, metavar="PATH", help="Environment configuration file.")
-    g.add_argument("--app-dir", default=".", help="Look for APP in this directory, by adding it to sys.path. [default: .]")
-    g.add_argument("--factory", action="store_true", default=False, help="Treat APP as an application factory (a callable returning the app).")
-    g.add_argument("--root-path", default="", help="Set the ASGI 'root_path' for apps mounted below a URL path.")
-    g.add_argument("--native", action="append", default=None, metavar="PATH", help="Load a native handler library (.so); repeatable.")
+    g.add_argument(
+        "--app-dir",
+        default=".",
+        help="Look for APP in this directory, by adding it to sys.path. [default: .]",
+    )
+    g.add_argument(
+        "--factory",
+        action="store_true",
+        default=False,
+        help="Treat APP as an application factory (a callable returning the app).",
+    )
+    g.add_argument(
+        "--root-path", default="", help="Set the ASGI 'root_path' for apps mounted below a URL path."
+    )
+    g.add_argument(
+        "--native",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="Load a native handler library (.so); repeatable.",
+    )
 
     g = p.add_argument_group("logging")
-    g.add_argument("--log-config", default=None, metavar="PATH", help="Logging configuration file (.json, .yaml, .ini).")
+    g.add_argument(
+        "--log-config", default=None, metavar="PATH", help="Logging configuration file (.json, .yaml, .ini)."
+    )
     g.add_argument("--log-level", choices=tuple(LOG_LEVELS), default=None, help="Log level. [default: info]")
     g.add_argument("--access-log", action=bool_opt, default=True, help="Enable/disable the access log.")
     g.add_argument("--use-colors", action=bool_opt, default=None, help="Enable/disable colourized logging.")
 
     g = p.add_argument_group("HTTP")
-    g.add_argument("--proxy-headers", action=bool_opt, default=True, help="Trust X-Forwarded-Proto/For from --forwarded-allow-ips. [default: on]")
     g.add_argument(
-        "--forwarded-allow-ips", default=None,
+        "--proxy-headers",
+        action=bool_opt,
+        default=True,
+        help="Trust X-Forwarded-Proto/For from --forwarded-allow-ips. [default: on]",
+    )
+    g.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
         help="Comma-separated IPs/networks to trust proxy headers from; '*' trusts all. "
         "Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.",
     )
-    g.add_argument("--server-header", action=bool_opt, default=True, help="Enable/disable the default Server header.")
-    g.add_argument("--date-header", action=bool_opt, default=True, help="Enable/disable the default Date header.")
-    g.add_argument("--header", dest="headers", action="append", type=_header, default=None, metavar="NAME:VALUE", help="Add a default response header; repeatable.")
+    g.add_argument(
+        "--server-header", action=bool_opt, default=True, help="Enable/disable the default Server header."
+    )
+    g.add_argument(
+        "--date-header", action=bool_opt, default=True, help="Enable/disable the default Date header."
+    )
+    g.add_argument(
+        "--header",
+        dest="headers",
+        action="append",
+        type=_header,
+        default=None,
+        metavar="NAME:VALUE",
+        help="Add a default response header; repeatable.",
+    )
 
     g = p.add_argument_group("limits and timeouts")
-    g.add_argument("--limit-concurrency", type=int, default=None, help="Maximum concurrent connections/tasks before answering 503.")
-    g.add_argument("--limit-max-requests", type=int, default=None, help="Maximum requests a worker serves before it is replaced.")
-    g.add_argument("--limit-request-line", type=_size, default=8190, help="Maximum request line length in bytes. [default: 8190]")
-    g.add_argument("--limit-request-head", type=_size, default=65536, help="Maximum size of the request header section in bytes. [default: 65536]")
-    g.add_argument("--limit-request-fields", type=int, default=100, help="Maximum number of request header fields. [default: 100]")
-    g.add_argument("--limit-request-body", type=_size, default=None, help="Maximum request body size in bytes (K/M/G suffixes ok); larger bodies get 413. [default: unlimited]")
-    g.add_argument("--timeout-keep-alive", type=_number, default=5, help="Close idle keep-alive connections after this many seconds. [default: 5]")
-    g.add_argument("--timeout-graceful-shutdown", type=_number, default=None, help="Maximum seconds to wait for in-flight requests on shutdown.")
-    g.add_argument("--timeout-request-header", type=_number, default=10.0, help="Maximum seconds to receive a request's header section. [default: 10]")
-    g.add_argument("--timeout-body-read", type=_number, default=30.0, help="Maximum idle seconds between request body bytes. [default: 30]")
+    g.add_argument(
+        "--limit-concurrency",
+        type=int,
+        default=None,
+        help="Maximum concurrent connections/tasks before answering 503.",
+    )
+    g.add_argument(
+        "--limit-max-requests",
+        type=int,
+        default=None,
+        help="Maximum requests a worker serves before it is replaced.",
+    )
+    g.add_argument(
+        "--limit-request-line",
+        type=_size,
+        default=8190,
+        help="Maximum request line length in bytes. [default: 8190]",
+    )
+    g.add_argument(
+        "--limit-request-head",
+        type=_size,
+        default=65536,
+        help="Maximum size of the request header section in bytes. [default: 65536]",
+    )
+    g.add_argument(
+        "--limit-request-fields",
+        type=int,
+        default=100,
+        help="Maximum number of request header fields. [default: 100]",
+    )
+    g.add_argument(
+        "--limit-request-body",
+        type=_size,
+        default=None,
+        help="Maximum request body size in bytes (K/M/G suffixes ok); larger bodies get 413. [default: unlimited]",
+    )
+    g.add_argument(
+        "--timeout-keep-alive",
+        type=_number,
+        default=5,
+        help="Close idle keep-alive connections after this many seconds. [default: 5]",
+    )
+    g.add_argument(
+        "--timeout-graceful-shutdown",
+        type=_number,
+        default=None,
+        help="Maximum seconds to wait for in-flight requests on shutdown.",
+    )
+    g.add_argument(
+        "--timeout-request-header",
+        type=_number,
+        default=10.0,
+        help="Maximum seconds to receive a request's header section. [default: 10]",
+    )
+    g.add_argument(
+        "--timeout-body-read",
+        type=_number,
+        default=30.0,
+        help="Maximum idle seconds between request body bytes. [default: 30]",
+    )
 
     g = p.add_argument_group("unsupported (clear errors)")
     g.add_argument("--reload", action="store_true", default=False, help="Not supported by graft.")
     g.add_argument("--ssl-keyfile", default=None, help="Not supported by graft: terminate TLS in a proxy.")
     g.add_argument("--ssl-certfile", default=None, help="Not supported by graft: terminate TLS in a proxy.")
 
-    p.add_argument("--version", action="version", version=version_string(), help="Display the graft version and exit.")
+    p.add_argument(
+        "--version", action="version", version=version_string(), help="Display the graft version and exit."
+    )
     return p
 
 
@@ -176,7 +331,9 @@ def _apply_env_defaults(parser: argparse.ArgumentParser, environ: dict[str, str]
             else:
                 value = action.type(raw) if action.type else raw
                 if action.choices is not None and value not in action.choices:
-                    raise argparse.ArgumentTypeError(f"{raw!r} is not one of {', '.join(map(str, action.choices))}")
+                    raise argparse.ArgumentTypeError(
+                        f"{raw!r} is not one of {', '.join(map(str, action.choices))}"
+                    )
         except (argparse.ArgumentTypeError, ValueError) as exc:
             parser.error(f"invalid value in ${env_name}: {exc}")
         parser.set_defaults(**{action.dest: value})
