@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CC     ?= cc
 CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Isrc/core
 PARSER := src/core/http1_request.c src/core/http1_fields.c src/core/http1_chunked.c
-CSRC   := $(wildcard src/core/*.c src/bridge/*.c src/core/*.h src/bridge/*.h include/*.h)
+CSRC   := $(wildcard src/core/*.c src/bridge/*.c src/serve/*.c src/core/*.h src/bridge/*.h include/*.h)
 
 .PHONY: all build run test test-c test-py fuzz test-asan bench clean sysdeps
 

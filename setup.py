@@ -1,10 +1,13 @@
-"""Builds graft._graft: the C engine (src/core, no Python) and the ASGI bridge (src/bridge)."""
+"""Builds graft._graft — the C engine (src/core, no Python) plus the ASGI bridge (src/bridge) —
+and graft-serve, the pure C server (src/serve + src/core, no libpython), into the package."""
 import glob
 import os
+import shutil
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
-sanitize = os.environ.get("GRAFT_SANITIZE")  # "1": build with ASan+UBSan for make test-asan
+sanitize = os.environ.get("GRAFT_SANITIZE")  # "1": ASan+UBSan build for `make test-asan`
 cflags = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-g", "-Wall", "-Wextra", "-fvisibility=hidden",
           "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
 ldflags = []
@@ -12,17 +15,37 @@ if sanitize:
     cflags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1"]
     ldflags += ["-fsanitize=address,undefined"]
 
-sources = sorted(glob.glob("src/core/*.c")) + sorted(glob.glob("src/bridge/*.c"))
+core = sorted(glob.glob("src/core/*.c"))
+bridge = sorted(glob.glob("src/bridge/*.c"))
+
+
+class BuildWithServe(build_ext):
+    """build_ext that also links the graft-serve executable and ships graft.h."""
+
+    def run(self):
+        super().run()
+        pkg = os.path.join("graft") if self.inplace else os.path.join(self.build_lib, "graft")
+        os.makedirs(os.path.join(pkg, "include"), exist_ok=True)
+        shutil.copyfile("include/graft.h", os.path.join(pkg, "include", "graft.h"))
+        objs = self.compiler.compile(
+            core + ["src/serve/main.c"], output_dir=os.path.join(self.build_temp, "serve"),
+            include_dirs=["include", "src"],
+            extra_postargs=[f for f in cflags if f != "-fvisibility=hidden"] + ["-fvisibility=hidden"])
+        self.compiler.link_executable(
+            objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread"],
+            extra_postargs=["-rdynamic"] + ldflags)
+
 
 setup(
+    cmdclass={"build_ext": BuildWithServe},
     ext_modules=[
         Extension(
             "graft._graft",
-            sources=sources,
+            sources=core + bridge,
             include_dirs=["include", "src"],
             extra_compile_args=cflags,
             extra_link_args=ldflags,
-            libraries=["pthread"],
+            libraries=["pthread", "dl"],
         )
-    ]
+    ],
 )

@@ -72,7 +72,7 @@ class Server:
             return
         try:
             self._start_core(sockets)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             logger.error("%s", exc)
             await self.lifespan.shutdown()
             sys.exit(1)
@@ -97,7 +97,6 @@ class Server:
         trusted = None
         if config.proxy_headers:
             trusted = [ip.strip() for ip in config.forwarded_allow_ips if ip.strip()]
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in config.headers]
         access = _access if config.access_log and access_logger.isEnabledFor(logging.INFO) else None
         self.core = _graft.Server(
             config.loaded_app,
@@ -107,8 +106,8 @@ class Server:
             _log_error,
             access,
             config.root_path,
-            [(k.lower(), v) for k, v in headers],
-            config.server_header,
+            list(config.encoded_headers),  # server header first, then --header values
+            False,
             config.date_header,
             trusted,
             config.threads,
@@ -123,6 +122,7 @@ class Server:
             limit_max_requests=config.limit_max_requests or 0,
             on_max_requests=self._max_requests_reached,
             unix_path=unix_path,
+            native=list(config.native or []),
         )
         self._loop.add_reader(self.core.fileno(), self.core.drain)
         self.core.start()

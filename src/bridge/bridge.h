@@ -11,6 +11,7 @@
 #include "../core/buf.h"
 #include "../core/date.h"
 #include "../core/engine.h"
+#include "../core/native.h"
 #include "../core/req.h"
 
 typedef struct {
@@ -39,6 +40,7 @@ typedef struct {
     PyObject_HEAD
     graft_state *st;
     graft__engine *engine;
+    graft__native *native;  /* NULL without --native */
     PyObject *app, *loop, *create_task, *create_future;
     PyObject *state;        /* lifespan state dict, shallow-copied per request */
     PyObject *scope_template; /* constant scope keys */
@@ -102,6 +104,8 @@ PyObject *graft_scope_new(graft_server *srv, graft__req *req);
 void graft_cycle_start(graft_server *srv, graft__req *req);
 /* Routes a BODY / DISCONNECT / WRITABLE event to the request's cycle. */
 void graft_cycle_event(graft_server *srv, graft__req *req, int ev);
+/* Writes the access-log line for a finished response (no-op when the log is off). */
+void graft_access_log(graft_server *srv, graft__req *r, int status);
 /* Completes or fails the response after the app finished (ok) or raised. */
 void graft_cycle_finish(graft_cycle *cy, int app_raised);
 

@@ -105,10 +105,8 @@ void graft_cycle_resolve_receive(graft_cycle *cy)
     Py_DECREF(msg);
 }
 
-static void access_log(graft_cycle *cy)
+void graft_access_log(graft_server *srv, graft__req *r, int status)
 {
-    graft_server *srv = cy->srv;
-    graft__req *r = cy->req;
     if (srv->access_log == Py_None || !r)
         return;
     char client[80];
@@ -121,7 +119,7 @@ static void access_log(graft_cycle *cy)
     PyObject *res = PyObject_CallFunction(srv->access_log, "ss#Os#s#i", client, r->method,
                                           (Py_ssize_t)r->method_len, srv->root_path, r->target,
                                           (Py_ssize_t)(r->target[0] == '/' ? r->target_len : r->path_len),
-                                          r->minor_version ? "1.1" : "1.0", (Py_ssize_t)3, cy->status);
+                                          r->minor_version ? "1.1" : "1.0", (Py_ssize_t)3, status);
     if (!res)
         PyErr_WriteUnraisable(srv->access_log);
     Py_XDECREF(res);
@@ -129,7 +127,7 @@ static void access_log(graft_cycle *cy)
 
 void graft_cycle_response_done(graft_cycle *cy)
 {
-    access_log(cy);
+    graft_access_log(cy->srv, cy->req, cy->status);
     if (cy->receive_fut) {
         PyObject *msg = disconnect_msg(cy->srv->st);
         if (msg) {

@@ -69,6 +69,9 @@ static PyObject *server_drain(PyObject *self, PyObject *unused)
                         PyErr_WriteUnraisable(srv->on_request_count);
                     Py_XDECREF(r);
                 }
+            } else if (e.ev == GRAFT__EV_LOG) {
+                graft_access_log(srv, e.req, e.req->status);
+                graft__req_release(e.req);
             } else
                 graft_cycle_event(srv, e.req, e.ev);
         }
@@ -110,6 +113,43 @@ static int build_headers(graft_server *srv, PyObject *headers)
     return 0;
 }
 
+static int load_native(graft_server *srv, PyObject *specs, int blocking_threads)
+{
+    PyObject *seq = PySequence_Fast(specs, "native must be a sequence of str");
+    if (!seq)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    const char **paths = PyMem_Calloc((size_t)n + 1, sizeof *paths);
+    if (!paths) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+        paths[i] = PyUnicode_Check(o) ? PyUnicode_AsUTF8(o) : NULL;
+        if (!paths[i]) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "native must hold str paths");
+            PyMem_Free(paths);
+            Py_DECREF(seq);
+            return -1;
+        }
+    }
+    char err[1024] = "";
+    int rc;
+    Py_BEGIN_ALLOW_THREADS rc = graft__native_new(&srv->native, paths, (size_t)n, blocking_threads, err, sizeof err);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(paths);
+    Py_DECREF(seq);
+    if (rc < 0) {
+        srv->native = NULL;
+        PyErr_SetString(PyExc_RuntimeError, err[0] ? err : "cannot load native libraries");
+        return -1;
+    }
+    return 0;
+}
+
 static int server_init(PyObject *self, PyObject *args, PyObject *kw)
 {
     graft_server *srv = (graft_server *)self;
@@ -119,20 +159,22 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "limit_request_head", "limit_request_fields", "limit_request_body",
                              "timeout_keep_alive", "timeout_request_header", "timeout_body_read",
                              "limit_concurrency", "limit_max_requests", "on_max_requests",
-                             "unix_path", NULL};
+                             "unix_path", "native", "blocking_threads", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
-    PyObject *on_max = Py_None, *unix_path = Py_None;
+    PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None;
+    int blocking_threads = 4;
     int server_header = 1, date_header = 1, threads = 1;
     Py_ssize_t lim_line = 8190, lim_head = 65536, lim_fields = 100;
     unsigned long long max_body = 0;
     double t_ka = 5, t_hdr = 10, t_body = 30;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOO", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOi", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
-                                     &lim_conc, &max_req, &on_max, &unix_path))
+                                     &lim_conc, &max_req, &on_max, &unix_path, &native,
+                                     &blocking_threads))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -238,11 +280,24 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         .listen_fds = lfds,
         .n_listen = (int)nfd,
         .listen_unix = unix_path != Py_None,
-        .default_headers = "",
-        .default_headers_len = 0,
+        .default_headers = srv->default_headers,
+        .default_headers_len = srv->default_headers_len,
         .date_header = date_header,
     };
-    int rc = graft__engine_new(&cfg, deliver, srv, &srv->engine);
+    graft__deliver_fn fn = deliver;
+    void *ud = srv;
+    if (native != Py_None && PyObject_IsTrue(native)) {
+        if (load_native(srv, native, blocking_threads) < 0)
+            return -1;
+        graft__native_set_next(srv->native, deliver, srv);
+        srv->native->default_headers = srv->default_headers;
+        srv->native->default_headers_len = srv->default_headers_len;
+        srv->native->date_header = date_header;
+        fn = graft__native_deliver;
+        ud = srv->native;
+        cfg.after_batch = graft__native_run_pending;
+    }
+    int rc = graft__engine_new(&cfg, fn, ud, &srv->engine);
     if (rc < 0) {
         errno = -rc;
         PyErr_SetFromErrno(PyExc_OSError);
@@ -309,6 +364,12 @@ static PyObject *server_close(PyObject *self, PyObject *unused)
         graft__engine *e = srv->engine;
         srv->engine = NULL;
         Py_BEGIN_ALLOW_THREADS graft__engine_free(e);
+        Py_END_ALLOW_THREADS
+    }
+    if (srv->native) {
+        graft__native *nat = srv->native;
+        srv->native = NULL;
+        Py_BEGIN_ALLOW_THREADS graft__native_free(nat);
         Py_END_ALLOW_THREADS
     }
     /* Events queued for requests that no longer matter. */
@@ -381,6 +442,10 @@ static void server_dealloc(graft_server *srv)
         graft__engine *e = srv->engine;
         srv->engine = NULL;
         graft__engine_free(e);
+    }
+    if (srv->native) {
+        graft__native_free(srv->native);
+        srv->native = NULL;
     }
     for (size_t i = 0; i < srv->qlen; i++)
         graft__req_release(srv->q[i].req);

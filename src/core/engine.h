@@ -26,6 +26,7 @@ enum graft__event {
     GRAFT__EV_BODY = 2,       /* body bytes (or its end) arrived while the app waited */
     GRAFT__EV_DISCONNECT = 3, /* the client went away, or the server is shutting down */
     GRAFT__EV_WRITABLE = 4,   /* queued output drained below the low-water mark */
+    GRAFT__EV_LOG = 5,        /* a response produced elsewhere completed (access log); status in req */
 };
 
 typedef void (*graft__deliver_fn)(void *ud, graft__req *req, int event);
@@ -45,6 +46,9 @@ typedef struct graft__engine_config {
     const char *default_headers;
     size_t default_headers_len;
     int date_header;            /* emit Date */
+    /* Called on each I/O thread after every batch of events, with no lock held (native
+     * handlers queued by deliver run there). NULL for none. */
+    void (*after_batch)(void *ud);
 } graft__engine_config;
 
 /* Creates an engine; *out is set on success. Returns 0 or a negative errno. */

@@ -101,6 +101,8 @@ void *graft__iothread_main(void *arg)
         }
         /* Connections closed in this batch may still appear in later entries
          * of the same batch, so their memory is given up only now. */
+        if (e->cfg.after_batch)
+            e->cfg.after_batch(e->ud);
         flush_closing(th);
         int64_t now = graft__now_ms();
         if (now >= next_sweep) {
@@ -109,6 +111,8 @@ void *graft__iothread_main(void *arg)
                 nx = c->next;
                 graft__conn_sweep(c, now);
             }
+            if (e->cfg.after_batch)
+                e->cfg.after_batch(e->ud);
             flush_closing(th);
         }
     }
@@ -118,6 +122,8 @@ void *graft__iothread_main(void *arg)
         nx = c->next;
         graft__conn_shutdown(c, 1);
     }
+    if (e->cfg.after_batch)
+        e->cfg.after_batch(e->ud);
     flush_closing(th);
     return NULL;
 }

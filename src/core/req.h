@@ -36,6 +36,8 @@ typedef struct graft__req {
     char server_ip[48];
     int server_port;
     void *app_data; /* the embedder's object; owned by the embedder */
+    void *native;   /* the native layer's request while a native handler owns it */
+    int status;     /* response status, for the access log */
 
     /* Shared with the I/O thread: touched only under the connection lock. */
     struct graft__conn *conn;

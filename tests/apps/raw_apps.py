@@ -244,10 +244,16 @@ async def state(scope, receive, send):
 
 
 async def wait_disconnect(scope, receive, send):
-    """Reads the body, then waits for http.disconnect after the client goes away."""
+    """Reads the body, then waits for http.disconnect after the client goes away.
+    With ``sleep=S`` it first sleeps S seconds (the client leaves meanwhile), so the
+    disconnect must be remembered and returned by the next receive()."""
     key = _query(scope).get("key", "disconnect")
+    pause = float(_query(scope).get("sleep", "0"))
     await _read_body(receive)
     _log(key, "body-read")
+    if pause:
+        await asyncio.sleep(pause)
+        _log(key, "slept")
     try:
         msg = await asyncio.wait_for(receive(), 15)
         _log(key, msg["type"])
@@ -294,6 +300,8 @@ async def sleep(scope, receive, send):
     global INFLIGHT
     t = float(_query(scope).get("t", "1"))
     INFLIGHT += 1
+    if _query(scope).get("mark"):
+        _marker(_query(scope)["mark"])
     try:
         await asyncio.sleep(t)
     finally:

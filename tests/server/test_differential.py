@@ -44,6 +44,25 @@ def servers():
     assert rc_sut in clean_exit_codes(sut.impl), f"{sut.impl} exit code {rc_sut}\n{out}"
 
 
+@pytest.fixture(scope="module")
+def servers_root_path():
+    """Both servers started with --root-path /api (uvicorn: path = root_path + path)."""
+    extra = ["--root-path", "/api"]
+    ref = Server(APP, extra, impl="uvicorn").start()
+    try:
+        sut = Server(APP, extra, impl=IMPL).start()
+    except BaseException:
+        ref.cleanup()
+        raise
+    yield ref, sut
+    ref.stop(signal.SIGTERM, 10)
+    rc_sut = sut.stop(signal.SIGTERM, 10)
+    out = sut.output()
+    ref.cleanup()
+    sut.cleanup()
+    assert rc_sut in clean_exit_codes(sut.impl), f"{sut.impl} exit code {rc_sut}\n{out}"
+
+
 def _normalizer(port: int):
     hostport = f"127.0.0.1:{port}".encode()
 
@@ -194,6 +213,17 @@ def test_conditional_file_request(servers):
         compare(a, b, FILE_IGNORE)
     # FileResponse honours If-Range (a matching validator keeps the range)
     assert results[1][2]["status"] == 206 and results[1][3]["status"] == 200
+
+
+ROOT_PATH_URLS = ["/items/3?q=r", "/echo-request?z=1", "/sub/info", "/sub/items/k", "/api/items/3",
+                  "/api/sub/info", "/redirect", "/items/3/", "/openapi.json", "/docs", "/nothing"]
+
+
+@pytest.mark.parametrize("url", ROOT_PATH_URLS)
+def test_same_response_with_root_path(servers_root_path, url):
+    ref, sut = servers_root_path
+    kw = dict(method="GET", url=url)
+    compare(_send(ref, kw), _send(sut, kw))
 
 
 def test_background_task(servers):

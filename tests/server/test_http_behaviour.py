@@ -520,6 +520,16 @@ def test_http_disconnect_when_client_goes_away(raw_server):
     assert log == ["body-read", "http.disconnect"], log
 
 
+def test_http_disconnect_remembered_while_app_sleeps(raw_server):
+    key = f"disc-sleep-{time.monotonic_ns()}"
+    c = Conn(raw_server.port)
+    c.send(build_request("GET", f"/wait-disconnect?key={key}&sleep=1"))
+    assert wait_log(raw_server, key, lambda v: "body-read" in v) == ["body-read"]
+    c.close()
+    log = wait_log(raw_server, key, lambda v: len(v) >= 3, timeout=5)
+    assert log == ["body-read", "slept", "http.disconnect"], log
+
+
 def test_receive_after_response_complete_is_disconnect(raw_server):
     key = f"after-{time.monotonic_ns()}"
     with Conn(raw_server.port) as c:
@@ -608,11 +618,14 @@ def test_limit_request_body(server_factory, framing):
     assert_alive(s)
 
 
-def test_limit_concurrency(server_factory):
-    s = server_factory("raw_apps:app", ["--limit-concurrency", "1"])
+def test_limit_concurrency(server_factory, tmp_path):
+    s = server_factory("raw_apps:app", ["--limit-concurrency", "1"], env={"RAW_APPS_MARKER_DIR": str(tmp_path)})
     with Conn(s.port, timeout=10) as slow:
-        slow.send(build_request("GET", "/sleep?t=2", [("Connection", "close")]))
-        time.sleep(0.5)
+        slow.send(build_request("GET", "/sleep?t=2&mark=slow-started", [("Connection", "close")]))
+        deadline = time.monotonic() + 5
+        while not (tmp_path / "slow-started").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (tmp_path / "slow-started").exists(), f"slow request never reached the app: {slow.recv_for(0)!r}"
         ex = exchange(s.port, build_request("GET", "/hello"))
         resps, _ = parse_all(ex.data)
         assert len(resps) == 1, ex.data

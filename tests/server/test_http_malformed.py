@@ -10,10 +10,12 @@ Positive controls check odd-looking but valid requests are accepted.
 from __future__ import annotations
 
 import itertools
+import socket
+import time
 
 import pytest
 
-from util import exchange, parse_all
+from util import _recv_until_close, exchange, parse_all
 
 H = b"Host: t\r\n"
 _counter = itertools.count()
@@ -71,6 +73,8 @@ BAD = [
     ("te-quoted", post_chunked(b"0\r\n\r\n").replace(b"Encoding: chunked", b'Encoding: "chunked"'), 400),
     ("te-chunkedchunked", post_chunked(b"0\r\n\r\n").replace(b"Encoding: chunked", b"Encoding: chunkedchunked"),
      400),
+    ("te-chunked-with-params", post_chunked(b"0\r\n\r\n").replace(b"Encoding: chunked", b"Encoding: chunked;q=1"),
+     400),
     ("te-in-http10", b"POST /echo HTTP/1.0\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
      400),
     ("te-unknown-coding-gzip-chunked",
@@ -112,6 +116,7 @@ BAD = [
     ("version-three-parts", b"GET /echo HTTP/1.1.1\r\n" + H + b"\r\n", 400),
     ("version-lowercase", b"GET /echo http/1.1\r\n" + H + b"\r\n", 400),
     ("version-two-digit-major", b"GET /echo HTTP/11.1\r\n" + H + b"\r\n", 400),
+    ("version-two-digit-minor", b"GET /echo HTTP/1.10\r\n" + H + b"\r\n", 400),
     ("version-missing", b"GET /echo\r\n" + H + b"\r\n", 400),
     ("double-space-after-method", b"GET  /echo HTTP/1.1\r\n" + H + b"\r\n", 400),
     ("double-space-before-version", b"GET /echo  HTTP/1.1\r\n" + H + b"\r\n", 400),
@@ -119,6 +124,7 @@ BAD = [
     ("http-2.0", b"GET /echo HTTP/2.0\r\n" + H + b"\r\n", 505),
     ("http-3.0", b"GET /echo HTTP/3.0\r\n" + H + b"\r\n", 505),
     ("tls-client-hello", TLS_CLIENT_HELLO, 400),
+    ("expect-unknown", b"POST /echo HTTP/1.1\r\n" + H + b"Expect: something-else\r\nContent-Length: 0\r\n\r\n", 417),
     # --- chunked framing ---------------------------------------------------------------
     ("chunk-size-0x", post_chunked(b"0x5\r\nhello\r\n0\r\n\r\n"), 400),
     ("chunk-size-negative", post_chunked(b"-5\r\nhello\r\n0\r\n\r\n"), 400),
@@ -160,26 +166,36 @@ def test_malformed_refused(raw_server, data, status):
     assert tag not in _seen(raw_server), f"{tag} reached the app: request smuggled"
 
 
-def test_malformed_split_across_writes(raw_server):
-    """The same CL+TE request delivered byte-by-byte in small writes."""
-    import socket
-    import time
-    data = (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"0\r\n\r\nGET /smuggled-split HTTP/1.1\r\nHost: t\r\n\r\n")
-    with socket.create_connection(("127.0.0.1", raw_server.port), timeout=5) as s:
+def send_in_pieces(port: int, data: bytes, step: int = 1, delay: float = 0.001, timeout: float = 5.0):
+    """Deliver ``data`` in ``step``-byte writes (exercises the incremental parser);
+    stops writing if the server closes. Returns (received bytes, closed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            for i in range(0, len(data), 7):
-                s.sendall(data[i:i + 7])
-                time.sleep(0.002)
+            for i in range(0, len(data), step):
+                s.sendall(data[i:i + step])
+                if delay:
+                    time.sleep(delay)
         except OSError:
             pass
-        from util import _recv_until_close
-        got, closed = _recv_until_close(s, 5)
+        return _recv_until_close(s, timeout)
+
+
+PIECEWISE_BAD = ["cl-and-te", "cl-list-differs", "cl-plus", "te-chunked-then-gzip", "obs-fold-sp",
+                 "ws-before-colon", "bare-cr-in-value", "bare-lf-in-headers", "nul-in-value", "empty-name",
+                 "http11-no-host", "target-space", "version-lowercase", "http-2.0", "chunk-size-0x",
+                 "chunk-data-no-crlf", "chunk-size-bare-lf", "tls-client-hello"]
+
+
+@pytest.mark.parametrize("case", PIECEWISE_BAD)
+def test_malformed_refused_byte_by_byte(raw_server, case):
+    data, status = {i: (d, st) for i, d, st in BAD}[case]
+    tag = f"/smuggled-{next(_counter)}"
+    got, closed = send_in_pieces(raw_server.port, data + b"GET " + tag.encode() + b" HTTP/1.1\r\nHost: t\r\n\r\n")
     assert closed
     resps, rest = parse_all(got)
-    assert [r.status for r in resps] == [400] and rest == b""
-    assert "/smuggled-split" not in _seen(raw_server)
+    assert [r.status for r in resps] == [status] and rest == b"", got[:500]
+    assert tag not in _seen(raw_server)
 
 
 def test_valid_then_bad_pipelined(raw_server):
@@ -277,6 +293,20 @@ def test_valid_odd_requests_accepted(raw_server, request, head, check):
     assert r.status == 200, r
     j = r.json()
     assert check(j), j
+
+
+PIECEWISE_GOOD = ["absolute-form", "chunk-extensions", "chunk-trailers", "leading-crlf", "cl-list-same",
+                  "te-mixed-case", "chunk-size-hex-leading-zeros", "http10-without-host", "ows-trimmed-htab-kept",
+                  "custom-method"]
+
+
+@pytest.mark.parametrize("case", PIECEWISE_GOOD)
+def test_valid_odd_requests_byte_by_byte(raw_server, case):
+    head, check = {i: (h, c) for i, h, c in GOOD}[case]
+    got, closed = send_in_pieces(raw_server.port, head + b"Connection: close\r\n\r\n" + GOOD_BODIES.get(case, b""))
+    resps, rest = parse_all(got)
+    assert len(resps) == 1 and rest == b"" and resps[0].status == 200, got[:500]
+    assert check(resps[0].json()), resps[0].json()
 
 
 def test_options_star(raw_server):

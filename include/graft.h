@@ -1,0 +1,173 @@
+/* graft.h — the public C API for native route handlers.
+ *
+ * A handler library is a shared object that exports
+ *
+ *     int graft_abi_version(void) { return GRAFT_ABI_VERSION; }   (use GRAFT_LIBRARY())
+ *     int graft_register(graft_router *router, const char *config);
+ *
+ * graft calls graft_register once at start-up. It adds routes and may set
+ * library state (created there, destroyed by its destructor at shutdown) and a
+ * per-thread state constructor for resources that are not thread-safe.
+ *
+ * Threads: handlers run on graft's C I/O threads (or, for routes marked
+ * GRAFT_ROUTE_BLOCKING, on a pool of worker threads), never with Python's GIL.
+ * A handler must answer by calling exactly one of the graft_respond* family or
+ * graft_stream_start, now or later and from any thread, or decline with
+ * GRAFT_DECLINE before answering. Errors are negative codes; a call that fails
+ * does nothing else.
+ *
+ * Lifetime: a graft_request stays valid until its response is complete (the
+ * last graft_stream_end / graft_respond* returned) and every graft_request_retain
+ * has been matched by graft_request_release. Strings returned by accessors live
+ * as long as the request. Symbols are provided by the host process (graft or
+ * graft-serve), so handler libraries link with no extra library. */
+#ifndef GRAFT_H
+#define GRAFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define GRAFT_API __attribute__((visibility("default")))
+#else
+#define GRAFT_API
+#endif
+
+/* Bumped on any incompatible change; graft refuses libraries built for another. */
+#define GRAFT_ABI_VERSION 1
+
+/* Error codes (negative). */
+#define GRAFT_EINVAL (-22)  /* bad argument, or wrong state (already answered) */
+#define GRAFT_ENOMEM (-12)  /* out of memory */
+#define GRAFT_EGONE (-32)   /* the client went away; nothing was sent */
+#define GRAFT_EEXIST (-17)  /* duplicate route */
+#define GRAFT_ETOOBIG (-27) /* body over the limit */
+
+/* Handler return values. */
+#define GRAFT_OK 0         /* answered, or will answer later */
+#define GRAFT_DECLINE 1    /* not answered: forward the request unchanged to the ASGI app */
+
+/* Route flags. */
+#define GRAFT_ROUTE_BLOCKING 1u /* run on the worker pool: the handler may block */
+#define GRAFT_ROUTE_BODY 2u     /* call the handler only once the whole body has arrived */
+
+typedef struct graft_router graft_router;
+typedef struct graft_request graft_request;
+
+/* A route handler; lib_state is the library's state (graft_router_set_state). Returns
+ * GRAFT_OK, GRAFT_DECLINE, or a negative code (the client gets a 500). */
+typedef int (*graft_handler)(graft_request *req, void *lib_state);
+
+/* Exported by the handler library: declare it with GRAFT_LIBRARY(). */
+typedef int (*graft_abi_version_fn)(void);
+typedef int (*graft_register_fn)(graft_router *router, const char *config);
+#define GRAFT_LIBRARY()                                                                            \
+    GRAFT_API int graft_abi_version(void) { return GRAFT_ABI_VERSION; }
+
+/* ---- registration (only inside graft_register) ---- */
+
+/* Adds METHOD PATH. PATH is a template: literal segments, {name} captures one segment,
+ * a final {name:path} captures the rest. Precedence: exact > parameter > catch-all.
+ * Returns 0, GRAFT_EEXIST for a duplicate, GRAFT_EINVAL for a bad template. */
+GRAFT_API int graft_route(graft_router *r, const char *method, const char *path,
+                          graft_handler handler, unsigned flags);
+/* Sets the library state passed to every handler; destroy (may be NULL) runs at shutdown. */
+GRAFT_API void graft_router_set_state(graft_router *r, void *state, void (*destroy)(void *state));
+/* Per-thread state: create(lib_state) runs on first use in each thread, destroy at thread exit. */
+GRAFT_API void graft_router_set_thread_state(graft_router *r, void *(*create)(void *lib_state),
+                                             void (*destroy)(void *thread_state));
+/* Limit for GRAFT_ROUTE_BODY bodies of this library's routes (default 1 MiB; larger → 413). */
+GRAFT_API void graft_router_set_body_limit(graft_router *r, size_t max_bytes);
+
+/* ---- request ---- */
+
+/* The method ("GET"), NUL-terminated. */
+GRAFT_API const char *graft_method(graft_request *req);
+/* The raw (still percent-encoded) path without the query, NUL-terminated. */
+GRAFT_API const char *graft_path(graft_request *req);
+/* The raw query string without '?', "" if none. */
+GRAFT_API const char *graft_query_string(graft_request *req);
+/* A path parameter, percent-decoded; NULL if the route has no such capture. */
+GRAFT_API const char *graft_param(graft_request *req, const char *name, size_t *len);
+/* The first query parameter named name, form-decoded ('+' is space); NULL if absent. */
+GRAFT_API const char *graft_query(graft_request *req, const char *name, size_t *len);
+/* All values of a repeated query parameter: fills up to max, returns how many exist. */
+GRAFT_API size_t graft_query_all(graft_request *req, const char *name, const char **values,
+                                 size_t *lens, size_t max);
+/* The first header named name (case-insensitive); NULL if absent. Not NUL-terminated. */
+GRAFT_API const char *graft_header(graft_request *req, const char *name, size_t *len);
+/* Number of request header fields. */
+GRAFT_API size_t graft_header_count(graft_request *req);
+/* Header i as sent: returns 0, or GRAFT_EINVAL when i is out of range. */
+GRAFT_API int graft_header_at(graft_request *req, size_t i, const char **name, size_t *name_len,
+                              const char **value, size_t *value_len);
+/* The whole body (routes with GRAFT_ROUTE_BODY); *len 0 and "" when empty. */
+GRAFT_API const char *graft_body(graft_request *req, size_t *len);
+/* Takes up to cap body bytes received so far (streamed bodies, routes without
+ * GRAFT_ROUTE_BODY). Returns the count, 0 when nothing is waiting yet; sets *done at the end. */
+GRAFT_API size_t graft_body_read(graft_request *req, void *buf, size_t cap, int *done);
+/* The client's address ("127.0.0.1") and port (-1 for a Unix socket). */
+GRAFT_API const char *graft_client(graft_request *req, int *port);
+/* The library state and this thread's state (created on first use). */
+GRAFT_API void *graft_lib_state(graft_request *req);
+GRAFT_API void *graft_thread_state(graft_request *req);
+/* 1 when the client has gone away (a late answer will not be delivered). */
+GRAFT_API int graft_request_gone(graft_request *req);
+/* Keeps req valid past its response (pair with graft_request_release). */
+GRAFT_API void graft_request_retain(graft_request *req);
+GRAFT_API void graft_request_release(graft_request *req);
+
+/* ---- response ---- */
+
+/* Adds a response header before the response starts; validated (token name, no CR/LF/NUL). */
+GRAFT_API int graft_set_header(graft_request *req, const char *name, const char *value);
+/* Sends a complete response; body is copied. content_type may be NULL. */
+GRAFT_API int graft_respond(graft_request *req, int status, const char *content_type,
+                            const void *body, size_t len);
+/* Sends a complete response whose body is borrowed until release(arg) runs (after the
+ * bytes are written or the request ends). */
+GRAFT_API int graft_respond_borrowed(graft_request *req, int status, const char *content_type,
+                                     const void *body, size_t len, void (*release)(void *),
+                                     void *arg);
+/* Sends a file with sendfile(); 404 if it cannot be opened. */
+GRAFT_API int graft_respond_file(graft_request *req, int status, const char *content_type,
+                                 const char *path);
+/* Starts a streamed (chunked) response; then graft_stream_write …, graft_stream_end. */
+GRAFT_API int graft_stream_start(graft_request *req, int status, const char *content_type);
+/* Writes a chunk; returns 0, 1 when the client is slow (queue above its mark: wait before
+ * writing more), or GRAFT_EGONE. */
+GRAFT_API int graft_stream_write(graft_request *req, const void *data, size_t len);
+/* Ends the streamed response. */
+GRAFT_API int graft_stream_end(graft_request *req);
+
+/* ---- JSON writer (correct escaping, no allocation beyond its buffer) ---- */
+
+typedef struct graft_json graft_json;
+/* A new writer; free it with graft_json_free or hand it to graft_respond_json. */
+GRAFT_API graft_json *graft_json_new(void);
+GRAFT_API void graft_json_free(graft_json *j);
+GRAFT_API void graft_json_object_begin(graft_json *j);
+GRAFT_API void graft_json_object_end(graft_json *j);
+GRAFT_API void graft_json_array_begin(graft_json *j);
+GRAFT_API void graft_json_array_end(graft_json *j);
+/* An object key; the next value call gives its value. */
+GRAFT_API void graft_json_key(graft_json *j, const char *key);
+GRAFT_API void graft_json_string(graft_json *j, const char *s, size_t len);
+GRAFT_API void graft_json_int(graft_json *j, int64_t v);
+/* Doubles are written with the shortest repr that round-trips (%.17g fallback); NaN/inf → null. */
+GRAFT_API void graft_json_double(graft_json *j, double v);
+GRAFT_API void graft_json_bool(graft_json *j, int v);
+GRAFT_API void graft_json_null(graft_json *j);
+/* The text so far, NUL-terminated; NULL if an allocation failed along the way. */
+GRAFT_API const char *graft_json_data(graft_json *j, size_t *len);
+/* Sends the JSON as application/json and frees the writer. */
+GRAFT_API int graft_respond_json(graft_request *req, int status, graft_json *j);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

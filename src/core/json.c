@@ -1,0 +1,155 @@
+/* A small JSON writer for handlers: RFC 8259 escaping, shortest round-trip doubles. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../include/graft.h"
+#include "buf.h"
+
+struct graft_json {
+    graft__buf b;
+    int failed;
+    int need_comma; /* a value was written at this level */
+    int after_key;
+};
+
+GRAFT_API graft_json *graft_json_new(void) { return calloc(1, sizeof(graft_json)); }
+
+GRAFT_API void graft_json_free(graft_json *j)
+{
+    if (!j)
+        return;
+    graft__buf_free(&j->b);
+    free(j);
+}
+
+static void put(graft_json *j, const char *s, size_t n)
+{
+    if (!j->failed && graft__buf_append(&j->b, s, n) < 0)
+        j->failed = 1;
+}
+
+static void sep(graft_json *j)
+{
+    if (j->after_key)
+        j->after_key = 0;
+    else if (j->need_comma)
+        put(j, ",", 1);
+    j->need_comma = 1;
+}
+
+GRAFT_API void graft_json_object_begin(graft_json *j) { sep(j); put(j, "{", 1); j->need_comma = 0; }
+GRAFT_API void graft_json_object_end(graft_json *j) { put(j, "}", 1); j->need_comma = 1; }
+GRAFT_API void graft_json_array_begin(graft_json *j) { sep(j); put(j, "[", 1); j->need_comma = 0; }
+GRAFT_API void graft_json_array_end(graft_json *j) { put(j, "]", 1); j->need_comma = 1; }
+
+static void str(graft_json *j, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    put(j, "\"", 1);
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[6];
+        if (c == '"')
+            esc = "\\\"";
+        else if (c == '\\')
+            esc = "\\\\";
+        else if (c == '\n')
+            esc = "\\n";
+        else if (c == '\r')
+            esc = "\\r";
+        else if (c == '\t')
+            esc = "\\t";
+        else if (c == '\b')
+            esc = "\\b";
+        else if (c == '\f')
+            esc = "\\f";
+        else if (c < 0x20) {
+            u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0'; u[4] = hex[c >> 4]; u[5] = hex[c & 15];
+            put(j, s + start, i - start);
+            put(j, u, 6);
+            start = i + 1;
+            continue;
+        }
+        if (esc) {
+            put(j, s + start, i - start);
+            put(j, esc, 2);
+            start = i + 1;
+        }
+    }
+    put(j, s + start, n - start);
+    put(j, "\"", 1);
+}
+
+GRAFT_API void graft_json_key(graft_json *j, const char *key)
+{
+    sep(j);
+    str(j, key, strlen(key));
+    put(j, ":", 1);
+    j->after_key = 1;
+}
+
+GRAFT_API void graft_json_string(graft_json *j, const char *s, size_t len) { sep(j); str(j, s, len); }
+
+GRAFT_API void graft_json_int(graft_json *j, int64_t v)
+{
+    char t[32];
+    sep(j);
+    put(j, t, (size_t)snprintf(t, sizeof t, "%lld", (long long)v));
+}
+
+GRAFT_API void graft_json_double(graft_json *j, double v)
+{
+    sep(j);
+    if (!isfinite(v)) {
+        put(j, "null", 4);
+        return;
+    }
+    char t[48];
+    int n = 0, prec = 1;
+    /* shortest digits that read back as the same double, laid out like Python's repr:
+     * fixed notation for 1e-4 <= |v| < 1e16, else exponent */
+    for (; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*e", prec - 1, v);
+        if (strtod(t, NULL) == v)
+            break;
+    }
+    int exp10 = atoi(strchr(t, 'e') + 1);
+    if (exp10 >= -4 && exp10 < 16) {
+        int decimals = prec - 1 - exp10;
+        n = snprintf(t, sizeof t, "%.*f", decimals > 0 ? decimals : 0, v);
+        if (!strchr(t, '.')) {
+            t[n++] = '.';
+            t[n++] = '0';
+            t[n] = '\0';
+        }
+    } else {
+        n = (int)strlen(t);
+    }
+    put(j, t, (size_t)n);
+}
+
+GRAFT_API void graft_json_bool(graft_json *j, int v) { sep(j); put(j, v ? "true" : "false", v ? 4 : 5); }
+GRAFT_API void graft_json_null(graft_json *j) { sep(j); put(j, "null", 4); }
+
+GRAFT_API const char *graft_json_data(graft_json *j, size_t *len)
+{
+    if (j->failed || graft__buf_reserve(&j->b, 1) < 0)
+        return NULL;
+    j->b.data[j->b.len] = '\0'; /* NUL-terminated for convenience, not counted */
+    if (len)
+        *len = graft__buf_avail(&j->b);
+    return j->b.data ? graft__buf_head(&j->b) : "";
+}
+
+GRAFT_API int graft_respond_json(graft_request *req, int status, graft_json *j)
+{
+    size_t len = 0;
+    const char *d = graft_json_data(j, &len);
+    int rc = d ? graft_respond(req, status, "application/json", d, len) : GRAFT_ENOMEM;
+    graft_json_free(j);
+    return rc;
+}

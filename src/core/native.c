@@ -1,0 +1,361 @@
+/* Dispatching matched requests to native handlers: parked until the body is
+ * complete when the route asks for it, queued per thread while the engine
+ * holds the connection lock, run after the batch (or on the pool). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "conn.h"
+#include "native_req.h"
+
+/* Handlers queued by deliver on this I/O thread; run after the batch. */
+static __thread struct graft_request *tl_pending_head, *tl_pending_tail;
+
+static void push_local(struct graft_request *gr)
+{
+    gr->next = NULL;
+    if (tl_pending_tail)
+        tl_pending_tail->next = gr;
+    else
+        tl_pending_head = gr;
+    tl_pending_tail = gr;
+}
+
+static void push_pool(graft__native *n, struct graft_request *gr)
+{
+    pthread_mutex_lock(&n->pmu);
+    gr->next = NULL;
+    if (n->ptail)
+        n->ptail->next = gr;
+    else
+        n->phead = gr;
+    n->ptail = gr;
+    pthread_cond_signal(&n->pcv);
+    pthread_mutex_unlock(&n->pmu);
+}
+
+static void schedule(graft__native *n, struct graft_request *gr)
+{
+    if (gr->route && (gr->route->flags & GRAFT_ROUTE_BLOCKING) && n->npool > 0 && !gr->fail_status)
+        push_pool(n, gr);
+    else
+        push_local(gr);
+}
+
+size_t graft__pct_decode(char *dst, const char *src, size_t n, int plus_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        if (c == '%' && i + 2 < n) {
+            int hi = src[i + 1], lo = src[i + 2];
+            hi = hi >= '0' && hi <= '9' ? hi - '0' : (hi | 0x20) >= 'a' && (hi | 0x20) <= 'f' ? (hi | 0x20) - 'a' + 10 : -1;
+            lo = lo >= '0' && lo <= '9' ? lo - '0' : (lo | 0x20) >= 'a' && (lo | 0x20) <= 'f' ? (lo | 0x20) - 'a' + 10 : -1;
+            if (hi >= 0 && lo >= 0) {
+                dst[o++] = (char)(hi * 16 + lo);
+                i += 2;
+                continue;
+            }
+        }
+        dst[o++] = plus_space && c == '+' ? ' ' : c;
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+/* One allocation of NUL-terminated strings: method, path, query, decoded params. */
+static int build_strings(struct graft_request *gr)
+{
+    graft__req *r = gr->req;
+    size_t need = r->method_len + r->path_len + r->query_len + 3;
+    for (size_t i = 0; i < gr->m.nparams; i++)
+        need += gr->m.lens[i] + 1;
+    char *p = malloc(need);
+    if (!p)
+        return -1;
+    gr->strs = p;
+    memcpy(p, r->method, r->method_len);
+    p[r->method_len] = '\0';
+    gr->method_z = p;
+    p += r->method_len + 1;
+    memcpy(p, r->path, r->path_len);
+    p[r->path_len] = '\0';
+    gr->path_z = p;
+    p += r->path_len + 1;
+    memcpy(p, r->query, r->query_len);
+    p[r->query_len] = '\0';
+    gr->query_z = p;
+    p += r->query_len + 1;
+    for (size_t i = 0; i < gr->m.nparams; i++) {
+        gr->params[i] = p;
+        gr->param_lens[i] = graft__pct_decode(p, gr->m.vals[i], gr->m.lens[i], 0);
+        p += gr->m.lens[i] + 1;
+    }
+    return 0;
+}
+
+static void gr_free(struct graft_request *gr)
+{
+    graft__buf_free(&gr->hdrs);
+    graft__buf_free(&gr->body);
+    free(gr->strs);
+    free(gr->qbuf);
+    free(gr->qk);
+    free(gr->qv);
+    free(gr->qvl);
+    if (gr->req)
+        graft__req_release(gr->req);
+    free(gr);
+}
+
+GRAFT_API void graft_request_retain(graft_request *gr) { atomic_fetch_add(&gr->refs, 1); }
+
+GRAFT_API void graft_request_release(graft_request *gr)
+{
+    if (atomic_fetch_sub(&gr->refs, 1) == 1)
+        gr_free(gr);
+}
+
+static void set_native(graft__req *r, void *v);
+
+void graft__native_done(struct graft_request *gr, int status)
+{
+    graft__native *n = gr->nat;
+    graft__req *r = gr->req;
+    r->status = status;
+    gr->state = GR_DONE;
+    set_native(r, NULL); /* later events of this request go to the next embedder */
+    /* the access log lives with the next embedder */
+    if (n->next) {
+        atomic_fetch_add(&r->refs, 1);
+        n->next(n->next_ud, r, GRAFT__EV_LOG);
+    } else if (n->access_log) {
+        n->access_log(r, status);
+    }
+    graft_request_release(gr); /* the initial reference */
+}
+
+static void set_native(graft__req *r, void *v)
+{
+    graft__conn *c = r->conn;
+    pthread_mutex_lock(&c->mu);
+    r->native = v;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Hands a declined request to the next embedder, which sees it as new. */
+static void forward(struct graft_request *gr)
+{
+    graft__req *r = gr->req;
+    if (!gr->nat->next) {
+        graft_respond(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
+        return;
+    }
+    set_native(r, NULL);
+    atomic_fetch_add(&r->refs, 1);
+    gr->state = GR_DONE;
+    gr->nat->next(gr->nat->next_ud, r, GRAFT__EV_REQUEST);
+    graft_request_release(gr); /* the initial reference: no response will come through gr */
+}
+
+static void run_one(struct graft_request *gr)
+{
+    graft__native *n = gr->nat;
+    if (gr->fail_status == 404) {
+        graft_respond(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
+        return;
+    }
+    if (gr->fail_status) {
+        if (gr->fail_status == 1) { /* client gone while parked */
+            gr->state = GR_DONE;
+            set_native(gr->req, NULL);
+            graft_request_release(gr);
+            return;
+        }
+        graft_respond(gr, gr->fail_status, "text/plain; charset=utf-8",
+                      gr->fail_status == 413 ? "Content Too Large" : "Internal Server Error",
+                      gr->fail_status == 413 ? 17 : 21);
+        return;
+    }
+    if (gr->route->flags & GRAFT_ROUTE_BODY) {
+        int more = 0, gone = 0;
+        graft__req_take_body(gr->req, &gr->body, &more, &gone);
+    }
+    graft_request_retain(gr); /* ours, so gr outlives an answer given inside the handler */
+    const graft__route *rt = gr->route;
+    int rc = rt->handler(gr, rt->lib ? rt->lib->state : NULL);
+    if (gr->state == GR_NONE) {
+        if (rc == GRAFT_DECLINE)
+            forward(gr);
+        else if (rc < 0)
+            graft_respond(gr, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
+        /* GRAFT_OK without an answer: the handler answers later */
+    } else if (gr->state == GR_STREAMING && rc < 0) {
+        graft__req_write(gr->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+        graft__native_done(gr, 500);
+    }
+    (void)n;
+    graft_request_release(gr);
+}
+
+void graft__native_run_pending(void *ud)
+{
+    (void)ud;
+    while (tl_pending_head) {
+        struct graft_request *gr = tl_pending_head;
+        tl_pending_head = gr->next;
+        if (!tl_pending_head)
+            tl_pending_tail = NULL;
+        run_one(gr);
+    }
+}
+
+static void *pool_main(void *arg)
+{
+    graft__native *n = arg;
+    pthread_mutex_lock(&n->pmu);
+    for (;;) {
+        while (!n->phead && !n->pstop)
+            pthread_cond_wait(&n->pcv, &n->pmu);
+        if (!n->phead && n->pstop)
+            break;
+        struct graft_request *gr = n->phead;
+        n->phead = gr->next;
+        if (!n->phead)
+            n->ptail = NULL;
+        pthread_mutex_unlock(&n->pmu);
+        run_one(gr);
+        pthread_mutex_lock(&n->pmu);
+    }
+    pthread_mutex_unlock(&n->pmu);
+    return NULL;
+}
+
+int graft__native_start_pool(graft__native *n, int threads)
+{
+    n->pool = calloc((size_t)threads, sizeof *n->pool);
+    if (!n->pool)
+        return -ENOMEM;
+    for (int i = 0; i < threads; i++) {
+        if (pthread_create(&n->pool[i], NULL, pool_main, n) != 0)
+            break;
+        n->npool++;
+    }
+    return 0;
+}
+
+void graft__native_stop_pool(graft__native *n)
+{
+    pthread_mutex_lock(&n->pmu);
+    n->pstop = 1;
+    pthread_cond_broadcast(&n->pcv);
+    pthread_mutex_unlock(&n->pmu);
+    for (int i = 0; i < n->npool; i++)
+        pthread_join(n->pool[i], NULL);
+    free(n->pool);
+    n->pool = NULL;
+    n->npool = 0;
+}
+
+void graft__native_set_next(graft__native *n, graft__deliver_fn next, void *ud)
+{
+    n->next = next;
+    n->next_ud = ud;
+}
+
+static void park_for_body(struct graft_request *gr)
+{
+    graft__req *r = gr->req;
+    graft__conn *c = r->conn;
+    gr->waiting_body = 1;
+    r->receive_waiting = 1;
+    c->body_wait_ms = graft__now_ms();
+    if (r->expect_continue && !r->continue_sent && !c->closed) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        r->continue_sent = 1;
+        graft__buf_append(&c->out, cont, sizeof cont - 1);
+        graft__conn_flush(c);
+        if (graft__conn_pending(c))
+            graft__conn_set_events(c, c->events | EPOLLOUT);
+    }
+}
+
+void graft__native_deliver(void *ud, graft__req *r, int ev)
+{
+    graft__native *n = ud;
+    if (ev == GRAFT__EV_REQUEST) {
+        graft__match m;
+        if (!graft__router_match(&n->router, r->method, r->method_len, r->path, r->path_len, &m)) {
+            if (n->next) {
+                n->next(n->next_ud, r, ev);
+                return;
+            }
+            memset(&m, 0, sizeof m); /* no app behind us: a 404 answered like a route */
+        }
+        struct graft_request *gr = calloc(1, sizeof *gr);
+        if (!gr) {
+            n->next(n->next_ud, r, ev);
+            return;
+        }
+        gr->req = r; /* the event's reference */
+        gr->nat = n;
+        gr->route = m.route;
+        gr->m = m;
+        atomic_init(&gr->refs, 1);
+        if (build_strings(gr) < 0) {
+            gr->req = NULL;
+            gr_free(gr);
+            if (n->next)
+                n->next(n->next_ud, r, ev);
+            else
+                graft__req_release(r); /* the connection's timers end it */
+            return;
+        }
+        r->native = gr;
+        if (!m.route) {
+            gr->fail_status = 404;
+            push_local(gr);
+            return;
+        }
+        size_t limit = m.route->lib ? m.route->lib->body_limit : (1u << 20);
+        if (m.route->flags & GRAFT_ROUTE_BODY) {
+            graft__conn *c = r->conn;
+            uint64_t declared = c->body_mode == GRAFT__BODY_LENGTH ? c->body_left : 0;
+            if (declared > limit) {
+                gr->fail_status = 413;
+            } else if (!r->body_done) {
+                park_for_body(gr);
+                return;
+            }
+        }
+        schedule(n, gr);
+        return;
+    }
+    struct graft_request *gr = r->native;
+    if (!gr) {
+        if (n->next)
+            n->next(n->next_ud, r, ev);
+        else
+            graft__req_release(r);
+        return;
+    }
+    if (gr->waiting_body) {
+        size_t limit = gr->route->lib ? gr->route->lib->body_limit : (1u << 20);
+        if (ev == GRAFT__EV_DISCONNECT || r->client_gone) {
+            gr->waiting_body = 0;
+            gr->fail_status = 1;
+            schedule(n, gr);
+        } else if (graft__buf_avail(&r->body) > limit) {
+            gr->waiting_body = 0;
+            gr->fail_status = 413;
+            schedule(n, gr);
+        } else if (r->body_done) {
+            gr->waiting_body = 0;
+            schedule(n, gr);
+        } else {
+            r->receive_waiting = 1;
+        }
+    }
+    graft__req_release(r); /* the event's reference (the native request holds its own) */
+}

@@ -1,0 +1,61 @@
+/* Native handler libraries as an engine embedder: matched requests run C
+ * handlers on the I/O thread (or a worker pool); the rest, and declined ones,
+ * go on to the next embedder (the ASGI bridge, or graft-serve's 404). */
+#ifndef GRAFT__NATIVE_H
+#define GRAFT__NATIVE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "buf.h"
+#include "engine.h"
+#include "req.h"
+#include "router.h"
+
+typedef struct graft__lib {
+    char *path;
+    void *dl;
+    void *state;
+    void (*destroy)(void *);
+    void *(*tcreate)(void *);
+    void (*tdestroy)(void *);
+    pthread_key_t key;
+    int has_key;
+    size_t body_limit;
+} graft__lib;
+
+typedef struct graft__native {
+    graft_router router;
+    graft__lib **libs;
+    size_t nlibs;
+    graft__deliver_fn next; /* NULL: answer unmatched/declined requests 404 (graft-serve) */
+    void *next_ud;
+    /* Access log for completed native responses when there is no next embedder. */
+    void (*access_log)(graft__req *r, int status);
+    graft__engine *engine;
+    const char *default_headers; /* "server: graft\r\n..." for native responses */
+    size_t default_headers_len;
+    int date_header;
+    /* worker pool for GRAFT_ROUTE_BLOCKING */
+    pthread_t *pool;
+    int npool;
+    pthread_mutex_t pmu;
+    pthread_cond_t pcv;
+    struct graft_request *phead, *ptail;
+    int pstop;
+} graft__native;
+
+/* Loads the libraries (spec "path" or "path?config") and registers their routes. On failure
+ * returns a negative code and writes a message naming the file (and route) into err. */
+int graft__native_new(graft__native **out, const char *const *specs, size_t n, int pool_threads,
+                      char *err, size_t errlen);
+/* Where unmatched and declined requests (and their later events) go. */
+void graft__native_set_next(graft__native *n, graft__deliver_fn next, void *ud);
+/* The engine's deliver callback (I/O thread, connection lock held: only queues). */
+void graft__native_deliver(void *ud, graft__req *req, int ev);
+/* Runs the handlers queued on this thread; the engine calls it after each batch. */
+void graft__native_run_pending(void *ud);
+/* Stops the pool, destroys library state, unloads. Call after the engine is freed. */
+void graft__native_free(graft__native *n);
+
+#endif

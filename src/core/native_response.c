@@ -1,0 +1,233 @@
+/* Responses of the public API: heads with the server's Date/Server/default
+ * headers, bodies copied, borrowed, streamed or sent from a file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "date.h"
+#include "native_req.h"
+#include "status.h"
+
+static __thread graft__date tl_date;
+
+static int tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int valid_value(const char *v)
+{
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+GRAFT_API int graft_set_header(graft_request *gr, const char *name, const char *value)
+{
+    if (!gr || gr->state != GR_NONE || !name || !value || !name[0])
+        return GRAFT_EINVAL;
+    for (const char *p = name; *p; p++)
+        if (!tchar((unsigned char)*p))
+            return GRAFT_EINVAL;
+    if (!valid_value(value))
+        return GRAFT_EINVAL;
+    size_t nl = strlen(name), vl = strlen(value);
+    if (graft__buf_reserve(&gr->hdrs, nl + vl + 4) < 0)
+        return GRAFT_ENOMEM;
+    for (size_t i = 0; i < nl; i++) {
+        char c = name[i];
+        gr->hdrs.data[gr->hdrs.len++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+    }
+    graft__buf_append(&gr->hdrs, ": ", 2);
+    graft__buf_append(&gr->hdrs, value, vl);
+    graft__buf_append(&gr->hdrs, "\r\n", 2);
+    return 0;
+}
+
+/* body_len < 0: streamed (chunked, or close-delimited for HTTP/1.0). Sets *close. */
+static int build_head(graft_request *gr, graft__buf *o, int status, const char *ctype,
+                      int64_t body_len, int *close)
+{
+    graft__native *n = gr->nat;
+    graft__req *r = gr->req;
+    char line[64];
+    int rc = graft__buf_append(o, line, graft__status_line(line, status, 1));
+    if (n->date_header) {
+        rc |= graft__buf_append(o, "date: ", 6);
+        rc |= graft__buf_append(o, graft__date_now(&tl_date), 29);
+        rc |= graft__buf_append(o, "\r\n", 2);
+    }
+    rc |= graft__buf_append(o, n->default_headers, n->default_headers_len);
+    if (ctype && ctype[0]) {
+        if (!valid_value(ctype))
+            return GRAFT_EINVAL;
+        rc |= graft__buf_append(o, "content-type: ", 14);
+        rc |= graft__buf_append(o, ctype, strlen(ctype));
+        rc |= graft__buf_append(o, "\r\n", 2);
+    }
+    rc |= graft__buf_append(o, graft__buf_head(&gr->hdrs), graft__buf_avail(&gr->hdrs));
+    int keep = graft__req_keep_alive(r);
+    int no_body = (status >= 100 && status < 200) || status == 204 || status == 304;
+    gr->chunked = 0;
+    if (!no_body) {
+        if (body_len >= 0) {
+            char cl[48];
+            int k = snprintf(cl, sizeof cl, "content-length: %lld\r\n", (long long)body_len);
+            rc |= graft__buf_append(o, cl, (size_t)k);
+        } else if (r->minor_version >= 1) {
+            if (!r->is_head)
+                rc |= graft__buf_append(o, "transfer-encoding: chunked\r\n", 28);
+            gr->chunked = !r->is_head;
+        } else {
+            keep = 0;
+        }
+    }
+    if (!keep)
+        rc |= graft__buf_append(o, "connection: close\r\n", 19);
+    else if (r->minor_version == 0)
+        rc |= graft__buf_append(o, "connection: keep-alive\r\n", 24);
+    rc |= graft__buf_append(o, "\r\n", 2);
+    *close = !keep;
+    return rc ? GRAFT_ENOMEM : 0;
+}
+
+static int finish_write(graft_request *gr, struct iovec *iov, int cnt, int flags, int status)
+{
+    int rc = graft__req_write(gr->req, iov, cnt, flags);
+    if (flags & GRAFT__W_FINAL) {
+        graft__native_done(gr, status);
+    }
+    if (rc == -EPIPE)
+        return GRAFT_EGONE;
+    if (rc < 0)
+        return GRAFT_ENOMEM;
+    return rc;
+}
+
+static int respond(graft_request *gr, int status, const char *ctype, const void *body, size_t len)
+{
+    if (!gr || gr->state != GR_NONE || status < 100 || status > 999)
+        return GRAFT_EINVAL;
+    graft__buf head = {0};
+    int close;
+    int rc = build_head(gr, &head, status, ctype, (int64_t)len, &close);
+    if (rc) {
+        graft__buf_free(&head);
+        return rc;
+    }
+    int no_body = gr->req->is_head || (status >= 100 && status < 200) || status == 204 || status == 304;
+    struct iovec iov[2] = {{head.data, head.len}, {(void *)body, no_body ? 0 : len}};
+    gr->state = GR_DONE;
+    rc = finish_write(gr, iov, 2, GRAFT__W_FINAL | (close ? GRAFT__W_CLOSE : 0), status);
+    graft__buf_free(&head);
+    return rc > 0 ? 0 : rc;
+}
+
+GRAFT_API int graft_respond(graft_request *gr, int status, const char *content_type,
+                            const void *body, size_t len)
+{
+    return respond(gr, status, content_type, body, len);
+}
+
+GRAFT_API int graft_respond_borrowed(graft_request *gr, int status, const char *content_type,
+                                     const void *body, size_t len, void (*release)(void *),
+                                     void *arg)
+{
+    /* The engine copies whatever the socket does not take at once, so the borrow ends here. */
+    int rc = respond(gr, status, content_type, body, len);
+    if (release && rc != GRAFT_EINVAL)
+        release(arg);
+    return rc;
+}
+
+GRAFT_API int graft_respond_file(graft_request *gr, int status, const char *content_type,
+                                 const char *path)
+{
+    if (!gr || gr->state != GR_NONE || !path)
+        return GRAFT_EINVAL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return respond(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
+    }
+    graft__buf head = {0};
+    int close_after;
+    int rc = build_head(gr, &head, status, content_type, (int64_t)sb.st_size, &close_after);
+    if (rc) {
+        close(fd);
+        graft__buf_free(&head);
+        return rc;
+    }
+    struct iovec iov = {head.data, head.len};
+    int flags = GRAFT__W_FINAL | (close_after ? GRAFT__W_CLOSE : 0);
+    gr->state = GR_DONE;
+    if (gr->req->is_head) {
+        close(fd);
+        rc = graft__req_write(gr->req, &iov, 1, flags);
+    } else
+        rc = graft__req_sendfile(gr->req, &iov, 1, fd, 0, (uint64_t)sb.st_size, flags);
+    graft__buf_free(&head);
+    graft__native_done(gr, status);
+    return rc == -EPIPE ? GRAFT_EGONE : rc < 0 ? GRAFT_ENOMEM : 0;
+}
+
+GRAFT_API int graft_stream_start(graft_request *gr, int status, const char *content_type)
+{
+    if (!gr || gr->state != GR_NONE || status < 100 || status > 999)
+        return GRAFT_EINVAL;
+    graft__buf head = {0};
+    int close;
+    int rc = build_head(gr, &head, status, content_type, -1, &close);
+    if (rc) {
+        graft__buf_free(&head);
+        return rc;
+    }
+    gr->req->status = status;
+    gr->state = GR_STREAMING;
+    gr->fail_status = close ? -1 : 0; /* remembers "close after" for stream_end */
+    struct iovec iov = {head.data, head.len};
+    rc = finish_write(gr, &iov, 1, 0, status);
+    graft__buf_free(&head);
+    return rc < 0 ? rc : 0;
+}
+
+GRAFT_API int graft_stream_write(graft_request *gr, const void *data, size_t len)
+{
+    if (!gr || gr->state != GR_STREAMING)
+        return GRAFT_EINVAL;
+    if (len == 0 || gr->req->is_head)
+        return 0;
+    char pre[24];
+    struct iovec iov[3];
+    int cnt = 0;
+    if (gr->chunked) {
+        int k = snprintf(pre, sizeof pre, "%zx\r\n", len);
+        iov[cnt++] = (struct iovec){pre, (size_t)k};
+    }
+    iov[cnt++] = (struct iovec){(void *)data, len};
+    if (gr->chunked)
+        iov[cnt++] = (struct iovec){"\r\n", 2};
+    return finish_write(gr, iov, cnt, 0, gr->req->status);
+}
+
+GRAFT_API int graft_stream_end(graft_request *gr)
+{
+    if (!gr || gr->state != GR_STREAMING)
+        return GRAFT_EINVAL;
+    struct iovec iov = {"0\r\n\r\n", gr->chunked ? 5 : 0};
+    int flags = GRAFT__W_FINAL | (gr->fail_status == -1 ? GRAFT__W_CLOSE : 0);
+    gr->fail_status = 0;
+    int rc = finish_write(gr, &iov, 1, flags, gr->req->status);
+    return rc > 0 ? 0 : rc;
+}

@@ -1,0 +1,46 @@
+/* Method + path-template routing for native handlers (no Python). */
+#ifndef GRAFT__ROUTER_H
+#define GRAFT__ROUTER_H
+
+#include <stddef.h>
+
+#include "../../include/graft.h"
+
+#define GRAFT__MAX_PARAMS 8
+
+struct graft__lib;
+
+typedef struct graft__route {
+    char *method;
+    char *template;
+    char **segs;       /* literal text, or the capture name */
+    unsigned char *kinds; /* per segment: 0 literal, 1 {param}, 2 {rest:path} */
+    size_t nsegs;
+    graft_handler handler;
+    unsigned flags;
+    struct graft__lib *lib;
+} graft__route;
+
+/* A match: the route and its captures as raw (still encoded) spans of the path. */
+typedef struct graft__match {
+    const graft__route *route;
+    size_t nparams;
+    const char *names[GRAFT__MAX_PARAMS];
+    const char *vals[GRAFT__MAX_PARAMS];
+    size_t lens[GRAFT__MAX_PARAMS];
+} graft__match;
+
+struct graft_router {
+    graft__route *routes;
+    size_t n, cap;
+    struct graft__lib *current; /* library being registered */
+    char err[512];              /* why the last graft_route failed */
+};
+
+/* Finds the best route for method and raw path; 1 when found, else 0. HEAD also matches GET. */
+int graft__router_match(const graft_router *r, const char *method, size_t mlen, const char *path,
+                        size_t plen, graft__match *m);
+/* Frees every route. */
+void graft__router_free(graft_router *r);
+
+#endif

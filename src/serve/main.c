@@ -1,0 +1,334 @@
+/* graft-serve: the pure C server. Runs handler libraries with no Python in
+ * the process: the end of a migration. Unmatched requests get 404. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/engine.h"
+#include "../core/native.h"
+#include "../core/status.h"
+
+#define MAX_NATIVE 64
+
+typedef struct opts {
+    const char *natives[MAX_NATIVE];
+    size_t nnative;
+    const char *host, *uds;
+    int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
+    double keep_alive, graceful, header_timeout, body_timeout;
+    long limit_line, limit_head, limit_fields, limit_body, limit_concurrency;
+    char headers[4096];
+    size_t headers_len;
+} opts;
+
+static void usage(FILE *f)
+{
+    fputs("usage: graft-serve --native LIB.so [--native ...] [options]\n"
+          "  --host HOST (127.0.0.1)   --port PORT (8000, 0 = any)   --uds PATH\n"
+          "  --threads N (1)           --workers N (1)               --blocking-threads N (4)\n"
+          "  --timeout-keep-alive S (5)  --timeout-graceful-shutdown S (30)\n"
+          "  --timeout-request-header S (10)  --timeout-body-read S (30)\n"
+          "  --limit-request-line B (8190)  --limit-request-head B (65536)\n"
+          "  --limit-request-fields N (100)  --limit-request-body B (none)  --limit-concurrency N\n"
+          "  --backlog N (2048)  --header NAME:VALUE  --no-access-log  --no-server-header\n"
+          "  --no-date-header  --version\n"
+          "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
+          f);
+}
+
+static int parse(opts *o, int argc, char **argv)
+{
+    *o = (opts){.host = "127.0.0.1", .port = 8000, .threads = 1, .workers = 1, .backlog = 2048,
+                .access_log = 1, .server_header = 1, .date_header = 1, .blocking = 4,
+                .keep_alive = 5, .graceful = 30, .header_timeout = 10, .body_timeout = 30,
+                .limit_line = 8190, .limit_head = 65536, .limit_fields = 100};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define ARG(name) (strcmp(a, name) == 0 && v && ++i)
+        if (ARG("--native")) {
+            if (o->nnative == MAX_NATIVE)
+                return -1;
+            o->natives[o->nnative++] = v;
+        } else if (ARG("--host"))
+            o->host = v;
+        else if (ARG("--port"))
+            o->port = atoi(v);
+        else if (ARG("--uds"))
+            o->uds = v;
+        else if (ARG("--threads"))
+            o->threads = atoi(v);
+        else if (ARG("--workers"))
+            o->workers = atoi(v);
+        else if (ARG("--blocking-threads"))
+            o->blocking = atoi(v);
+        else if (ARG("--backlog"))
+            o->backlog = atoi(v);
+        else if (ARG("--timeout-keep-alive"))
+            o->keep_alive = atof(v);
+        else if (ARG("--timeout-graceful-shutdown"))
+            o->graceful = atof(v);
+        else if (ARG("--timeout-request-header"))
+            o->header_timeout = atof(v);
+        else if (ARG("--timeout-body-read"))
+            o->body_timeout = atof(v);
+        else if (ARG("--limit-request-line"))
+            o->limit_line = atol(v);
+        else if (ARG("--limit-request-head"))
+            o->limit_head = atol(v);
+        else if (ARG("--limit-request-fields"))
+            o->limit_fields = atol(v);
+        else if (ARG("--limit-request-body"))
+            o->limit_body = atol(v);
+        else if (ARG("--limit-concurrency"))
+            o->limit_concurrency = atol(v);
+        else if (ARG("--header")) {
+            const char *colon = strchr(v, ':');
+            if (!colon || colon == v || strpbrk(v, "\r\n"))
+                return -1;
+            int k = snprintf(o->headers + o->headers_len, sizeof o->headers - o->headers_len,
+                             "%.*s: %s\r\n", (int)(colon - v), v, colon + 1 + strspn(colon + 1, " "));
+            if (k < 0 || (size_t)k >= sizeof o->headers - o->headers_len)
+                return -1;
+            o->headers_len += (size_t)k;
+        } else if (strcmp(a, "--no-access-log") == 0)
+            o->access_log = 0;
+        else if (strcmp(a, "--access-log") == 0)
+            o->access_log = 1;
+        else if (strcmp(a, "--no-server-header") == 0)
+            o->server_header = 0;
+        else if (strcmp(a, "--no-date-header") == 0)
+            o->date_header = 0;
+        else if (strcmp(a, "--version") == 0) {
+            printf("graft-serve 0.1.0 (graft ABI %d)\n", GRAFT_ABI_VERSION);
+            exit(0);
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        } else {
+            fprintf(stderr, "graft-serve: unknown or incomplete option %s\n", a);
+            return -1;
+        }
+#undef ARG
+    }
+    if (o->nnative == 0) {
+        fprintf(stderr, "graft-serve: at least one --native LIB.so is required\n");
+        return -1;
+    }
+    if (o->threads < 1 || o->workers < 1 || o->port < 0 || o->port > 65535)
+        return -1;
+    return 0;
+}
+
+static int bind_socket(const opts *o)
+{
+    int fd;
+    if (o->uds) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(o->uds) >= sizeof sa.sun_path)
+            return -1;
+        strcpy(sa.sun_path, o->uds);
+        unlink(o->uds);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, o->backlog) < 0) {
+            perror("graft-serve: bind");
+            return -1;
+        }
+        return fd;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", o->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai;
+    int rc = getaddrinfo(o->host, port, &hints, &ai);
+    if (rc) {
+        fprintf(stderr, "graft-serve: %s: %s\n", o->host, gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, o->backlog) < 0) {
+        fprintf(stderr, "graft-serve: cannot bind %s:%d: %s\n", o->host, o->port, strerror(errno));
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void access_log(graft__req *r, int status)
+{
+    char client[80] = "";
+    if (r->client_port >= 0)
+        snprintf(client, sizeof client, "%s:%d", r->client_ip, r->client_port);
+    pthread_mutex_lock(&log_mu);
+    printf("INFO:     %s - \"%.*s %.*s HTTP/1.%d\" %d %s\n", client, (int)r->method_len, r->method,
+           (int)r->target_len, r->target, r->minor_version, status, graft__status_reason(status));
+    fflush(stdout);
+    pthread_mutex_unlock(&log_mu);
+}
+
+static int serve(const opts *o, int lfd)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit it; only sigwait below sees them */
+    char err[1024] = "";
+    graft__native *nat;
+    int rc = graft__native_new(&nat, o->natives, o->nnative, o->blocking, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "graft-serve: %s\n", err);
+        return 3;
+    }
+    char hdrs[4200];
+    int hl = snprintf(hdrs, sizeof hdrs, "%s%.*s", o->server_header ? "server: graft\r\n" : "",
+                      (int)o->headers_len, o->headers);
+    graft__native_set_next(nat, NULL, NULL);
+    nat->access_log = o->access_log ? access_log : NULL;
+    nat->default_headers = hdrs;
+    nat->default_headers_len = (size_t)hl;
+    nat->date_header = o->date_header;
+    graft__engine_config cfg = {
+        .limits = {.max_request_line = (size_t)o->limit_line,
+                   .max_head = (size_t)o->limit_head,
+                   .max_headers = (size_t)o->limit_fields},
+        .max_body = (uint64_t)o->limit_body,
+        .timeout_keep_alive = o->keep_alive,
+        .timeout_header = o->header_timeout,
+        .timeout_body = o->body_timeout,
+        .threads = o->threads,
+        .limit_concurrency = (int)o->limit_concurrency,
+        .listen_fds = &lfd,
+        .n_listen = 1,
+        .listen_unix = o->uds != NULL,
+        .default_headers = hdrs,
+        .default_headers_len = (size_t)hl,
+        .date_header = o->date_header,
+        .after_batch = graft__native_run_pending,
+    };
+    graft__engine *e;
+    rc = graft__engine_new(&cfg, graft__native_deliver, nat, &e);
+    if (!rc)
+        rc = graft__engine_start(e);
+    if (rc) {
+        fprintf(stderr, "graft-serve: cannot start: %s\n", strerror(-rc));
+        return 1;
+    }
+    fprintf(stderr, "INFO:     Started server process [%d]\n", (int)getpid());
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    fprintf(stderr, "INFO:     Shutting down\n");
+    graft__engine_shutdown(e);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    for (;;) {
+        if (graft__engine_connections(e) == 0)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > o->graceful)
+            break;
+        sigset_t pend;
+        if (sigpending(&pend) == 0 && sigismember(&pend, SIGINT))
+            break; /* a second Ctrl-C forces */
+        nanosleep(&nap, NULL);
+    }
+    graft__engine_abort(e);
+    graft__engine_free(e);
+    graft__native_free(nat);
+    fprintf(stderr, "INFO:     Finished server process [%d]\n", (int)getpid());
+    return 0;
+}
+
+static volatile sig_atomic_t stop_sig;
+static void on_sig(int s) { stop_sig = s; }
+
+/* Several workers share the listening socket (one accept queue); crashed ones are replaced. */
+static int supervise(const opts *o, int lfd)
+{
+    pid_t *pids = calloc((size_t)o->workers, sizeof *pids);
+    if (!pids)
+        return 1;
+    struct sigaction sa = {.sa_handler = on_sig};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    for (;;) {
+        for (int i = 0; i < o->workers && !stop_sig; i++) {
+            if (pids[i] > 0)
+                continue;
+            pid_t p = fork();
+            if (p == 0) {
+                signal(SIGTERM, SIG_DFL);
+                signal(SIGINT, SIG_DFL);
+                _exit(serve(o, lfd));
+            }
+            pids[i] = p;
+        }
+        if (stop_sig)
+            break;
+        int st;
+        pid_t p = waitpid(-1, &st, 0);
+        if (p < 0 && errno == EINTR)
+            continue;
+        for (int i = 0; i < o->workers; i++)
+            if (pids[i] == p) {
+                pids[i] = 0;
+                if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
+                    stop_sig = SIGTERM; /* a worker that cannot start will never start */
+                }
+            }
+    }
+    for (int i = 0; i < o->workers; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGTERM);
+    for (int i = 0; i < o->workers; i++)
+        if (pids[i] > 0)
+            waitpid(pids[i], NULL, 0);
+    free(pids);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    if (parse(&o, argc, argv) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int lfd = bind_socket(&o);
+    if (lfd < 0)
+        return 1;
+    if (!o.uds) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        char ip[64] = "";
+        int port = 0;
+        if (getsockname(lfd, (struct sockaddr *)&ss, &sl) == 0) {
+            if (ss.ss_family == AF_INET) {
+                inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof ip);
+                port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            } else {
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof ip);
+                port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            }
+        }
+        fprintf(stderr, "INFO:     graft-serve running on http://%s:%d (Press CTRL+C to quit)\n", ip, port);
+    }
+    return o.workers > 1 ? supervise(&o, lfd) : serve(&o, lfd);
+}
