@@ -12,10 +12,10 @@ docs/MIGRATING.md.
 Environment:
   PRODUCTS_DB            the SQLite file (default: products.db next to this file);
                          created with its table on first use, seeded when empty.
-  PRODUCTS_MARK_PYTHON   test-only: when "1", the Python versions of the three
-                         ported routes add the response header x-python: 1, so a
-                         test can tell which side answered. Never set it in
-                         production: the C side cannot know about it.
+  PRODUCTS_MARK_PYTHON   test-only: when "1", every response this app makes gets
+                         the header x-python: 1, so a test can tell which side
+                         answered a request (routes.c never adds it). Leave it
+                         unset in production.
 """
 
 from __future__ import annotations
@@ -29,7 +29,13 @@ from pydantic import BaseModel, Field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DB_PATH = os.environ.get("PRODUCTS_DB") or os.path.join(HERE, "products.db")
+# graft loads --native libraries after importing the app, in this process: exporting the
+# path makes routes.c open this very file when PRODUCTS_DB was not set.
+os.environ["PRODUCTS_DB"] = DB_PATH
 MARK_PYTHON = os.environ.get("PRODUCTS_MARK_PYTHON") == "1"
+
+# Request bodies above this get 413; routes.c sets the same limit for its POST.
+MAX_BODY_SIZE = 1 << 20
 
 # SQLite integers are 64-bit; ids and offsets beyond that cannot exist.
 INT64_MAX = 2**63 - 1
@@ -115,20 +121,33 @@ def row_to_product(row: sqlite3.Row) -> Product:
                    in_stock=bool(row["in_stock"]))
 
 
-def mark(response: Response) -> None:
-    if MARK_PYTHON:
-        response.headers["x-python"] = "1"
+class MarkPython:
+    """Test-only ASGI wrapper (PRODUCTS_MARK_PYTHON=1): adds x-python: 1 to every
+    response of this app, validation errors, 404s, 413s and 500s included."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_marked(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-python", b"1")]}
+            await send(message)
+
+        await self.app(scope, receive, send_marked)
 
 
 init_db()
-app = FastAPI(title="products")
+app = FastAPI(title="products", max_body_size=MAX_BODY_SIZE)
 
 
 # ---- ported to C in routes.c ----------------------------------------------
 
 @app.get("/products", response_model=ProductList)
 def list_products(
-    response: Response,
     limit: int = Query(10, ge=1, le=100),
     offset: int = Query(0, ge=0),
     category: str | None = None,
@@ -136,7 +155,6 @@ def list_products(
     max_price: float | None = None,
     in_stock: bool | None = None,
 ):
-    mark(response)
     where, args = [], []
     if category is not None:
         where.append("category = ?")
@@ -163,8 +181,7 @@ def list_products(
 
 
 @app.get("/products/{product_id}", response_model=Product)
-def get_product(product_id: int, response: Response):
-    mark(response)
+def get_product(product_id: int):
     row = None
     if -INT64_MAX - 1 <= product_id <= INT64_MAX:
         with closing(connect()) as conn:
@@ -177,8 +194,7 @@ def get_product(product_id: int, response: Response):
 
 
 @app.post("/products", response_model=Product, status_code=201)
-def create_product(product: ProductIn, response: Response):
-    mark(response)
+def create_product(product: ProductIn):
     with closing(connect()) as conn, conn:
         cur = conn.execute(
             "INSERT INTO products (name, price, category, in_stock) VALUES (?, ?, ?, ?)",
@@ -228,3 +244,7 @@ def summary():
         for r in rows
     ]
     return {"categories": categories, "total": sum(c["count"] for c in categories)}
+
+
+if MARK_PYTHON:  # outermost, so body-limit 413s and 500s are marked too
+    app = MarkPython(app)

@@ -134,6 +134,39 @@ async def stream(scope, receive, send):
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
+async def app_te(scope, receive, send):
+    """Sets its own Transfer-Encoding header (the server must ignore it and frame itself)."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"transfer-encoding", b"chunked")]})
+    await send({"type": "http.response.body", "body": b"part1-", "more_body": True})
+    await send({"type": "http.response.body", "body": b"part2", "more_body": False})
+
+
+async def bigresp(scope, receive, send):
+    """Streams ``mb`` MiB in 64 KiB pieces (byte i of the body is i % 251)."""
+    mb = int(_query(scope).get("mb", "8"))
+    pattern = bytes(i % 251 for i in range(251 * 1024))
+    total = mb << 20
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/octet-stream"),
+                            (b"content-length", str(total).encode())]})
+    sent = 0
+    while sent < total:
+        n = min(65536, total - sent)
+        off = sent % 251
+        piece = (pattern[off:] + pattern)[:n] if off + n > len(pattern) else pattern[off:off + n]
+        sent += n
+        await send({"type": "http.response.body", "body": piece, "more_body": sent < total})
+
+
+async def headers_case(scope, receive, send):
+    """Mixed-case header names and repeated fields, in order."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"X-MiXeD", b"Value With Caps"), (b"Set-Cookie", b"a=1"),
+                            (b"content-length", b"2"), (b"set-cookie", b"b=2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
 async def error_before(scope, receive, send):
     raise RuntimeError("boom before response start")
 
@@ -361,6 +394,9 @@ ROUTES = {
     "/hello": hello,
     "/echo-body": echo_body,
     "/stream": stream,
+    "/app-te": app_te,
+    "/bigresp": bigresp,
+    "/headers-case": headers_case,
     "/error-before": error_before,
     "/error-after": error_after,
     "/error-after-chunked": error_after_chunked,

@@ -246,7 +246,7 @@ def test_log_config_json_yaml_ini(tmp_path):
     Config("m:app", log_config=str(path))
     assert logging.getLogger("graft.test.json").level == logging.ERROR
 
-    pytest.importorskip("yaml")
+    import yaml  # noqa: F401  (PyYAML is a test dependency)
     path = tmp_path / "log.yaml"
     import yaml
 
@@ -312,13 +312,15 @@ def test_parse_env_text():
 @pytest.mark.parametrize("with_dotenv", [True, False])
 def test_env_file_loaded_before_defaults(tmp_path, monkeypatch, with_dotenv):
     if with_dotenv:
-        pytest.importorskip("dotenv")
+        import dotenv  # noqa: F401  (python-dotenv is a test dependency: fail, never skip)
     else:
         monkeypatch.setitem(sys.modules, "dotenv", None)  # import fails -> fallback parser
     path = tmp_path / ".env"
     path.write_text(ENV_TEXT)
     for key in parse_env_text(ENV_TEXT):
-        monkeypatch.delenv(key, raising=False)
+        # setenv first so monkeypatch records the variable and removes what Config sets
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
     monkeypatch.setenv("GRAFT_T_EXISTING", "from-env")
     c = Config("m:app", env_file=str(path))
     assert os.environ["GRAFT_T_PLAIN"] == "value"
@@ -496,7 +498,7 @@ def test_setup_event_loop_asyncio():
 
 
 def test_setup_event_loop_auto_prefers_uvloop():
-    uvloop = pytest.importorskip("uvloop")
+    import uvloop
     factory = Config("m:app", loop="auto").setup_event_loop()
     loop = factory()
     try:

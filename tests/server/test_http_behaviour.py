@@ -7,6 +7,7 @@ from __future__ import annotations
 import email.utils
 import os
 import re
+import socket
 import time
 
 import pytest
@@ -327,6 +328,68 @@ def test_chunked_response_without_content_length(raw_server):
     assert r.header("transfer-encoding") == "chunked"
     assert not r.has("content-length")
     assert r.chunked and r.complete and r.body == b"chunk0\nchunk1\nchunk2\n"
+
+
+def test_app_transfer_encoding_header_ignored(raw_server):
+    data = build_request("GET", "/app-te") + build_request("GET", "/hello", [("Connection", "close")])
+    ex = exchange(raw_server.port, data)
+    resps, rest = parse_all(ex.data)
+    assert rest == b"" and len(resps) == 2, ex.data
+    r = resps[0]
+    assert r.body == b"part1-part2" and r.complete
+    te = [t.strip().lower() for v in r.header_all("transfer-encoding") for t in v.split(",")]
+    assert te in ([], ["chunked"]), r.headers
+    assert resps[1].body == HELLO
+
+
+def test_app_transfer_encoding_header_http10(raw_server):
+    ex = exchange(raw_server.port, b"GET /app-te HTTP/1.0\r\n\r\n")
+    assert ex.closed
+    resps, rest = parse_all(ex.data)
+    assert len(resps) == 1 and rest == b""
+    assert not resps[0].has("transfer-encoding") and resps[0].body == b"part1-part2", resps[0]
+
+
+def test_response_header_names_lowercased_order_kept(raw_server):
+    ex = exchange(raw_server.port, build_request("GET", "/headers-case", [("Connection", "close")]))
+    head = ex.data.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nx-mixed: Value With Caps\r\n" in head, head
+    resps, _ = parse_all(ex.data)
+    assert resps[0].header_all("set-cookie") == ["a=1", "b=2"]
+    assert resps[0].body == b"ok"
+
+
+def test_large_streamed_response_slow_reader(raw_server):
+    """8 MiB streamed to a client that reads slowly at first (write back-pressure)."""
+    mb = 8
+    with Conn(raw_server.port, timeout=30) as c:
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        c.send(build_request("GET", f"/bigresp?mb={mb}", [("Connection", "close")]))
+        time.sleep(0.5)
+        for _ in range(20):
+            c.recv_for(0.01)
+            time.sleep(0.02)
+        r = c.read_response(timeout=30)
+    assert r.status == 200 and len(r.body) == mb << 20
+    pattern = bytes(i % 251 for i in range(251 * 1024))
+    reps = (len(r.body) // len(pattern)) + 1
+    assert r.body == (pattern * reps)[:len(r.body)]
+
+
+def test_many_concurrent_connections(raw_server):
+    conns = [Conn(raw_server.port, timeout=10) for _ in range(200)]
+    try:
+        for c in conns:
+            c.send(build_request("GET", "/hello"))
+        for c in conns:
+            r = c.read_response(timeout=10)
+            assert r.status == 200 and r.body == HELLO
+        # and every connection is still usable
+        for c in conns[::20]:
+            assert c.request("GET", "/hello").body == HELLO
+    finally:
+        for c in conns:
+            c.close()
 
 
 def test_date_header(raw_server):

@@ -28,10 +28,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 IMPL = os.environ.get("GRAFT_TEST_IMPL", "graft")
 
-needs_server = pytest.mark.skipif(
-    IMPL == "graft" and importlib.util.find_spec("graft.server") is None,
-    reason="graft/server.py is not there yet",
-)
+needs_server = pytest.mark.usefixtures()  # the C server is always built by `make test`
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
 
 

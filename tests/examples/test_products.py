@@ -1,0 +1,383 @@
+"""Differential tests of the migration example (examples/products/).
+
+Two graft servers run the same FastAPI app on two fresh, identically seeded
+SQLite files:
+
+  python  .venv/bin/graft app:app --app-dir examples/products
+  mixed   the same plus --native <routes.so built here from examples/products/routes.c>
+
+Every request of SEQUENCE goes to both, in order (creations, updates and
+deletions change both databases the same way), and the answers must be the
+same: status, headers (all but date; a redirect's location with the port
+normalized) and body, byte for byte.
+
+Which side answered: both servers run with PRODUCTS_MARK_PYTHON=1, which makes
+app.py add `x-python: 1` to every response it produces (a test-only ASGI
+middleware; routes.c never adds it). On the mixed server a response without it
+was produced in C. Each request of SEQUENCE says which side must answer it
+there: NATIVE (the C port replicates it) or PYTHON (the C port declines it, or
+the route is not ported). That pins the division of labour as well as the
+equivalence: a handler that starts declining everything would still give
+identical answers, and is caught here.
+
+The handler library is compiled in the session, warning-free (-Wall -Wextra
+-Werror), into a temporary directory; a missing compiler or library is a
+failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "products"
+
+
+def _load_util():
+    # tests/server/util.py under a name of its own (other test directories may have a util).
+    spec = importlib.util.spec_from_file_location("graft_server_util", REPO / "tests" / "server" / "util.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+util = _load_util()
+Server, stop_and_check = util.Server, util.stop_and_check
+
+NATIVE, PYTHON = "native", "python"
+JSON_CT = [("Content-Type", "application/json")]
+
+
+# ---------------------------------------------------------------- fixtures
+
+def build_command(out: Path) -> list[str]:
+    """The documented build line (examples/products/README.md), plus -Werror."""
+    cc = os.environ.get("CC", "cc")
+    config = Path(sys.executable).with_name("graft-config")
+    if config.exists():
+        cflags = subprocess.run([str(config), "--cflags"], check=True, capture_output=True,
+                                text=True).stdout.split()
+    else:
+        cflags = [f"-I{REPO / 'include'}"]
+    return [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", *cflags,
+            str(EXAMPLE / "routes.c"), "-o", str(out), "-lsqlite3", "-ljansson"]
+
+
+@pytest.fixture(scope="session")
+def routes_so(tmp_path_factory) -> Path:
+    cmd = build_command(tmp_path_factory.mktemp("native") / "products_routes.so")
+    if shutil.which(cmd[0]) is None:
+        pytest.fail(f"no C compiler ({cmd[0]}): install build-essential")
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0 and not res.stderr.strip(), (
+        f"building routes.c failed or warned (needs libsqlite3-dev libjansson-dev):\n"
+        f"{' '.join(cmd)}\n{res.stderr}")
+    return Path(cmd[cmd.index("-o") + 1])
+
+
+def start(db: Path, native: Path | None = None, extra=(), env=None) -> Server:
+    args = ["--app-dir", str(EXAMPLE), *extra]
+    if native is not None:
+        args += ["--native", str(native)]
+    environ = {"PRODUCTS_DB": str(db), "PRODUCTS_MARK_PYTHON": "1", **(env or {})}
+    return Server("app:app", args, impl="graft", env=environ).start()
+
+
+@pytest.fixture(scope="module")
+def servers(routes_so, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("products")
+    py = start(tmp / "python.db")
+    try:
+        mixed = start(tmp / "mixed.db", routes_so)
+    except BaseException:
+        py.cleanup()
+        raise
+    yield py, mixed
+    try:
+        stop_and_check(mixed)
+    finally:
+        stop_and_check(py)
+
+
+# ---------------------------------------------------------------- comparison
+
+def send(server: Server, method: str, path: str, body: bytes | None, headers, raw: bytes | None):
+    if raw is not None:
+        with util.Conn(server.port) as c:
+            c.send(raw)
+            return c.read_response(method=method)
+    return server.request(method, path, headers=list(headers), body=body)
+
+
+def comparable(resp, port: int) -> dict:
+    headers = {}
+    for k, v in resp.headers:
+        if k in ("date", "x-python"):
+            continue
+        headers.setdefault(k, []).append(v.replace(f":{port}/", ":PORT/"))
+    return {"status": resp.status, "headers": headers, "body": resp.body}
+
+
+def check(servers, method, path, body=None, headers=(), side=NATIVE, raw=None):
+    py, mixed = servers
+    a = send(py, method, path, body, headers, raw)
+    b = send(mixed, method, path, body, headers, raw)
+    assert a.header("x-python") == "1", f"the Python server did not mark its answer: {a}"
+    ca, cb = comparable(a, py.port), comparable(b, mixed.port)
+    if ca != cb:
+        try:  # a readable diff of JSON bodies first
+            assert json.loads(cb["body"]) == json.loads(ca["body"])
+        except ValueError:
+            pass
+        assert cb == ca
+    answered = PYTHON if b.header("x-python") == "1" else NATIVE
+    assert answered == side, (
+        f"{method} {path} was answered by {answered}, expected {side} "
+        f"(PRODUCTS_NATIVE_DEBUG=1 logs the reason of each decline)\n{b}")
+    return a
+
+
+def body_of(obj) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode()
+
+
+def chunked(data: bytes, path: str = "/products") -> bytes:
+    head = (f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    half = len(data) // 2
+    return head + b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (data[:half], data[half:]) if p) + b"0\r\n\r\n"
+
+
+# ---------------------------------------------------------------- the sequence
+
+def R(method, path, side, body=None, headers=None, raw=None, id=None):
+    if isinstance(body, (dict, list)):
+        body = body_of(body)
+    if headers is None:
+        headers = JSON_CT if body is not None and method in ("POST", "PUT") else []
+    return pytest.param(method, path, body, headers, side, raw, id=id or f"{method} {path}"[:90])
+
+
+NESTED = {"tags": ["a", 1.5, None, True, {"k": 1e16, "e": -1e-05, "u": "ü\t\u0001"}], "n": -0.0}
+DEEP = b'{"name":' + b"[" * 100 + b"]" * 100 + b',"price":1,"category":"c"}'
+MIB_BODY = b'{"name":"%s","price":1,"category":"c"}' % (b"x" * ((1 << 20) - 36))
+assert len(MIB_BODY) == 1 << 20  # the body limit of app.py and routes.c
+PRICE = b'{"name":"Weighed tea","price":%s,"category":"kitchen"}'
+
+SEQUENCE = [
+    # -- list: pagination, filters, validation ---------------------------------------------
+    R("GET", "/products", NATIVE),
+    R("GET", "/products?limit=3", NATIVE),
+    R("GET", "/products?limit=3&offset=3", NATIVE),
+    R("GET", "/products?limit=100&offset=11", NATIVE),
+    R("GET", "/products?offset=100", NATIVE),
+    R("GET", "/products?category=kitchen", NATIVE),
+    R("GET", "/products?category=office&in_stock=true", NATIVE),
+    R("GET", "/products?category=k%69tchen&limit=2", NATIVE),
+    R("GET", "/products?category=Caf%C3%A9+cups", NATIVE),
+    R("GET", "/products?category=", NATIVE),
+    R("GET", "/products?min_price=10&max_price=50", NATIVE),
+    R("GET", "/products?min_price=9.99&max_price=35.0", NATIVE),
+    R("GET", "/products?min_price=-0&max_price=0", NATIVE),
+    R("GET", "/products?in_stock=false", NATIVE),
+    R("GET", "/products?in_stock=YES&category=outdoor", NATIVE),
+    R("GET", "/products?in_stock=0", NATIVE),
+    R("GET", "/products?limit=5&limit=2", NATIVE),
+    R("GET", "/products?unknown=1&limit=1", NATIVE),
+    R("GET", "/products?limit=0", NATIVE),
+    R("GET", "/products?limit=101", NATIVE),
+    R("GET", "/products?limit=-3", NATIVE),
+    R("GET", "/products?limit=abc", NATIVE),
+    R("GET", "/products?limit=", NATIVE),
+    R("GET", "/products?limit", NATIVE),
+    R("GET", "/products?offset=-1", NATIVE),
+    R("GET", "/products?in_stock=", NATIVE),
+    R("GET", "/products?in_stock=maybe", NATIVE),
+    R("GET", "/products?min_price=cheap", NATIVE),
+    R("GET", "/products?limit=0&offset=-5&min_price=cheap&max_price=&in_stock=maybe", NATIVE),
+    R("GET", "/products?limit=5.0", PYTHON),
+    R("GET", "/products?limit=%2B5", PYTHON),
+    R("GET", "/products?limit=05", PYTHON),
+    R("GET", "/products?limit=99999999999999999999", PYTHON),
+    R("GET", "/products?offset=9223372036854775807", PYTHON),
+    R("GET", "/products?min_price=1e1", PYTHON),
+    R("GET", "/products?min_price=inf", PYTHON),
+    R("GET", "/products?in_stock=%C3%BF", PYTHON),
+    R("GET", "/products?category=%FF", PYTHON),
+    R("GET", "/products?limit%00=1", PYTHON),
+    R("HEAD", "/products", PYTHON),
+    R("GET", "/products/", PYTHON),
+    # -- get by id ------------------------------------------------------------------------------
+    R("GET", "/products/1", NATIVE),
+    R("GET", "/products/10", NATIVE),
+    R("GET", "/products/9", NATIVE),
+    R("GET", "/products/999", NATIVE),
+    R("GET", "/products/0", NATIVE),
+    R("GET", "/products/-1", NATIVE),
+    R("GET", "/products/abc", NATIVE),
+    R("GET", "/products/%61bc", NATIVE),
+    R("GET", "/products/1.5", PYTHON),
+    R("GET", "/products/01", PYTHON),
+    R("GET", "/products/%201", PYTHON),
+    R("GET", "/products/99999999999999999999", PYTHON),
+    R("GET", "/products/1/", PYTHON),
+    R("HEAD", "/products/1", PYTHON),
+    # -- create ---------------------------------------------------------------------------------
+    R("POST", "/products", NATIVE, {"name": "Desk fan", "price": 10, "category": "office"}),
+    R("POST", "/products", NATIVE, {"name": "Kettle", "price": 0.1 + 0.2, "category": "kitchen",
+                                    "in_stock": False}),
+    R("POST", "/products", NATIVE, {"name": "Crème brûlée torch 🔥\t\"pro\"", "price": 1e16,
+                                    "category": "kitchen", "in_stock": 1}),
+    R("POST", "/products", NATIVE, {"name": "é" * 100, "price": 123456789.125, "category": "x",
+                                    "in_stock": "yes", "extra": [1, 2]}),
+    R("POST", "/products", NATIVE, {"name": "Free sample", "price": False, "category": "promo",
+                                    "in_stock": 0.0}),
+    R("POST", "/products", NATIVE, {"name": "Tiny", "price": 0.0001, "category": "promo"}),
+    R("POST", "/products", NATIVE, {"name": "é" * 101, "price": 1, "category": "x"}),
+    R("POST", "/products", NATIVE, {"name": "", "price": -1, "category": 5, "in_stock": 3}),
+    R("POST", "/products", NATIVE, {"price": -0.5, **NESTED}),
+    R("POST", "/products", NATIVE, {"name": None, "price": None, "category": [], "in_stock": None}),
+    R("POST", "/products", NATIVE, {"name": {"x": 1}, "price": [1], "category": 1.0, "in_stock": {}}),
+    R("POST", "/products", NATIVE, {"name": "a", "price": 1, "category": "c", "in_stock": "maybe"}),
+    R("POST", "/products", NATIVE, {"name": "a", "price": 1, "category": "c", "in_stock": -1}),
+    R("POST", "/products", NATIVE, {}),
+    R("POST", "/products", NATIVE, []),
+    R("POST", "/products", NATIVE, b'"just a string"', id="POST /products string body"),
+    R("POST", "/products", NATIVE, b"", id="POST /products empty body"),
+    R("POST", "/products", NATIVE, b' \n{"name":"Spaced","price":2.5,"category":"c"}\r\n',
+      id="POST /products whitespace around"),
+    R("POST", "/products", NATIVE, raw=chunked(b'{"name":"Chunked","price":7,"category":"c"}'),
+      id="POST /products chunked"),
+    R("POST", "/products", NATIVE, MIB_BODY, id="POST /products body of exactly 1 MiB"),
+    R("POST", "/products", NATIVE, b"{" + b" " * (1 << 20) + b"}", id="POST /products over the body limit"),
+    # declined: Python answers
+    R("POST", "/products", PYTHON, b'{"name": "x",', id="POST /products invalid JSON"),
+    R("POST", "/products", PYTHON, b"   ", id="POST /products blank body"),
+    R("POST", "/products", PYTHON, b'{"name":"NaN","price":NaN,"category":"c"}', id="POST /products NaN"),
+    R("POST", "/products", PYTHON, b'{"name":"a","name":"Dup","price":1,"category":"c"}',
+      id="POST /products duplicate key"),
+    R("POST", "/products", PYTHON, b'{"name":"Big","price":1000000000000000000000000000000,"category":"c"}',
+      id="POST /products huge integer"),
+    R("POST", "/products", PYTHON, b'{"name":"Nul\\u0000","price":1,"category":"c"}', id="POST /products NUL"),
+    R("POST", "/products", PYTHON, b'{"name":"Surrogate \\ud83d","price":1,"category":"c"}',
+      id="POST /products lone surrogate"),
+    R("POST", "/products", PYTHON, b'\xef\xbb\xbf{"name":"BOM","price":1,"category":"c"}', id="POST /products BOM"),
+    R("POST", "/products", PYTHON, DEEP, id="POST /products deep nesting"),
+    R("POST", "/products", PYTHON, {"name": "Str price", "price": "12.5", "category": "c"}),
+    R("POST", "/products", PYTHON, {"name": "Half", "price": 1, "category": "c", "in_stock": 0.5}),
+    R("POST", "/products", PYTHON, {"name": "Ct", "price": 1, "category": "c"},
+      [("Content-Type", "application/json; charset=utf-8")], id="POST /products json; charset"),
+    R("POST", "/products", PYTHON, {"name": "Plain", "price": 1, "category": "c"},
+      [("Content-Type", "text/plain")], id="POST /products text/plain"),
+    R("POST", "/products", PYTHON, {"name": "NoCt", "price": 1, "category": "c"}, [],
+      id="POST /products no content-type"),
+    # -- the created rows, natively ---------------------------------------------------------------
+    R("GET", "/products?offset=10&limit=100", NATIVE),
+    R("GET", "/products?category=promo", NATIVE),
+    R("GET", "/products/13", NATIVE),
+    R("GET", "/products/15", NATIVE),
+    R("GET", "/products?min_price=1000", NATIVE),
+    # -- Python-only routes through the mixed server ----------------------------------------------
+    R("PUT", "/products/1", PYTHON, {"name": "Espresso cup (pair)", "price": 17.5, "category": "kitchen"}),
+    R("PUT", "/products/1", PYTHON, {"name": "", "price": -2, "category": "kitchen"}),
+    R("PUT", "/products/999", PYTHON, {"name": "Ghost", "price": 1, "category": "none"}),
+    R("DELETE", "/products/2", PYTHON),
+    R("DELETE", "/products/2", PYTHON),
+    R("GET", "/reports/summary", PYTHON),
+    R("PATCH", "/products/1", PYTHON),
+    R("GET", "/products/1", NATIVE),
+    R("GET", "/products/2", NATIVE),
+    R("GET", "/products?limit=3", NATIVE),
+    # -- a price Pydantic writes differently from repr (0.00001): declined wherever it appears ------
+    R("POST", "/products", PYTHON, PRICE % b"1e-5", id="POST /products price 1e-5"),
+    R("POST", "/products", PYTHON, PRICE % b"0.0000001", id="POST /products price 1e-7"),
+    R("GET", "/products?category=kitchen&limit=100", PYTHON),
+    R("GET", "/products?category=kitchen&limit=3", NATIVE),
+    R("GET", "/products?min_price=1", NATIVE),
+    R("GET", "/products?max_price=0.001", PYTHON),
+    R("GET", "/reports/summary", PYTHON),
+]
+
+
+@pytest.mark.parametrize("method,path,body,headers,side,raw", SEQUENCE)
+def test_same_answer(servers, method, path, body, headers, side, raw):
+    check(servers, method, path, body, headers, side, raw)
+
+
+def test_sequence_covers_both_sides():
+    sides = [p.values[4] for p in SEQUENCE]
+    assert sides.count(NATIVE) > 50 and sides.count(PYTHON) > 30
+
+
+# ---------------------------------------------------------------- roll-back switch
+
+def test_native_off_hands_routes_back(routes_so, tmp_path):
+    """PRODUCTS_NATIVE_OFF=get,create: those handlers decline, the list stays native."""
+    srv = start(tmp_path / "off.db", routes_so, env={"PRODUCTS_NATIVE_OFF": "get,create"})
+    try:
+        r = srv.request("GET", "/products?limit=1")
+        assert r.status == 200 and r.header("x-python") is None, r
+        r = srv.request("GET", "/products/1")
+        assert r.status == 200 and r.header("x-python") == "1", r
+        r = srv.request("POST", "/products", headers=JSON_CT,
+                        body=body_of({"name": "Rolled back", "price": 1, "category": "c"}))
+        assert r.status == 201 and r.header("x-python") == "1", r
+        assert r.json() == {"id": 13, "name": "Rolled back", "price": 1.0, "category": "c", "in_stock": True}
+    finally:
+        stop_and_check(srv)
+
+
+# ---------------------------------------------------------------- threads
+
+def test_concurrent_creates_and_reads(routes_so, tmp_path):
+    """Several I/O threads and the worker pool, each with its own SQLite connection: every
+    creation gets its own id, and what was created reads back the same, natively."""
+    srv = start(tmp_path / "threads.db", routes_so, extra=["--threads", "4"])
+    created: list[dict] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def client(k: int):
+        try:
+            for i in range(15):
+                doc = {"name": f"t{k}-{i}", "price": k + i / 4, "category": f"c{k}"}
+                r = srv.request("POST", "/products", headers=JSON_CT, body=body_of(doc), timeout=20)
+                if r.status != 201 or r.header("x-python") is not None:
+                    failures.append(repr(r))
+                    return
+                with lock:
+                    created.append(r.json())
+                r = srv.request("GET", f"/products?category=c{k}&limit=100", timeout=20)
+                if r.status != 200 or len(r.json()["items"]) != i + 1:
+                    failures.append(repr(r))
+                    return
+        except Exception as e:  # noqa: BLE001 - reported below
+            failures.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in threads), "clients still running after 60 s"
+        assert not failures, failures[:3]
+        ids = [p["id"] for p in created]
+        assert len(ids) == 8 * 15 and len(set(ids)) == len(ids)
+        for p in created[::7]:
+            r = srv.request("GET", f"/products/{p['id']}")
+            assert r.status == 200 and r.header("x-python") is None and r.json() == p
+        r = srv.request("GET", "/products?limit=1")
+        assert r.json()["total"] == 12 + 8 * 15
+    finally:
+        stop_and_check(srv)
