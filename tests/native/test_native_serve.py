@@ -137,7 +137,7 @@ def test_serve_two_workers(native_libs, serve_factory):
     os.kill(s.pid, signal.SIGTERM)
     rc = s.proc.wait(timeout=10)
     assert rc == 0, f"graft-serve parent exited {rc}\n{s.output()}"
-    left = wait_for(lambda: not _pgrp_members(s.pid), timeout=3)
-    assert left, f"processes left behind in the group: {_pgrp_members(s.pid)}"
-    for k in kids:
-        assert not os.path.exists(f"/proc/{k}") or _pgrp_members(s.pid) == [], k
+    gone = wait_for(lambda: not _pgrp_members(s.pid) and
+                    not any(os.path.exists(f"/proc/{k}") for k in kids), timeout=3)
+    assert gone, (f"left behind: group members {_pgrp_members(s.pid)}, "
+                  f"workers still present {[k for k in kids if os.path.exists(f'/proc/{k}')]}")

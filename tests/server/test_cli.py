@@ -24,7 +24,8 @@ from graft.main import build_parser, parse_args, version_string
 
 REPO = Path(__file__).resolve().parents[2]
 
-needs_server = pytest.mark.usefixtures()  # the C server is always built by `make test`
+def needs_server(f):  # the C server is always built by `make test`
+    return f
 
 
 @pytest.fixture(autouse=True)

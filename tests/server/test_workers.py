@@ -28,7 +28,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 IMPL = os.environ.get("GRAFT_TEST_IMPL", "graft")
 
-needs_server = pytest.mark.usefixtures()  # the C server is always built by `make test`
+def needs_server(f):  # the C server is always built by `make test`
+    return f
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
 
 
