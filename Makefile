@@ -26,11 +26,18 @@ $(VENV)/.built: $(VENV)/.deps $(CSRC) setup.py pyproject.toml
 	$(PY) -m pip install -q --no-build-isolation -e .
 	@touch $@
 
-# Set-up only: leaves .venv/bin/graft.
+# Set-up only: leaves .venv/bin/graft (and graft-serve, graft-config).
 build: $(VENV)/.built
 
-run: build
-	$(VENV)/bin/graft app:app --app-dir examples/hello --host 127.0.0.1 --port 8000
+build/products_routes.so: examples/products/routes.c include/graft.h $(VENV)/.built
+	$(CC) -O2 -Wall -Wextra -shared -fPIC $$($(VENV)/bin/graft-config --cflags) $< -o $@ $$($(VENV)/bin/graft-config --libs) -lsqlite3 -ljansson
+
+build/hello.so: examples/hello/hello.c include/graft.h $(VENV)/.built
+	$(CC) -O2 -Wall -Wextra -shared -fPIC $$($(VENV)/bin/graft-config --cflags) $< -o $@ $$($(VENV)/bin/graft-config --libs)
+
+# The products service with list, get-by-id and create answered in C, the rest in Python.
+run: build build/products_routes.so
+	$(VENV)/bin/graft app:app --app-dir examples/products --native build/products_routes.so --host 127.0.0.1 --port 8000
 
 build/test_http1: $(PARSER) tests/core/test_http1.c src/core/http1.h build/.sysdeps
 	$(CC) $(CFLAGS_C) $(PARSER) tests/core/test_http1.c -o $@

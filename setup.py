@@ -32,7 +32,7 @@ class BuildWithServe(build_ext):
             include_dirs=["include", "src"],
             extra_postargs=[f for f in cflags if f != "-fvisibility=hidden"] + ["-fvisibility=hidden"])
         self.compiler.link_executable(
-            objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread"],
+            objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread", "crypto", "z"],
             extra_postargs=["-rdynamic"] + ldflags)
 
 
@@ -45,7 +45,7 @@ setup(
             include_dirs=["include", "src"],
             extra_compile_args=cflags,
             extra_link_args=ldflags,
-            libraries=["pthread", "dl"],
+            libraries=["pthread", "dl", "crypto", "z"],
         )
     ],
 )

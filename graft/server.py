@@ -123,6 +123,12 @@ class Server:
             on_max_requests=self._max_requests_reached,
             unix_path=unix_path,
             native=list(config.native or []),
+            ws=config.ws_enabled,
+            ws_max_size=config.ws_max_size,
+            ws_max_queue=config.ws_max_queue,
+            ws_ping_interval=float(config.ws_ping_interval or 0),
+            ws_ping_timeout=float(config.ws_ping_timeout or 0),
+            ws_per_message_deflate=config.ws_per_message_deflate,
         )
         self._loop.add_reader(self.core.fileno(), self.core.drain)
         self.core.start()

@@ -14,6 +14,9 @@ if ! "$py" -c 'import sysconfig,os,sys; sys.exit(0 if os.path.exists(os.path.joi
 fi
 "$py" -c 'import ensurepip, venv' 2>/dev/null || want+=(python3-venv)
 have_cmd clang || want+=(clang)
+# libraries: OpenSSL's libcrypto (WebSocket accept hash), zlib (permessage-deflate),
+# SQLite and Jansson (the products example's native routes)
+for p in libssl-dev zlib1g-dev libsqlite3-dev libjansson-dev; do need_pkg "$p"; done
 # libFuzzer and the sanitizer runtimes for clang
 if have_cmd clang; then
   rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a

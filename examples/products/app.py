@@ -96,7 +96,7 @@ def init_db() -> None:
 
 class ProductIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    price: float = Field(ge=0)
+    price: float = Field(ge=0, allow_inf_nan=False)
     category: str
     in_stock: bool = True
 

@@ -38,8 +38,9 @@
  * integers (int64) apart from reals, reports integer/real overflow instead of rounding,
  * rejects duplicate keys on request, and keeps object keys in document order: every
  * document it accepts, Python's json.loads reads to the same values, and everything else
- * is declined. cJSON stores every number as a double, accepts "01" and "1.", does not
- * check UTF-8 and keeps the first of duplicate keys where Python keeps the last.
+ * is declined. cJSON (checked with 1.7.15) stores every number as a double, accepts "01"
+ * and "1." and invalid UTF-8, cuts strings at \u0000, reads 1e400 as inf, and finds the
+ * first of duplicate keys where Python keeps the last.
  *
  * JSON output: graft's writer. Its strings are escaped like Python's json.dumps(...,
  * ensure_ascii=False) and Pydantic's serializer (which agree); its doubles are laid out
@@ -47,14 +48,13 @@
  * response_model output, differs from repr only below 1e-4 (0.00001, 1e-7): products
  * with such prices are declined. Error bodies come from json.dumps (repr) in FastAPI,
  * so their echoed inputs match as they are. */
-#include <ctype.h>
-#include <errno.h>
+#define _POSIX_C_SOURCE 200809L /* strdup, strncasecmp under -std=c11 too */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <graft.h>
 #include <jansson.h>
@@ -255,7 +255,7 @@ static void err_begin(errors *e, const char *type, const char *where, const char
     graft_json_key(e->j, "input");
 }
 
-/* The error's end, with an optional ctx {name: value}: integer ctx_i, or real ctx_d. */
+/* The error's end, with an optional ctx {name: value}: an integer, or a real when real is set. */
 static void err_end(errors *e, const char *ctx, int real, double v)
 {
     if (!e->j)
@@ -618,54 +618,40 @@ static int list_products(graft_request *req, void *lib)
             return decline(req, "query value not UTF-8");
     }
 
-    errors e = {0};
+    /* Parse everything first (1 ok, 0 a replicated error, -1 decline), then report the
+     * errors in FastAPI's order: the order of the parameters in app.py. */
     int64_t limit = 10, offset = 0;
     double minp = 0, maxp = 0;
     int stock = 0;
-    unsigned mask = 0;
-    int p;
-    if (v[0]) {
-        if ((p = parse_int(v[0], vl[0], &limit)) < 0)
-            return decline(req, "limit in a form not replicated");
-        if (p == 0)
-            err_str(&e, "int_parsing", "query", "limit", MSG_INT, v[0], vl[0], NULL, 0);
-        else if (limit < 1)
-            err_str(&e, "greater_than_equal", "query", "limit",
-                    "Input should be greater than or equal to 1", v[0], vl[0], "ge", 1);
-        else if (limit > 100)
-            err_str(&e, "less_than_equal", "query", "limit",
-                    "Input should be less than or equal to 100", v[0], vl[0], "le", 100);
-    }
-    if (v[1]) {
-        if ((p = parse_int(v[1], vl[1], &offset)) < 0)
-            return decline(req, "offset in a form not replicated");
-        if (p == 0)
-            err_str(&e, "int_parsing", "query", "offset", MSG_INT, v[1], vl[1], NULL, 0);
-        else if (offset < 0)
-            err_str(&e, "greater_than_equal", "query", "offset",
-                    "Input should be greater than or equal to 0", v[1], vl[1], "ge", 0);
-    }
-    if (v[2])
-        mask |= F_CATEGORY;
-    for (int i = 3; i <= 4; i++) {
-        if (!v[i])
-            continue;
-        double *dst = i == 3 ? &minp : &maxp;
-        if ((p = parse_float(v[i], vl[i], dst)) < 0)
-            return decline(req, "price filter in a form not replicated");
-        if (p == 0)
-            err_str(&e, "float_parsing", "query", names[i], MSG_FLOAT, v[i], vl[i], NULL, 0);
-        else
-            mask |= i == 3 ? F_MIN : F_MAX;
-    }
-    if (v[5]) {
-        if ((p = parse_bool_str(v[5], vl[5], &stock)) < 0)
-            return decline(req, "in_stock in a form not replicated");
-        if (p == 0)
-            err_str(&e, "bool_parsing", "query", "in_stock", MSG_BOOL, v[5], vl[5], NULL, 0);
-        else
-            mask |= F_STOCK;
-    }
+    int pl = v[0] ? parse_int(v[0], vl[0], &limit) : 1;
+    int po = v[1] ? parse_int(v[1], vl[1], &offset) : 1;
+    int pmin = v[3] ? parse_float(v[3], vl[3], &minp) : 1;
+    int pmax = v[4] ? parse_float(v[4], vl[4], &maxp) : 1;
+    int ps = v[5] ? parse_bool_str(v[5], vl[5], &stock) : 1;
+    if (pl < 0 || po < 0 || pmin < 0 || pmax < 0 || ps < 0)
+        return decline(req, "a parameter in a form not replicated");
+
+    errors e = {0};
+    if (pl == 0)
+        err_str(&e, "int_parsing", "query", "limit", MSG_INT, v[0], vl[0], NULL, 0);
+    else if (limit < 1)
+        err_str(&e, "greater_than_equal", "query", "limit", "Input should be greater than or equal to 1",
+                v[0], vl[0], "ge", 1);
+    else if (limit > 100)
+        err_str(&e, "less_than_equal", "query", "limit", "Input should be less than or equal to 100",
+                v[0], vl[0], "le", 100);
+    if (po == 0)
+        err_str(&e, "int_parsing", "query", "offset", MSG_INT, v[1], vl[1], NULL, 0);
+    else if (offset < 0)
+        err_str(&e, "greater_than_equal", "query", "offset", "Input should be greater than or equal to 0",
+                v[1], vl[1], "ge", 0);
+    if (pmin == 0)
+        err_str(&e, "float_parsing", "query", "min_price", MSG_FLOAT, v[3], vl[3], NULL, 0);
+    if (pmax == 0)
+        err_str(&e, "float_parsing", "query", "max_price", MSG_FLOAT, v[4], vl[4], NULL, 0);
+    if (ps == 0)
+        err_str(&e, "bool_parsing", "query", "in_stock", MSG_BOOL, v[5], vl[5], NULL, 0);
+    unsigned mask = (v[2] ? F_CATEGORY : 0) | (v[3] ? F_MIN : 0) | (v[4] ? F_MAX : 0) | (v[5] ? F_STOCK : 0);
     if (e.n)
         return err_send(req, &e);
 
@@ -768,7 +754,7 @@ static int create_product(graft_request *req, void *lib)
     json_error_t jerr;
     json_t *doc = json_loadb(body, blen, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (!doc)
-        return decline(req, "JSON that Jansson rejects: Python words the error"); /* json_invalid, or stranger */
+        return decline(req, "JSON that Jansson rejects (FastAPI's json_invalid quotes Python's parser)");
     int rc;
     if (depth(doc) > MAX_DEPTH) {
         rc = decline(req, "deeply nested JSON");

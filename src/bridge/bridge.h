@@ -29,6 +29,9 @@ typedef struct {
     PyObject *k_type, *k_asgi, *k_http_version, *k_server, *k_client, *k_scheme, *k_method,
         *k_root_path, *k_path, *k_raw_path, *k_query_string, *k_headers, *k_state,
         *k_extensions, *k_body, *k_more_body, *k_status, *k_trailers;
+    PyObject *v_websocket, *v_ws, *v_wss, *k_subprotocols, *k_code, *k_reason, *k_text,
+        *k_bytes, *k_subprotocol, *v_ws_connect, *v_ws_receive, *v_ws_disconnect, *v_ws_accept,
+        *v_ws_send, *v_ws_close, *v_ws_resp_start, *v_ws_resp_body;
     PyObject *v_http, *v_1_0, *v_1_1, *v_http_request, *v_http_disconnect, *v_empty_bytes,
         *v_resp_start, *v_resp_body, *v_resp_pathsend, *k_path_key;
     PyObject *methods[9];       /* GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT TRACE */
@@ -45,6 +48,7 @@ typedef struct {
     PyObject *state;        /* lifespan state dict, shallow-copied per request */
     PyObject *scope_template; /* constant scope keys */
     PyObject *extensions;   /* template for scope["extensions"] */
+    PyObject *ws_extensions; /* the same for WebSocket scopes */
     PyObject *root_path;    /* str */
     PyObject *access_log;   /* callable or None */
     PyObject *log_error;    /* callable(msg, exc_or_None) */
@@ -83,7 +87,8 @@ typedef struct {
     int64_t content_length;  /* from the app, -1 if none */
     uint64_t sent;
     unsigned chunked : 1, close : 1, head_only : 1, no_body : 1, body_ended : 1,
-        has_date : 1, has_server : 1, failed : 1, app_close : 1;
+        has_date : 1, has_server : 1, failed : 1, app_close : 1,
+        ws : 1, ws_connect_sent : 1, ws_accepted : 1, ws_closed : 1, ws_denial : 1;
     const char *log_status_note;
 } graft_cycle;
 
@@ -96,6 +101,17 @@ int graft_ready_type_init(PyObject *m, graft_state *st);
 
 /* An awaitable that is already complete with value (a new reference to it is taken). */
 PyObject *graft_ready_new(graft_state *st, PyObject *value);
+
+/* WebSocket receive/send (ws_cycle.c). */
+PyObject *graft_ws_receive(PyObject *self, PyObject *unused);
+PyObject *graft_ws_send(PyObject *self, PyObject *msg);
+void graft_ws_resolve_receive(graft_cycle *cy);
+void graft_ws_finish(graft_cycle *cy, int raised);
+PyObject *graft_ws_scope_new(graft_server *srv, graft__req *req);
+/* Shared by HTTP and WebSocket denial responses (cycle_io.c). */
+PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg);
+PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg);
+PyObject *graft_cycle_disconnected(graft_cycle *cy);
 
 /* Builds the scope dict for req; NULL with an exception set on failure. */
 PyObject *graft_scope_new(graft_server *srv, graft__req *req);

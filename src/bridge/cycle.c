@@ -15,6 +15,8 @@ int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
 
 static PyMethodDef receive_def = {"receive", graft_cycle_receive, METH_NOARGS, NULL};
 static PyMethodDef send_def = {"send", graft_cycle_send, METH_O, NULL};
+static PyMethodDef ws_receive_def = {"receive", graft_ws_receive, METH_NOARGS, NULL};
+static PyMethodDef ws_send_def = {"send", graft_ws_send, METH_O, NULL};
 
 static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
 {
@@ -32,7 +34,11 @@ static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
  * answer or a close, then let the request go. */
 void graft_cycle_finish(graft_cycle *cy, int raised)
 {
-    if (cy->state != CYC_DONE && cy->req) {
+    if (cy->ws) {
+        if (!raised && !cy->ws_accepted && !cy->ws_closed && !cy->ws_denial && cy->req)
+            log_app_error(cy->srv, "ASGI callable returned without sending handshake.", NULL);
+        graft_ws_finish(cy, raised);
+    } else if (cy->state != CYC_DONE && cy->req) {
         if (cy->state == CYC_INIT || !cy->req->response_started) {
             if (!raised && cy->state == CYC_INIT)
                 log_app_error(cy->srv, "ASGI callable returned without starting response.", NULL);
@@ -271,13 +277,15 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     cy->sent = 0;
     cy->chunked = cy->close = cy->head_only = cy->no_body = cy->body_ended = 0;
     cy->has_date = cy->has_server = cy->failed = cy->app_close = 0;
+    cy->ws = req->websocket;
+    cy->ws_connect_sent = cy->ws_accepted = cy->ws_closed = cy->ws_denial = 0;
     PyObject_GC_Track(cy);
     req->app_data = Py_NewRef(cy);
     srv->live++;
 
-    PyObject *scope = graft_scope_new(srv, req);
-    PyObject *recv = scope ? PyCFunction_New(&receive_def, (PyObject *)cy) : NULL;
-    PyObject *send = recv ? PyCFunction_New(&send_def, (PyObject *)cy) : NULL;
+    PyObject *scope = cy->ws ? graft_ws_scope_new(srv, req) : graft_scope_new(srv, req);
+    PyObject *recv = scope ? PyCFunction_New(cy->ws ? &ws_receive_def : &receive_def, (PyObject *)cy) : NULL;
+    PyObject *send = recv ? PyCFunction_New(cy->ws ? &ws_send_def : &send_def, (PyObject *)cy) : NULL;
     PyObject *coro = NULL;
     if (send) {
         PyObject *args[3] = {scope, recv, send};
@@ -349,8 +357,12 @@ void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
         return;
     }
     Py_INCREF(cy);
-    if (ev == GRAFT__EV_BODY || ev == GRAFT__EV_DISCONNECT)
-        graft_cycle_resolve_receive(cy);
+    if (ev == GRAFT__EV_BODY || ev == GRAFT__EV_DISCONNECT) {
+        if (cy->ws)
+            graft_ws_resolve_receive(cy);
+        else
+            graft_cycle_resolve_receive(cy);
+    }
     if (ev == GRAFT__EV_WRITABLE || ev == GRAFT__EV_DISCONNECT)
         graft_cycle_settle_send(cy, ev == GRAFT__EV_DISCONNECT);
     Py_DECREF(cy);

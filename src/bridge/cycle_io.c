@@ -163,11 +163,15 @@ int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body)
     return 0;
 }
 
+static PyObject *raise_disconnected(graft_cycle *cy);
+
 static PyObject *msg_get(PyObject *msg, const char *key)
 {
     PyObject *v = PyDict_GetItemString(msg, key); /* borrowed */
     return v;
 }
+
+PyObject *graft_cycle_disconnected(graft_cycle *cy) { return raise_disconnected(cy); }
 
 static PyObject *raise_disconnected(graft_cycle *cy)
 {
@@ -194,7 +198,7 @@ static PyObject *wait_or_ready(graft_cycle *cy, int rc)
     return graft_ready_new(srv->st, Py_None);
 }
 
-static PyObject *send_body(graft_cycle *cy, PyObject *msg)
+PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
 {
     PyObject *body = msg_get(msg, "body");
     PyObject *more_o = msg_get(msg, "more_body");
@@ -304,6 +308,41 @@ static PyObject *send_path(graft_cycle *cy, PyObject *msg)
     return wait_or_ready(cy, rc);
 }
 
+PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
+{
+    graft_state *st = cy->srv->st;
+    PyObject *status = PyDict_GetItemWithError(msg, st->k_status);
+    if (!status || !PyLong_Check(status)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "'status' must be an int");
+        return NULL;
+    }
+    long s = PyLong_AsLong(status);
+    if (s < 100 || s > 999) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "'status' must be in 100..999");
+        return NULL;
+    }
+    PyObject *headers = PyDict_GetItemWithError(msg, st->k_headers);
+    if (!headers && PyErr_Occurred())
+        return NULL;
+    PyObject *seq = headers ? PySequence_Fast(headers, "'headers' must be an iterable") : PyTuple_New(0);
+    if (!seq)
+        return NULL;
+    cy->content_length = -1;
+    cy->close = cy->app_close = cy->has_date = cy->has_server = 0;
+    if (graft_head_check(cy, seq) < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    cy->status = (int)s;
+    Py_XSETREF(cy->headers, seq);
+    cy->state = CYC_STARTED;
+    if (cy->req->client_gone)
+        return raise_disconnected(cy);
+    return graft_ready_new(st, Py_None);
+}
+
 PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
 {
     graft_cycle *cy = (graft_cycle *)self;
@@ -332,41 +371,11 @@ PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
                          "Expected ASGI message 'http.response.start', but got '%U'.", type);
             return NULL;
         }
-        PyObject *status = PyDict_GetItemWithError(msg, st->k_status);
-        if (!status || !PyLong_Check(status)) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "'status' must be an int");
-            return NULL;
-        }
-        long s = PyLong_AsLong(status);
-        if (s < 100 || s > 999) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "'status' must be in 100..999");
-            return NULL;
-        }
-        PyObject *headers = PyDict_GetItemWithError(msg, st->k_headers);
-        if (!headers && PyErr_Occurred())
-            return NULL;
-        PyObject *seq = headers ? PySequence_Fast(headers, "'headers' must be an iterable")
-                                : PyTuple_New(0);
-        if (!seq)
-            return NULL;
-        cy->content_length = -1;
-        cy->close = cy->app_close = cy->has_date = cy->has_server = 0;
-        if (graft_head_check(cy, seq) < 0) {
-            Py_DECREF(seq);
-            return NULL;
-        }
-        cy->status = (int)s;
-        Py_XSETREF(cy->headers, seq);
-        cy->state = CYC_STARTED;
-        if (cy->req->client_gone)
-            return raise_disconnected(cy);
-        return graft_ready_new(st, Py_None);
+        return graft_cycle_send_start(cy, msg);
     }
     if (cy->state == CYC_STARTED) {
         if (PyUnicode_Compare(type, st->v_resp_body) == 0)
-            return send_body(cy, msg);
+            return graft_cycle_send_body(cy, msg);
         if (PyUnicode_Compare(type, st->v_resp_pathsend) == 0)
             return send_path(cy, msg);
         if (PyErr_Occurred())

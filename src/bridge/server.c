@@ -159,22 +159,28 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "limit_request_head", "limit_request_fields", "limit_request_body",
                              "timeout_keep_alive", "timeout_request_header", "timeout_body_read",
                              "limit_concurrency", "limit_max_requests", "on_max_requests",
-                             "unix_path", "native", "blocking_threads", NULL};
+                             "unix_path", "native", "blocking_threads", "ws", "ws_max_size",
+                             "ws_max_queue", "ws_ping_interval", "ws_ping_timeout",
+                             "ws_per_message_deflate", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
     PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None;
     int blocking_threads = 4;
+    int ws_on = 1, ws_queue = 32, ws_deflate = 1;
+    unsigned long long ws_max = 16777216;
+    double ws_ping = 20, ws_ping_to = 20;
     int server_header = 1, date_header = 1, threads = 1;
     Py_ssize_t lim_line = 8190, lim_head = 65536, lim_fields = 100;
     unsigned long long max_body = 0;
     double t_ka = 5, t_hdr = 10, t_body = 30;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOi", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddp", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
                                      &lim_conc, &max_req, &on_max, &unix_path, &native,
-                                     &blocking_threads))
+                                     &blocking_threads, &ws_on, &ws_max, &ws_queue, &ws_ping,
+                                     &ws_ping_to, &ws_deflate))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -239,7 +245,8 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     } else if (PyDict_SetItem(t, st->k_server, Py_None) < 0)
         return -1;
     srv->extensions = Py_BuildValue("{s:{}}", "http.response.pathsend");
-    if (!srv->extensions)
+    srv->ws_extensions = Py_BuildValue("{s:{}}", "websocket.http.response");
+    if (!srv->extensions || !srv->ws_extensions)
         return -1;
 
     PyObject *fdseq = PySequence_Fast(fds, "fds must be a sequence of int");
@@ -283,6 +290,12 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         .default_headers = srv->default_headers,
         .default_headers_len = srv->default_headers_len,
         .date_header = date_header,
+        .ws = {.enabled = ws_on,
+               .max_size = ws_max,
+               .max_queue = ws_queue > 0 ? ws_queue : 1,
+               .ping_interval = ws_ping,
+               .ping_timeout = ws_ping_to,
+               .per_message_deflate = ws_deflate},
     };
     graft__deliver_fn fn = deliver;
     void *ud = srv;
@@ -429,6 +442,7 @@ static int server_clear(graft_server *srv)
     Py_CLEAR(srv->on_request_count);
     Py_CLEAR(srv->scope_template);
     Py_CLEAR(srv->extensions);
+    Py_CLEAR(srv->ws_extensions);
     Py_CLEAR(srv->root_path);
     Py_CLEAR(srv->proxy_trusted);
     return 0;

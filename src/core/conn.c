@@ -10,11 +10,13 @@
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "status.h"
+#include "ws_state.h"
 
 #define LINGER_MS 2000
 
@@ -190,6 +192,8 @@ void graft__conn_release(graft__conn *c)
     graft__buf_free(&c->out);
     if (c->file_fd >= 0)
         close(c->file_fd);
+    if (c->ws)
+        graft__ws_free(c->ws);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -230,7 +234,9 @@ static void linger_read(graft__conn *c)
     graft__conn_close_locked(c);
 }
 
-void graft__conn_fail(graft__conn *c, int status)
+void graft__conn_fail(graft__conn *c, int status) { graft__conn_fail_hdr(c, status, NULL); }
+
+void graft__conn_fail_hdr(graft__conn *c, int status, const char *extra)
 {
     char head[512];
     static const char msg[] = "Invalid HTTP request received.";
@@ -256,6 +262,8 @@ void graft__conn_fail(graft__conn *c, int status)
         graft__buf_append(&c->out, "\r\n", 2);
     }
     graft__buf_append(&c->out, e->default_headers, e->cfg.default_headers_len);
+    if (extra)
+        graft__buf_append(&c->out, extra, strlen(extra));
     graft__buf_append(&c->out, "\r\n", 2);
     graft__buf_append(&c->out, body, blen);
     c->want_close = 1;
@@ -297,7 +305,7 @@ void graft__conn_on_events(graft__conn *c, uint32_t events)
         graft__conn_read(c);
     if (!c->closed)
         graft__conn_process(c);
-    if (!c->closed && c->want_close && !c->req)
+    if (!c->closed && c->want_close && (!c->req || c->ws))
         linger_or_close(c);
     if (!c->closed)
         graft__conn_update_interest(c);
@@ -314,6 +322,10 @@ void graft__conn_sweep(graft__conn *c, int64_t now)
     if (c->lingering) {
         if (now >= c->linger_until_ms)
             graft__conn_close_locked(c);
+        goto out;
+    }
+    if (c->ws) {
+        graft__ws_sweep(c, now);
         goto out;
     }
     if (!c->req) {

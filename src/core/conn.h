@@ -43,6 +43,7 @@ typedef struct graft__conn {
 
     /* Under mu. */
     graft__buf out;
+    struct graft__ws_state *ws; /* set once the connection is a WebSocket */
     int file_fd;           /* file being sent after `out`, -1 when none (owned) */
     uint64_t file_off, file_left;
     graft__req *req;       /* request whose response is pending */
@@ -114,5 +115,12 @@ void graft__conn_set_events(graft__conn *c, uint32_t ev);
 void graft__conn_fail(graft__conn *c, int status);
 /* Sends what is queued (under mu). Returns 0, or -1 when the connection broke. */
 int graft__conn_flush(graft__conn *c);
+/* Writes now what the socket takes and queues the rest (under mu, any thread). Returns 0,
+ * -EPIPE (connection broken: marked for close) or -ENOMEM. */
+int graft__conn_write_locked(graft__conn *c, const struct iovec *iov, int iovcnt);
+/* Wakes the I/O thread for c (under mu). */
+void graft__conn_kick(graft__conn *c);
+/* Like graft__conn_fail with one extra header line ("name: value\r\n"). */
+void graft__conn_fail_hdr(graft__conn *c, int status, const char *extra);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "ws_state.h"
 
 #define READ_CHUNK 16384
 
@@ -89,6 +90,29 @@ static graft__req *make_req(graft__conn *c, const char *buf, size_t head_len,
     return r;
 }
 
+static int upgrade_is_websocket(const graft__http1_request *p)
+{
+    for (size_t i = 0; i < p->num_headers; i++) {
+        const graft__header *h = &p->headers[i];
+        if (h->name_len != 7 || !graft__tok_eq(h->name, 7, "upgrade"))
+            continue;
+        /* a comma-separated list of protocols; "websocket" among them, any case */
+        const char *v = h->value, *end = v + h->value_len;
+        while (v < end) {
+            const char *comma = memchr(v, ',', (size_t)(end - v));
+            const char *a = v, *b = comma ? comma : end;
+            while (a < b && (*a == ' ' || *a == '\t'))
+                a++;
+            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+                b--;
+            if (b - a == 9 && graft__tok_eq(a, 9, "websocket"))
+                return 1;
+            v = comma ? comma + 1 : end;
+        }
+    }
+    return 0;
+}
+
 static int parse_head(graft__conn *c)
 {
     graft__engine *e = c->th->e;
@@ -106,6 +130,20 @@ static int parse_head(graft__conn *c)
         graft__conn_fail(c, -rc);
         return -1;
     }
+    graft__ws_offer offer;
+    int ws = 0;
+    if (e->cfg.ws.enabled && p.has_upgrade && upgrade_is_websocket(&p)) {
+        int st = graft__ws_check_handshake_parsed(&p, &offer, &e->cfg.ws);
+        if (st == 426) {
+            graft__conn_fail_hdr(c, 426, "sec-websocket-version: 13\r\n");
+            return -1;
+        }
+        if (st) {
+            graft__conn_fail(c, st);
+            return -1;
+        }
+        ws = 1;
+    }
     if (p.expect_other) { /* RFC 9110 §10.1.1: an expectation we cannot meet */
         graft__conn_fail(c, 417);
         return -1;
@@ -121,7 +159,16 @@ static int parse_head(graft__conn *c)
         return -1;
     }
     graft__req *r = make_req(c, buf, (size_t)rc, &p);
-    if (!r) {
+    if (r && ws) {
+        r->ws_offer = malloc(sizeof offer);
+        if (r->ws_offer) {
+            *r->ws_offer = offer;
+            r->websocket = 1;
+        }
+    }
+    if (!r || (ws && !r->websocket)) {
+        if (r)
+            graft__req_release(r);
         graft__conn_fail(c, 503);
         return -1;
     }
@@ -155,7 +202,7 @@ static int pump_body(graft__conn *c)
     graft__req *r = c->req;
     int progressed = 0;
     while (c->body_mode != GRAFT__BODY_NONE && graft__buf_avail(&c->in)) {
-        if (r && graft__buf_avail(&r->body) >= GRAFT__BODY_HIGH)
+        if (r && graft__buf_avail(&r->body) >= GRAFT__BODY_HIGH && !r->collect_body)
             break;
         const char *data = NULL;
         size_t dlen = 0;
@@ -230,6 +277,10 @@ static void body_error(graft__conn *c, int rc)
 
 void graft__conn_process(graft__conn *c)
 {
+    if (c->ws) {
+        graft__ws_process(c);
+        return;
+    }
     while (!c->closed && !c->no_more_input) {
         if (c->body_mode != GRAFT__BODY_NONE) {
             int rc = pump_body(c);
@@ -269,10 +320,13 @@ void graft__conn_update_interest(graft__conn *c)
         int want_read;
         if (c->lingering)
             want_read = 1;
+        else if (c->ws)
+            want_read = !c->no_more_input && c->ws->qcount < c->ws->cfg->max_queue;
         else if (c->no_more_input)
             want_read = 0;
         else if (c->body_mode != GRAFT__BODY_NONE)
-            want_read = !c->req || graft__buf_avail(&c->req->body) < GRAFT__BODY_HIGH;
+            want_read = !c->req || c->req->collect_body ||
+                        graft__buf_avail(&c->req->body) < GRAFT__BODY_HIGH;
         else
             want_read = graft__buf_avail(&c->in) < c->th->e->cfg.limits.max_head + GRAFT__PIPELINE_MAX;
         if (want_read)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "http1.h"
+#include "ws.h"
 
 typedef struct graft__engine graft__engine;
 typedef struct graft__req graft__req;
@@ -49,6 +50,7 @@ typedef struct graft__engine_config {
     /* Called on each I/O thread after every batch of events, with no lock held (native
      * handlers queued by deliver run there). NULL for none. */
     void (*after_batch)(void *ud);
+    graft__ws_config ws;        /* WebSocket settings; ws.enabled 0 treats upgrades as HTTP */
 } graft__engine_config;
 
 /* Creates an engine; *out is set on success. Returns 0 or a negative errno. */

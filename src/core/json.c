@@ -101,6 +101,39 @@ GRAFT_API void graft_json_int(graft_json *j, int64_t v)
     put(j, t, (size_t)snprintf(t, sizeof t, "%lld", (long long)v));
 }
 
+/* The correctly rounded digits may miss v while a string one unit away in the last digit
+ * hits it (Python's repr picks that one); tries both, keeping the exponent. */
+static int neighbour(char *t, double v)
+{
+    char *e = strchr(t, 'e');
+    for (int delta = 1; delta >= -1; delta -= 2) {
+        char u[48];
+        memcpy(u, t, strlen(t) + 1);
+        char *d = u + (e - t) - 1;
+        int carry = delta;
+        while (carry && d >= u) {
+            if (*d == '.') {
+                d--;
+                continue;
+            }
+            if (*d < '0' || *d > '9')
+                break;
+            int x = *d - '0' + carry;
+            carry = x > 9 ? 1 : x < 0 ? -1 : 0;
+            *d = (char)('0' + (x + 10) % 10);
+            d--;
+        }
+        char *first = u + (u[0] == '-');
+        if (carry || *first == '0')
+            continue; /* the exponent would change: not a neighbour of this length */
+        if (strtod(u, NULL) == v) {
+            memcpy(t, u, strlen(u) + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 GRAFT_API void graft_json_double(graft_json *j, double v)
 {
     sep(j);
@@ -114,7 +147,7 @@ GRAFT_API void graft_json_double(graft_json *j, double v)
      * fixed notation for 1e-4 <= |v| < 1e16, else exponent */
     for (; prec <= 17; prec++) {
         snprintf(t, sizeof t, "%.*e", prec - 1, v);
-        if (strtod(t, NULL) == v)
+        if (strtod(t, NULL) == v || (prec > 1 && neighbour(t, v)))
             break;
     }
     int exp10 = atoi(strchr(t, 'e') + 1);

@@ -144,6 +144,22 @@ static void set_native(graft__req *r, void *v)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Puts body bytes the native request took back in front of what the engine holds. */
+static void give_back_body(struct graft_request *gr)
+{
+    graft__req *r = gr->req;
+    graft__conn *c = r->conn;
+    if (!graft__buf_avail(&gr->body))
+        return;
+    pthread_mutex_lock(&c->mu);
+    graft__buf_append(&gr->body, graft__buf_head(&r->body), graft__buf_avail(&r->body));
+    graft__buf_free(&r->body);
+    r->body = gr->body;
+    gr->body = (graft__buf){0};
+    r->collect_body = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
 /* Hands a declined request to the next embedder, which sees it as new. */
 static void forward(struct graft_request *gr)
 {
@@ -152,6 +168,7 @@ static void forward(struct graft_request *gr)
         graft_respond(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
         return;
     }
+    give_back_body(gr); /* forwarded unchanged: the app reads the same body */
     set_native(r, NULL);
     atomic_fetch_add(&r->refs, 1);
     gr->state = GR_DONE;
@@ -269,6 +286,7 @@ static void park_for_body(struct graft_request *gr)
     graft__req *r = gr->req;
     graft__conn *c = r->conn;
     gr->waiting_body = 1;
+    r->collect_body = 1; /* the library's limit bounds it, not the 64 KiB read pause */
     r->receive_waiting = 1;
     c->body_wait_ms = graft__now_ms();
     if (r->expect_continue && !r->continue_sent && !c->closed) {

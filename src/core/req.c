@@ -23,7 +23,7 @@ int graft__req_keep_alive(graft__req *r)
     graft__conn *c = r->conn;
     pthread_mutex_lock(&c->mu);
     int ka = r->keep_alive && !c->closed && !c->read_eof && !c->want_close &&
-             !atomic_load(&c->th->e->draining);
+             !atomic_load(&c->th->e->draining) && !r->websocket;
     /* A client waiting for 100 Continue that we never sent will not send the
      * body, and one that sends it anyway would desynchronise us: close. */
     if (c->body_mode != GRAFT__BODY_NONE && r->expect_continue && !r->continue_sent)
@@ -58,16 +58,10 @@ static void finish_response(graft__conn *c, graft__req *r, int flags)
         kick(c);
 }
 
-int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int flags)
+void graft__conn_kick(graft__conn *c) { kick(c); }
+
+int graft__conn_write_locked(graft__conn *c, const struct iovec *iov, int iovcnt)
 {
-    graft__conn *c = r->conn;
-    int rc = 0;
-    pthread_mutex_lock(&c->mu);
-    if (c->closed || r->aborted || r->response_done || c->req != r) {
-        rc = -EPIPE;
-        goto out;
-    }
-    r->response_started = 1;
     size_t total = 0;
     for (int i = 0; i < iovcnt; i++)
         total += iov[i].iov_len;
@@ -83,12 +77,12 @@ int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int fla
                 continue;
             if (errno == EAGAIN)
                 break;
-            r->client_gone = 1;
+            if (c->req)
+                c->req->client_gone = 1;
             c->want_close = 1;
             c->no_more_input = 1;
             kick(c);
-            rc = -EPIPE;
-            goto out;
+            return -EPIPE;
         }
     }
     if (done < total) {
@@ -100,16 +94,31 @@ int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int fla
                 continue;
             }
             if (graft__buf_append(&c->out, (const char *)iov[i].iov_base + skip, l - skip) < 0) {
-                rc = -ENOMEM;
                 c->want_close = 1;
                 kick(c);
-                goto out;
+                return -ENOMEM;
             }
             skip = 0;
         }
         if (!(c->events & EPOLLOUT))
             graft__conn_set_events(c, c->events | EPOLLOUT);
     }
+    return 0;
+}
+
+int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int flags)
+{
+    graft__conn *c = r->conn;
+    int rc = 0;
+    pthread_mutex_lock(&c->mu);
+    if (c->closed || r->aborted || r->response_done || c->req != r || c->ws) {
+        rc = -EPIPE;
+        goto out;
+    }
+    r->response_started = 1;
+    rc = graft__conn_write_locked(c, iov, iovcnt);
+    if (rc < 0)
+        goto out;
     if (flags & GRAFT__W_FINAL)
         finish_response(c, r, flags);
     else if (graft__buf_avail(&c->out) > GRAFT__OUT_HIGH) {
@@ -166,6 +175,7 @@ void graft__req_release(graft__req *r)
     if (atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     graft__buf_free(&r->body);
+    free(r->ws_offer);
     if (r->conn)
         graft__conn_release(r->conn);
     free(r);

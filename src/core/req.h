@@ -31,6 +31,8 @@ typedef struct graft__req {
     unsigned expect_continue : 1;
     unsigned has_body : 1;
     unsigned keep_alive : 1; /* the client allows another request on this connection */
+    unsigned websocket : 1;  /* a valid WebSocket handshake (ws_offer holds its details) */
+    struct graft__ws_offer *ws_offer;
     char client_ip[48];
     int client_port; /* -1 for AF_UNIX */
     char server_ip[48];
@@ -50,6 +52,7 @@ typedef struct graft__req {
     unsigned send_waiting : 1;    /* deliver WRITABLE when output drains */
     unsigned continue_sent : 1;
     unsigned response_started : 1; /* some response bytes were written */
+    unsigned collect_body : 1;     /* buffer the whole body (native whole-body routes): no 64 KiB pause */
     unsigned response_done : 1;
     atomic_int refs;
 } graft__req;

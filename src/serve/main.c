@@ -262,6 +262,7 @@ static void on_sig(int s) { stop_sig = s; }
 static int supervise(const opts *o, int lfd)
 {
     pid_t *pids = calloc((size_t)o->workers, sizeof *pids);
+    int status = 0;
     if (!pids)
         return 1;
     struct sigaction sa = {.sa_handler = on_sig};
@@ -290,6 +291,7 @@ static int supervise(const opts *o, int lfd)
                 pids[i] = 0;
                 if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
                     stop_sig = SIGTERM; /* a worker that cannot start will never start */
+                    status = 3;
                 }
             }
     }
@@ -300,7 +302,7 @@ static int supervise(const opts *o, int lfd)
         if (pids[i] > 0)
             waitpid(pids[i], NULL, 0);
     free(pids);
-    return 0;
+    return status;
 }
 
 int main(int argc, char **argv)

@@ -98,7 +98,7 @@ def servers(routes_so, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("products")
     py = start(tmp / "python.db")
     try:
-        mixed = start(tmp / "mixed.db", routes_so)
+        mixed = start(tmp / "mixed.db", routes_so, env={"PRODUCTS_NATIVE_DEBUG": "1"})
     except BaseException:
         py.cleanup()
         raise
@@ -141,9 +141,10 @@ def check(servers, method, path, body=None, headers=(), side=NATIVE, raw=None):
             pass
         assert cb == ca
     answered = PYTHON if b.header("x-python") == "1" else NATIVE
-    assert answered == side, (
-        f"{method} {path} was answered by {answered}, expected {side} "
-        f"(PRODUCTS_NATIVE_DEBUG=1 logs the reason of each decline)\n{b}")
+    if answered != side:
+        declines = [ln for ln in mixed.output().splitlines() if "declined" in ln]
+        pytest.fail(f"{method} {path} was answered by {answered}, expected {side}\n{b}\n"
+                    f"last declines logged by the mixed server:\n" + "\n".join(declines[-3:]))
     return a
 
 

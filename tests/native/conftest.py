@@ -5,10 +5,10 @@
   ``cc -O2 -shared -fPIC $(graft-config --cflags) file.c -o file.so $(graft-config --libs)``
   using the venv's graft-config. A library that does not build fails the tests
   that need it (never a skip).
-- graft (Python front) servers reuse tests/server/util.py's ``Server`` (listening
-  socket made here, passed with --fd, bounded waits, SIGTERM teardown).
-- ``ServeProcess`` runs the pure C ``graft-serve`` (which has no --fd: it binds
-  --port 0 and the port is read from its start-up line).
+- ``hello_server``: graft + hello.so in front of tests/apps/native_app.py, via
+  tests/server/util.py's ``Server`` (listening socket made here, passed with
+  --fd, bounded waits, SIGTERM teardown that must exit 0).
+- ``serve_factory``: graft-serve processes (native_util.ServeProcess).
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tests" / "server"))
 
-from native_util import ServeProcess, build_cmd  # noqa: E402
-from util import Server, stop_and_check  # noqa: E402
+from native_util import ServeProcess, build_cmd, start_graft  # noqa: E402
+from util import stop_and_check  # noqa: E402
 
 LIBS_DIR = HERE / "libs"
 HELLO_C = REPO / "examples" / "hello" / "hello.c"
-NATIVE_APP = "native_app:app"
 
 
 @pytest.fixture(scope="session")
@@ -58,11 +57,6 @@ def native_libs(tmp_path_factory) -> dict[str, Path]:
     if errors:
         pytest.fail("building the native test libraries failed:\n" + "\n".join(errors), pytrace=False)
     return built
-
-
-def start_graft(extra, **kw) -> Server:
-    """graft serving tests/apps/native_app.py with ``extra`` options (e.g. --native X)."""
-    return Server(NATIVE_APP, list(extra), **kw).start()
 
 
 @pytest.fixture

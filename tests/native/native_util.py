@@ -1,6 +1,7 @@
 """Helpers shared by the native-route tests (imported by conftest.py and the tests).
 
 - ``venv_bin`` / ``build_cmd``: the venv's tools and the documented build command.
+- ``start_graft``: graft in front of tests/apps/native_app.py (util.Server, --fd).
 - ``ServeProcess``: runs the pure C ``graft-serve`` (which has no --fd: it binds
   --port 0 and the port is read from its start-up line), bounded waits, SIGTERM stop.
 """
@@ -26,7 +27,9 @@ REPO = HERE.parents[1]
 if str(REPO / "tests" / "server") not in sys.path:
     sys.path.insert(0, str(REPO / "tests" / "server"))
 
-from util import HOST, clean_env  # noqa: E402
+from util import HOST, Server, clean_env  # noqa: E402
+
+NATIVE_APP = "native_app:app"  # tests/apps/native_app.py
 
 
 def venv_bin() -> Path:
@@ -41,6 +44,13 @@ def build_cmd(src: Path, out: Path) -> str:
     cfg = shlex.quote(str(venv_bin() / "graft-config"))
     return (f"cc -O2 -shared -fPIC $({cfg} --cflags) {shlex.quote(str(src))} "
             f"-o {shlex.quote(str(out))} $({cfg} --libs)")
+
+
+def start_graft(extra, **kw) -> Server:
+    """graft serving tests/apps/native_app.py with ``extra`` options (e.g. --native X),
+    on a socket passed with --fd (tests/server/util.py's Server). Always graft:
+    GRAFT_TEST_IMPL=uvicorn has no native routes."""
+    return Server(NATIVE_APP, [str(x) for x in extra], impl="graft", **kw).start()
 
 
 # ---------------------------------------------------------------------------

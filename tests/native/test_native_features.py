@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from util import Conn, Server, build_request, parse_all, request, stop_and_check, wait_for
+from native_util import start_graft
+from util import Conn, build_request, parse_all, request, stop_and_check, wait_for
 
 BODY_LIMIT = 65536  # graft_router_set_body_limit in features.c
 FAST = 0.050
@@ -34,8 +35,7 @@ def feat_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def feat(native_libs, feat_dir):
-    s = Server("native_app:app", ["--native", f"{native_libs['features']}?{feat_dir}",
-                                  "--threads", "2"]).start()
+    s = start_graft(["--native", f"{native_libs['features']}?{feat_dir}", "--threads", "2"])
     yield s
     stop_and_check(s)
 
@@ -172,7 +172,7 @@ def test_body_arriving_in_pieces(feat):
         c.send(head)
         for i in range(3):
             time.sleep(0.05)
-            assert c.recv_for(0) == b"", "answered before the whole body arrived"
+            assert c.recv_for(0.01) == b"", "answered before the whole body arrived"
             c.send(body[i * 10_000:(i + 1) * 10_000])
         r = c.read_response()
     assert r.status == 200 and r.body == body, r
@@ -203,9 +203,8 @@ def test_body_over_limit_content_length_413(feat):
 @pytest.fixture(scope="module")
 def bodies(native_libs, tmp_path_factory):
     d = tmp_path_factory.mktemp("bodies")
-    s = Server("native_app:app", ["--native", f"{native_libs['features']}?{d}",
-                                  "--native", native_libs["bigbody"],
-                                  "--timeout-graceful-shutdown", "2"]).start()
+    s = start_graft(["--native", f"{native_libs['features']}?{d}", "--native", native_libs["bigbody"],
+                     "--timeout-graceful-shutdown", "2"])
     yield s
     stop_and_check(s)
 
@@ -468,7 +467,7 @@ def test_thread_state_per_thread(feat):
 
 def test_library_state_destroyed_at_shutdown(native_libs, tmp_path):
     marker = tmp_path / "destroyed"
-    s = Server("native_app:app", ["--native", f"{native_libs['features']}?{tmp_path}"]).start()
+    s = start_graft(["--native", f"{native_libs['features']}?{tmp_path}"])
     try:
         for _ in range(3):
             assert get(s, "/items/special").body == b"exact"

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from util import Conn, Server, build_request, parse_all, request, stop_and_check
+from native_util import start_graft
+from util import Conn, build_request, parse_all, request, stop_and_check
 
 NATIVE_BUDGET = 0.050  # seconds per native request while Python is stuck
 
@@ -212,8 +213,7 @@ def test_native_fast_while_python_stuck(hello_server, stuck_path):
 def test_native_fast_while_python_blocked_with_access_log_and_extra_header(native_libs):
     """Default logging (access log on) must not put the GIL back on the native path;
     --header defaults apply to native responses too, and native requests are logged."""
-    s = Server("native_app:app", ["--native", native_libs["hello"], "--access-log",
-                                  "--header", "x-extra:yes"]).start()
+    s = start_graft(["--native", native_libs["hello"], "--access-log", "--header", "x-extra:yes"])
     try:
         r = s.request("GET", "/hello/logged")
         assert r.status == 200 and r.body == hello_text("logged"), r
