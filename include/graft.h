@@ -144,6 +144,39 @@ GRAFT_API int graft_stream_write(graft_request *req, const void *data, size_t le
 /* Ends the streamed response. */
 GRAFT_API int graft_stream_end(graft_request *req);
 
+/* ---- WebSocket routes ---- */
+
+typedef struct graft_ws graft_ws;
+
+/* Callbacks of a native WebSocket route. They run on an I/O thread, one at a time per
+ * connection; data passed to on_message is valid only during the call. */
+typedef struct graft_ws_handlers {
+    /* The handshake succeeded (101 sent); the handler may send from here on. */
+    void (*on_open)(graft_ws *ws, void *lib_state);
+    /* A whole message (reassembled, inflated); text (binary == 0) is valid UTF-8. */
+    void (*on_message)(graft_ws *ws, int binary, const void *data, size_t len, void *lib_state);
+    /* The connection ended: the peer's close code and reason, 1006 when it just went away,
+     * 1012 on server shutdown, or the code of a protocol error. Called exactly once. */
+    void (*on_close)(graft_ws *ws, int code, const char *reason, size_t len, void *lib_state);
+} graft_ws_handlers;
+
+/* Adds a WebSocket route (only Upgrade: websocket requests match it; plain GETs to the same
+ * path go on to the app). handlers is copied. Returns 0, GRAFT_EEXIST or GRAFT_EINVAL. */
+GRAFT_API int graft_ws_route(graft_router *r, const char *path, const graft_ws_handlers *handlers);
+/* Sends a text (binary == 0, must be UTF-8) or binary message; any thread. Returns 0, 1 when
+ * the client is slow (output above its mark), or GRAFT_EGONE once closing or closed. */
+GRAFT_API int graft_ws_send(graft_ws *ws, int binary, const void *data, size_t len);
+/* Starts the close handshake (code 0 means 1000); on_close follows. Any thread. */
+GRAFT_API int graft_ws_close(graft_ws *ws, int code, const char *reason);
+/* A path parameter of the route, percent-decoded; NULL if absent. */
+GRAFT_API const char *graft_ws_param(graft_ws *ws, const char *name, size_t *len);
+/* Per-connection user data. */
+GRAFT_API void graft_ws_set_data(graft_ws *ws, void *data);
+GRAFT_API void *graft_ws_data(graft_ws *ws);
+/* Keeps ws valid after on_close returns (for senders on other threads); pair with release. */
+GRAFT_API void graft_ws_retain(graft_ws *ws);
+GRAFT_API void graft_ws_release(graft_ws *ws);
+
 /* ---- JSON writer (correct escaping, no allocation beyond its buffer) ---- */
 
 typedef struct graft_json graft_json;

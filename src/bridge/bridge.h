@@ -103,11 +103,11 @@ int graft_ready_type_init(PyObject *m, graft_state *st);
 PyObject *graft_ready_new(graft_state *st, PyObject *value);
 
 /* WebSocket receive/send (ws_cycle.c). */
-PyObject *graft_ws_receive(PyObject *self, PyObject *unused);
-PyObject *graft_ws_send(PyObject *self, PyObject *msg);
-void graft_ws_resolve_receive(graft_cycle *cy);
-void graft_ws_finish(graft_cycle *cy, int raised);
-PyObject *graft_ws_scope_new(graft_server *srv, graft__req *req);
+PyObject *graft_asgi_ws_receive(PyObject *self, PyObject *unused);
+PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg);
+void graft_asgi_ws_resolve_receive(graft_cycle *cy);
+void graft_asgi_ws_finish(graft_cycle *cy, int raised);
+PyObject *graft_asgi_ws_scope_new(graft_server *srv, graft__req *req);
 /* Shared by HTTP and WebSocket denial responses (cycle_io.c). */
 PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg);
 PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg);

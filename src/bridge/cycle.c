@@ -15,8 +15,8 @@ int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
 
 static PyMethodDef receive_def = {"receive", graft_cycle_receive, METH_NOARGS, NULL};
 static PyMethodDef send_def = {"send", graft_cycle_send, METH_O, NULL};
-static PyMethodDef ws_receive_def = {"receive", graft_ws_receive, METH_NOARGS, NULL};
-static PyMethodDef ws_send_def = {"send", graft_ws_send, METH_O, NULL};
+static PyMethodDef ws_receive_def = {"receive", graft_asgi_ws_receive, METH_NOARGS, NULL};
+static PyMethodDef ws_send_def = {"send", graft_asgi_ws_send, METH_O, NULL};
 
 static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
 {
@@ -37,7 +37,7 @@ void graft_cycle_finish(graft_cycle *cy, int raised)
     if (cy->ws) {
         if (!raised && !cy->ws_accepted && !cy->ws_closed && !cy->ws_denial && cy->req)
             log_app_error(cy->srv, "ASGI callable returned without sending handshake.", NULL);
-        graft_ws_finish(cy, raised);
+        graft_asgi_ws_finish(cy, raised);
     } else if (cy->state != CYC_DONE && cy->req) {
         if (cy->state == CYC_INIT || !cy->req->response_started) {
             if (!raised && cy->state == CYC_INIT)
@@ -283,7 +283,7 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     req->app_data = Py_NewRef(cy);
     srv->live++;
 
-    PyObject *scope = cy->ws ? graft_ws_scope_new(srv, req) : graft_scope_new(srv, req);
+    PyObject *scope = cy->ws ? graft_asgi_ws_scope_new(srv, req) : graft_scope_new(srv, req);
     PyObject *recv = scope ? PyCFunction_New(cy->ws ? &ws_receive_def : &receive_def, (PyObject *)cy) : NULL;
     PyObject *send = recv ? PyCFunction_New(cy->ws ? &ws_send_def : &send_def, (PyObject *)cy) : NULL;
     PyObject *coro = NULL;
@@ -359,7 +359,7 @@ void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
     Py_INCREF(cy);
     if (ev == GRAFT__EV_BODY || ev == GRAFT__EV_DISCONNECT) {
         if (cy->ws)
-            graft_ws_resolve_receive(cy);
+            graft_asgi_ws_resolve_receive(cy);
         else
             graft_cycle_resolve_receive(cy);
     }

@@ -39,7 +39,7 @@ static PyObject *subprotocols(graft__req *r)
     return l;
 }
 
-PyObject *graft_ws_scope_new(graft_server *srv, graft__req *r)
+PyObject *graft_asgi_ws_scope_new(graft_server *srv, graft__req *r)
 {
     graft_state *st = srv->st;
     PyObject *scope = graft_scope_new(srv, r);
@@ -115,7 +115,7 @@ static PyObject *next_message(graft_cycle *cy, int *err)
     return msg;
 }
 
-PyObject *graft_ws_receive(PyObject *self, PyObject *unused)
+PyObject *graft_asgi_ws_receive(PyObject *self, PyObject *unused)
 {
     (void)unused;
     graft_cycle *cy = (graft_cycle *)self;
@@ -138,7 +138,7 @@ PyObject *graft_ws_receive(PyObject *self, PyObject *unused)
 
 void graft_cycle_settle_receive(graft_cycle *cy, PyObject *msg);
 
-void graft_ws_resolve_receive(graft_cycle *cy)
+void graft_asgi_ws_resolve_receive(graft_cycle *cy)
 {
     if (!cy->receive_fut)
         return;
@@ -193,7 +193,7 @@ static PyObject *type_error(PyObject *type, const char *expected)
     return NULL;
 }
 
-PyObject *graft_ws_send(PyObject *self, PyObject *msg)
+PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
 {
     graft_cycle *cy = (graft_cycle *)self;
     graft_state *st = cy->srv->st;
@@ -303,7 +303,7 @@ PyObject *graft_ws_send(PyObject *self, PyObject *msg)
     return type_error(type, "'websocket.send' or 'websocket.close'");
 }
 
-void graft_ws_finish(graft_cycle *cy, int raised)
+void graft_asgi_ws_finish(graft_cycle *cy, int raised)
 {
     if (!cy->req)
         return;

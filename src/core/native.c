@@ -8,12 +8,14 @@
 
 #include "conn.h"
 #include "native_req.h"
+#include "ws.h"
 
 /* Handlers queued by deliver on this I/O thread; run after the batch. */
 static __thread struct graft_request *tl_pending_head, *tl_pending_tail;
 
 static void push_local(struct graft_request *gr)
 {
+    gr->queued = 1;
     gr->next = NULL;
     if (tl_pending_tail)
         tl_pending_tail->next = gr;
@@ -176,9 +178,62 @@ static void forward(struct graft_request *gr)
     graft_request_release(gr); /* the initial reference: no response will come through gr */
 }
 
+/* A WebSocket route: accept, then hand each queued message to the callbacks; the
+ * request lives (initial reference) until on_close. */
+static void run_ws(struct graft_request *gr)
+{
+    const graft__route *rt = gr->route;
+    void *state = rt->lib ? rt->lib->state : NULL;
+    graft_ws *ws = (graft_ws *)gr;
+    if (gr->ws_closed)
+        return;
+    if (!gr->ws_open) {
+        if (graft__ws_accept(gr->req, NULL, 0, NULL, 0) < 0) {
+            gr->ws_closed = 1;
+            gr->state = GR_DONE;
+            set_native(gr->req, NULL);
+            graft_request_release(gr);
+            return;
+        }
+        gr->ws_open = 1;
+        gr->state = GR_STREAMING;
+        if (rt->ws.on_open)
+            rt->ws.on_open(ws, state);
+    }
+    for (;;) {
+        int op = 0, code = 0;
+        graft__buf data = {0}, reason = {0};
+        int rc = graft__ws_take(gr->req, &op, &data, &code, &reason);
+        if (rc == 1 && rt->ws.on_message)
+            rt->ws.on_message(ws, op == GRAFT__WS_BINARY,
+                              graft__buf_avail(&data) ? graft__buf_head(&data) : "",
+                              graft__buf_avail(&data), state);
+        if (rc == 2) {
+            gr->ws_closed = 1;
+            if (rt->ws.on_close)
+                rt->ws.on_close(ws, code, graft__buf_avail(&reason) ? graft__buf_head(&reason) : "",
+                                graft__buf_avail(&reason), state);
+        }
+        graft__buf_free(&data);
+        graft__buf_free(&reason);
+        if (rc == 2) {
+            graft__native_done(gr, 101); /* access log, and the initial reference goes */
+            return;
+        }
+        if (rc != 1)
+            return; /* nothing queued: an event brings us back */
+    }
+}
+
 static void run_one(struct graft_request *gr)
 {
     graft__native *n = gr->nat;
+    if (gr->route && gr->route->is_ws) {
+        graft_request_retain(gr);
+        run_ws(gr);
+        graft_request_release(gr);
+        return;
+    }
     if (gr->fail_status == 404) {
         graft_respond(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
         return;
@@ -224,6 +279,7 @@ void graft__native_run_pending(void *ud)
         tl_pending_head = gr->next;
         if (!tl_pending_head)
             tl_pending_tail = NULL;
+        gr->queued = 0;
         run_one(gr);
     }
 }
@@ -304,7 +360,8 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
     graft__native *n = ud;
     if (ev == GRAFT__EV_REQUEST) {
         graft__match m;
-        if (!graft__router_match(&n->router, r->method, r->method_len, r->path, r->path_len, &m)) {
+        if (!graft__router_match(&n->router, r->method, r->method_len, r->path, r->path_len,
+                                 r->websocket, &m)) {
             if (n->next) {
                 n->next(n->next_ud, r, ev);
                 return;
@@ -358,6 +415,12 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
             graft__req_release(r);
         return;
     }
+    if (gr->route && gr->route->is_ws) {
+        if (gr->ws_open && !gr->ws_closed && !gr->queued)
+            push_local(gr); /* a message or the close arrived */
+        graft__req_release(r);
+        return;
+    }
     if (gr->waiting_body) {
         size_t limit = gr->route->lib ? gr->route->lib->body_limit : (1u << 20);
         if (ev == GRAFT__EV_DISCONNECT || r->client_gone) {
@@ -377,3 +440,30 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
     }
     graft__req_release(r); /* the event's reference (the native request holds its own) */
 }
+
+GRAFT_API int graft_ws_send(graft_ws *ws, int binary, const void *data, size_t len)
+{
+    struct graft_request *gr = (struct graft_request *)ws;
+    if (!gr || (!data && len))
+        return GRAFT_EINVAL;
+    int rc = graft__ws_send(gr->req, binary ? GRAFT__WS_BINARY : GRAFT__WS_TEXT, data, len);
+    return rc == -EPIPE ? GRAFT_EGONE : rc < 0 ? GRAFT_ENOMEM : rc;
+}
+
+GRAFT_API int graft_ws_close(graft_ws *ws, int code, const char *reason)
+{
+    struct graft_request *gr = (struct graft_request *)ws;
+    if (!gr || (code && !graft__ws_code_valid(code)))
+        return GRAFT_EINVAL;
+    return graft__ws_close(gr->req, code, reason ? reason : "", reason ? strlen(reason) : 0);
+}
+
+GRAFT_API const char *graft_ws_param(graft_ws *ws, const char *name, size_t *len)
+{
+    return graft_param((graft_request *)ws, name, len);
+}
+
+GRAFT_API void graft_ws_set_data(graft_ws *ws, void *data) { ((struct graft_request *)ws)->ws_data = data; }
+GRAFT_API void *graft_ws_data(graft_ws *ws) { return ((struct graft_request *)ws)->ws_data; }
+GRAFT_API void graft_ws_retain(graft_ws *ws) { graft_request_retain((graft_request *)ws); }
+GRAFT_API void graft_ws_release(graft_ws *ws) { graft_request_release((graft_request *)ws); }

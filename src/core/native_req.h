@@ -28,6 +28,9 @@ struct graft_request {
     size_t *qvl;
     const char *method_z, *path_z, *query_z;
     struct graft_request *next;
+    /* WebSocket routes */
+    int ws_open, ws_closed, queued;
+    void *ws_data;
 };
 
 /* Completes the response bookkeeping after the final bytes (drops the initial reference). */

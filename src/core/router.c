@@ -87,10 +87,29 @@ static int same_shape(const graft__route *a, const graft__route *b)
     return 1;
 }
 
+static int add_route(graft_router *r, const char *method, const char *path, graft_handler handler,
+                     const graft_ws_handlers *ws, unsigned flags);
+
 GRAFT_API int graft_route(graft_router *r, const char *method, const char *path,
                           graft_handler handler, unsigned flags)
 {
-    if (!r || !method || !path || !handler || !method[0]) {
+    return add_route(r, method, path, handler, NULL, flags);
+}
+
+GRAFT_API int graft_ws_route(graft_router *r, const char *path, const graft_ws_handlers *ws)
+{
+    if (!ws || (!ws->on_open && !ws->on_message && !ws->on_close)) {
+        if (r)
+            snprintf(r->err, sizeof r->err, "graft_ws_route: no handlers for %s", path ? path : "?");
+        return GRAFT_EINVAL;
+    }
+    return add_route(r, "WEBSOCKET", path, NULL, ws, 0);
+}
+
+static int add_route(graft_router *r, const char *method, const char *path, graft_handler handler,
+                     const graft_ws_handlers *ws, unsigned flags)
+{
+    if (!r || !method || !path || (!handler && !ws) || !method[0]) {
         if (r)
             snprintf(r->err, sizeof r->err, "graft_route: missing method, path or handler");
         return GRAFT_EINVAL;
@@ -99,6 +118,10 @@ GRAFT_API int graft_route(graft_router *r, const char *method, const char *path,
     rt.method = strdup(method);
     rt.template = strdup(path);
     rt.handler = handler;
+    if (ws) {
+        rt.ws = *ws;
+        rt.is_ws = 1;
+    }
     rt.flags = flags;
     rt.lib = r->current;
     int rc = rt.method && rt.template ? parse_template(&rt, path) : GRAFT_ENOMEM;
@@ -170,7 +193,7 @@ static int try_match(const graft__route *rt, const char *path, size_t plen, graf
 }
 
 int graft__router_match(const graft_router *r, const char *method, size_t mlen, const char *path,
-                        size_t plen, graft__match *m)
+                        size_t plen, int websocket, graft__match *m)
 {
     if (!r || r->n == 0 || plen == 0 || path[0] != '/')
         return 0;
@@ -180,7 +203,21 @@ int graft__router_match(const graft_router *r, const char *method, size_t mlen, 
     graft__match tmp;
     for (size_t i = 0; i < r->n; i++) {
         const graft__route *rt = &r->routes[i];
-        size_t ml = strlen(rt->method);
+        if (rt->is_ws != (websocket != 0))
+            continue; /* upgrades match WebSocket routes only, and only they do */
+        size_t ml = rt->is_ws ? mlen : strlen(rt->method);
+        if (rt->is_ws) {
+            memset(cur, 0, sizeof cur);
+            if (!try_match(rt, path, plen, &tmp, cur))
+                continue;
+            if (!found || memcmp(cur, best, sizeof cur) > 0) {
+                memcpy(best, cur, sizeof best);
+                *m = tmp;
+                m->route = rt;
+                found = 1;
+            }
+            continue;
+        }
         int mok = (ml == mlen && memcmp(rt->method, method, mlen) == 0) ||
                   (head && ml == 3 && memcmp(rt->method, "GET", 3) == 0);
         if (!mok || rt->nsegs > sizeof cur)

@@ -17,6 +17,8 @@ typedef struct graft__route {
     unsigned char *kinds; /* per segment: 0 literal, 1 {param}, 2 {rest:path} */
     size_t nsegs;
     graft_handler handler;
+    graft_ws_handlers ws;  /* WebSocket route when is_ws */
+    int is_ws;
     unsigned flags;
     struct graft__lib *lib;
 } graft__route;
@@ -39,7 +41,7 @@ struct graft_router {
 
 /* Finds the best route for method and raw path; 1 when found, else 0. HEAD also matches GET. */
 int graft__router_match(const graft_router *r, const char *method, size_t mlen, const char *path,
-                        size_t plen, graft__match *m);
+                        size_t plen, int websocket, graft__match *m);
 /* Frees every route. */
 void graft__router_free(graft_router *r);
 

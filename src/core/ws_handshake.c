@@ -155,8 +155,9 @@ int graft__ws_head(graft__conn *c, const graft__ws_offer *o, const char *sp, siz
     EVP_EncodeBlock(accept, digest, SHA_DIGEST_LENGTH);
     graft__engine *e = c->th->e;
     char line[256];
-    int rc = graft__buf_append(out, "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n"
-                                    "connection: Upgrade\r\nsec-websocket-accept: ", 88);
+    static const char start[] = "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n"
+                                "connection: Upgrade\r\nsec-websocket-accept: ";
+    int rc = graft__buf_append(out, start, sizeof start - 1);
     rc |= graft__buf_append(out, accept, 28);
     rc |= graft__buf_append(out, "\r\n", 2);
     if (o->deflate) {

@@ -24,6 +24,9 @@ typedef struct opts {
     size_t nnative;
     const char *host, *uds;
     int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
+    int ws, ws_deflate, ws_queue;
+    long ws_max_size;
+    double ws_ping_interval, ws_ping_timeout;
     double keep_alive, graceful, header_timeout, body_timeout;
     long limit_line, limit_head, limit_fields, limit_body, limit_concurrency;
     char headers[4096];
@@ -40,7 +43,9 @@ static void usage(FILE *f)
           "  --limit-request-line B (8190)  --limit-request-head B (65536)\n"
           "  --limit-request-fields N (100)  --limit-request-body B (none)  --limit-concurrency N\n"
           "  --backlog N (2048)  --header NAME:VALUE  --no-access-log  --no-server-header\n"
-          "  --no-date-header  --version\n"
+          "  --no-date-header  --ws auto|none  --ws-max-size B (16777216)  --ws-max-queue N (32)\n"
+          "  --ws-ping-interval S (20)  --ws-ping-timeout S (20)  --ws-per-message-deflate true|false\n"
+          "  --version\n"
           "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
           f);
 }
@@ -50,7 +55,9 @@ static int parse(opts *o, int argc, char **argv)
     *o = (opts){.host = "127.0.0.1", .port = 8000, .threads = 1, .workers = 1, .backlog = 2048,
                 .access_log = 1, .server_header = 1, .date_header = 1, .blocking = 4,
                 .keep_alive = 5, .graceful = 30, .header_timeout = 10, .body_timeout = 30,
-                .limit_line = 8190, .limit_head = 65536, .limit_fields = 100};
+                .limit_line = 8190, .limit_head = 65536, .limit_fields = 100, .ws = 1,
+                .ws_deflate = 1, .ws_queue = 32, .ws_max_size = 16777216, .ws_ping_interval = 20,
+                .ws_ping_timeout = 20};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -89,6 +96,18 @@ static int parse(opts *o, int argc, char **argv)
             o->limit_fields = atol(v);
         else if (ARG("--limit-request-body"))
             o->limit_body = atol(v);
+        else if (ARG("--ws-max-size"))
+            o->ws_max_size = atol(v);
+        else if (ARG("--ws-max-queue"))
+            o->ws_queue = atoi(v);
+        else if (ARG("--ws-ping-interval"))
+            o->ws_ping_interval = atof(v);
+        else if (ARG("--ws-ping-timeout"))
+            o->ws_ping_timeout = atof(v);
+        else if (ARG("--ws-per-message-deflate"))
+            o->ws_deflate = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
+        else if (ARG("--ws"))
+            o->ws = strcmp(v, "none") != 0;
         else if (ARG("--limit-concurrency"))
             o->limit_concurrency = atol(v);
         else if (ARG("--header")) {
@@ -219,6 +238,12 @@ static int serve(const opts *o, int lfd)
         .default_headers_len = (size_t)hl,
         .date_header = o->date_header,
         .after_batch = graft__native_run_pending,
+        .ws = {.enabled = o->ws,
+               .max_size = (uint64_t)o->ws_max_size,
+               .max_queue = o->ws_queue > 0 ? o->ws_queue : 1,
+               .ping_interval = o->ws_ping_interval,
+               .ping_timeout = o->ws_ping_timeout,
+               .per_message_deflate = o->ws_deflate},
     };
     graft__engine *e;
     rc = graft__engine_new(&cfg, graft__native_deliver, nat, &e);
