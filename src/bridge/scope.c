@@ -1,5 +1,7 @@
 /* The HTTP connection scope (ASGI www spec 2.5), built in C from the parsed
  * request: one dict copy of the constant keys plus the per-request ones. */
+#include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bridge.h"
@@ -85,6 +87,35 @@ static PyObject *method_str(graft_state *st, const char *m, size_t n)
     return PyUnicode_DecodeASCII(m, (Py_ssize_t)n, NULL);
 }
 
+/* ip inside "addr/prefix" (IPv4 or IPv6)? */
+static int in_network(const char *net, const char *ip)
+{
+    const char *slash = strchr(net, '/');
+    char addr[64];
+    size_t n = (size_t)(slash - net);
+    if (!slash || n >= sizeof addr)
+        return 0;
+    memcpy(addr, net, n);
+    addr[n] = '\0';
+    int bits = atoi(slash + 1);
+    unsigned char a[16], b[16];
+    int len;
+    if (inet_pton(AF_INET, addr, a) == 1 && inet_pton(AF_INET, ip, b) == 1)
+        len = 4;
+    else if (inet_pton(AF_INET6, addr, a) == 1 && inet_pton(AF_INET6, ip, b) == 1)
+        len = 16;
+    else
+        return 0;
+    if (bits < 0 || bits > len * 8)
+        return 0;
+    for (int i = 0; i < len && bits > 0; i++, bits -= 8) {
+        unsigned char mask = bits >= 8 ? 0xFF : (unsigned char)(0xFF << (8 - bits));
+        if ((a[i] & mask) != (b[i] & mask))
+            return 0;
+    }
+    return 1;
+}
+
 static int trusted(graft_server *srv, const char *ip)
 {
     if (srv->proxy_all)
@@ -92,7 +123,7 @@ static int trusted(graft_server *srv, const char *ip)
     Py_ssize_t n = PyTuple_GET_SIZE(srv->proxy_trusted);
     for (Py_ssize_t i = 0; i < n; i++) {
         const char *t = PyUnicode_AsUTF8(PyTuple_GET_ITEM(srv->proxy_trusted, i));
-        if (t && strcmp(t, ip) == 0)
+        if (t && (strcmp(t, ip) == 0 || (strchr(t, '/') && in_network(t, ip))))
             return 1;
     }
     return 0;

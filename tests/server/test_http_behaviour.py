@@ -742,6 +742,17 @@ def test_proxy_headers_disabled(server_factory):
     assert j["client"][0] == "127.0.0.1" and j["scheme"] == "http"
 
 
+def test_proxy_headers_trusted_networks(server_factory):
+    # the peer (127.0.0.1) and 1.2.3.4 are inside trusted networks: the client is the next hop
+    s = server_factory("raw_apps:app", ["--forwarded-allow-ips", "127.0.0.0/8,1.2.0.0/16"])
+    j = s.request("GET", "/echo", headers=XFF).json()
+    assert j["client"][0] == "5.6.7.8" and j["scheme"] == "https"
+    # a network that holds neither the peer: nothing is trusted
+    s2 = server_factory("raw_apps:app", ["--forwarded-allow-ips", "10.0.0.0/8"])
+    j2 = s2.request("GET", "/echo", headers=XFF).json()
+    assert j2["client"][0] == "127.0.0.1" and j2["scheme"] == "http"
+
+
 def test_proxy_headers_trust_all(server_factory):
     s = server_factory("raw_apps:app", ["--forwarded-allow-ips", "*"])
     j = s.request("GET", "/echo", headers=XFF).json()
