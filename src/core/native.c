@@ -360,8 +360,10 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
     graft__native *n = ud;
     if (ev == GRAFT__EV_REQUEST) {
         graft__match m;
+        /* With an app behind us HEAD is "another method": the app answers it as it always
+         * did (FastAPI: 405 on a GET route) unless the library registered HEAD itself. */
         if (!graft__router_match(&n->router, r->method, r->method_len, r->path, r->path_len,
-                                 r->websocket, &m)) {
+                                 r->websocket, n->next == NULL, &m)) {
             if (n->next) {
                 n->next(n->next_ud, r, ev);
                 return;

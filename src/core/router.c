@@ -193,11 +193,11 @@ static int try_match(const graft__route *rt, const char *path, size_t plen, graf
 }
 
 int graft__router_match(const graft_router *r, const char *method, size_t mlen, const char *path,
-                        size_t plen, int websocket, graft__match *m)
+                        size_t plen, int websocket, int head_as_get, graft__match *m)
 {
     if (!r || r->n == 0 || plen == 0 || path[0] != '/')
         return 0;
-    int head = mlen == 4 && memcmp(method, "HEAD", 4) == 0;
+    int head = head_as_get && mlen == 4 && memcmp(method, "HEAD", 4) == 0;
     unsigned char best[64], cur[64];
     int found = 0;
     graft__match tmp;

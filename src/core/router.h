@@ -39,9 +39,10 @@ struct graft_router {
     char err[512];              /* why the last graft_route failed */
 };
 
-/* Finds the best route for method and raw path; 1 when found, else 0. HEAD also matches GET. */
+/* Finds the best route for method and raw path; 1 when found, else 0. With head_as_get,
+ * HEAD also matches GET routes (graft-serve: no app to answer it). */
 int graft__router_match(const graft_router *r, const char *method, size_t mlen, const char *path,
-                        size_t plen, int websocket, graft__match *m);
+                        size_t plen, int websocket, int head_as_get, graft__match *m);
 /* Frees every route. */
 void graft__router_free(graft_router *r);
 

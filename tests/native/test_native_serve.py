@@ -69,6 +69,18 @@ def test_serve_hello(native_libs, serve_factory):
                                                  (200, b"Hello, 2!")], got
 
 
+def test_serve_head_on_get_route(native_libs, serve_factory):
+    # no app behind graft-serve: HEAD is answered by the GET route, without a body
+    s = serve_factory([native_libs["hello"]])
+    with Conn(s.port) as c:
+        h = c.request("HEAD", "/hello/x")
+        assert h.status == 200 and h.body == b"", h
+        assert h.header("content-length") == str(len(b"Hello, x!")), h
+        g = c.request("GET", "/hello/y")
+        assert g.status == 200 and g.body == b"Hello, y!", g
+        assert c.buf == b"", c.buf
+
+
 def test_serve_no_python_and_small_rss(native_libs, serve_factory):
     s = serve_factory([native_libs["hello"]])
     exe = os.readlink(f"/proc/{s.pid}/exe")

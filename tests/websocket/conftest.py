@@ -1,0 +1,58 @@
+"""Fixtures for the WebSocket tests: graft serving tests/apps/ws_apps.py on a
+socket bound here (--fd), SIGTERM teardown that must exit 0 (tests/server/util.py).
+
+``ws_server``          module-scoped, default options (permessage-deflate on)
+``ws_server_nodeflate`` module-scoped, --ws-per-message-deflate false
+``server_factory``     servers with custom options inside a test
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "server"))
+sys.path.insert(0, HERE)
+
+from util import Server, clean_exit_codes, stop_and_check  # noqa: E402
+
+APP = "ws_apps:app"
+
+
+@pytest.fixture(scope="module")
+def ws_server():
+    s = Server(APP).start()
+    yield s
+    stop_and_check(s)
+
+
+@pytest.fixture(scope="module")
+def ws_server_nodeflate():
+    s = Server(APP, ["--ws-per-message-deflate", "false"]).start()
+    yield s
+    stop_and_check(s)
+
+
+@pytest.fixture
+def server_factory():
+    """``srv = server_factory(extra=["--ws-max-size", "1024"])``; servers still running at
+    teardown get SIGTERM and must exit 0."""
+    started: list[Server] = []
+
+    def make(app: str = APP, extra=(), **kw) -> Server:
+        s = Server(app, extra, **kw)
+        started.append(s)
+        return s.start()
+
+    yield make
+    bad = []
+    for s in started:
+        was_running = s.alive()
+        rc = s.stop()
+        if was_running and rc not in clean_exit_codes(s.impl):
+            bad.append(f"{s.impl} {s.extra} exited with {rc} on SIGTERM\n{s.output()}")
+        s.cleanup()
+    assert not bad, "\n".join(bad)
