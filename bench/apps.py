@@ -8,6 +8,10 @@ its default lifespan setting and nothing logs a lifespan error.
 - ``stream``      16 chunks of 4 KiB with more_body=True and no content-length
                   (so HTTP/1.1 chunked transfer-encoding on the wire).
 - ``fastapi_app`` FastAPI, ``GET /json`` -> {"message": "Hello, world!"}.
+- ``ws_echo``     WebSocket echo: accepts (no subprotocol, no extension of its own),
+                  sends every message back as it came (bytes as bytes, text as
+                  text); plain HTTP requests get the ``hello`` answer, so the
+                  runner's readiness check works unchanged.
 """
 
 HELLO_BODY = b"Hello, world!"
@@ -79,6 +83,31 @@ async def stream(scope, receive, send):
     for _ in range(STREAM_CHUNKS - 1):
         await send({"type": "http.response.body", "body": STREAM_CHUNK, "more_body": True})
     await send({"type": "http.response.body", "body": STREAM_CHUNK, "more_body": False})
+
+
+async def ws_echo(scope, receive, send):
+    kind = scope["type"]
+    if kind == "http":
+        await hello(scope, receive, send)
+        return
+    if kind == "lifespan":
+        await _lifespan(receive, send)
+        return
+    if kind != "websocket":
+        return
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] != "websocket.receive":
+            return  # websocket.disconnect
+        data = message.get("bytes")
+        if data is not None:
+            await send({"type": "websocket.send", "bytes": data})
+        else:
+            await send({"type": "websocket.send", "text": message.get("text") or ""})
 
 
 def _make_fastapi():

@@ -33,6 +33,8 @@ int graft__buf_reserve(graft__buf *b, size_t n)
 
 int graft__buf_append(graft__buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     int rc = graft__buf_reserve(b, n);
     if (rc)
         return rc;

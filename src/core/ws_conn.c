@@ -268,12 +268,14 @@ static int end_message(graft__conn *c)
 void graft__ws_process(graft__conn *c)
 {
     graft__ws_state *ws = c->ws;
-    while (!c->closed && !c->no_more_input && graft__buf_avail(&c->in)) {
+    while (!c->closed && !c->no_more_input) {
         if (ws->qcount >= ws->cfg->max_queue)
             break; /* back-pressure: the app is not reading */
         unsigned char *p = (unsigned char *)graft__buf_head(&c->in);
         size_t avail = graft__buf_avail(&c->in);
         if (!ws->in_frame) {
+            if (avail == 0)
+                break;
             if (avail < 2)
                 break;
             int fin = p[0] & 0x80, rsv1 = p[0] & 0x40, rsv23 = p[0] & 0x30, op = p[0] & 0x0F;
@@ -329,17 +331,19 @@ void graft__ws_process(graft__conn *c)
                 ws->utf8 = 0;
             }
             ws->last_rx_ms = graft__now_ms();
-            continue;
+            /* fall through to the payload: a zero-length frame completes right here */
+            p = (unsigned char *)graft__buf_head(&c->in);
+            avail = graft__buf_avail(&c->in);
         }
         size_t n = avail < ws->f_left ? avail : (size_t)ws->f_left;
         for (size_t i = 0; i < n; i++)
             p[i] ^= ws->mask[(ws->mask_pos + i) & 3];
         ws->mask_pos = (ws->mask_pos + (unsigned)n) & 3;
         int rc = 0;
-        if (ws->f_op & 0x8) {
+        if (n && (ws->f_op & 0x8)) {
             memcpy(ws->ctrl + ws->ctrl_len, p, n);
             ws->ctrl_len += n;
-        } else {
+        } else if (n) {
             rc = data_bytes(ws, p, n);
         }
         graft__buf_consume(&c->in, n);
