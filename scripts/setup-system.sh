@@ -17,6 +17,8 @@ have_cmd clang || want+=(clang)
 # libraries: OpenSSL's libcrypto (WebSocket accept hash), zlib (permessage-deflate),
 # SQLite and Jansson (the products example's native routes)
 for p in libssl-dev zlib1g-dev libsqlite3-dev libjansson-dev; do need_pkg "$p"; done
+# a real browser for the WebSocket interop test
+have_cmd chromium || want+=(chromium)
 # libFuzzer and the sanitizer runtimes for clang
 if have_cmd clang; then
   rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a

@@ -351,6 +351,10 @@ void graft__conn_shutdown(graft__conn *c, int abort)
     pthread_mutex_lock(&c->mu);
     if (c->closed)
         goto out;
+    if (c->ws) {
+        graft__ws_shutdown(c, abort);
+        goto out;
+    }
     graft__req *r = c->req;
     if (!r) {
         if (!graft__conn_pending(c) || abort)

@@ -72,8 +72,12 @@ static void send_close(graft__conn *c, int code, const char *reason, size_t rlen
     unsigned char p[125];
     size_t n = 0;
     if (code) {
-        if (rlen > 123)
+        if (rlen > 123) {
             rlen = 123;
+            /* never cut inside a UTF-8 sequence: the reason must stay valid text */
+            while (rlen > 0 && ((unsigned char)reason[rlen] & 0xC0) == 0x80)
+                rlen--;
+        }
         p[0] = (unsigned char)(code >> 8);
         p[1] = (unsigned char)code;
         memcpy(p + 2, reason, rlen);

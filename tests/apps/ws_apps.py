@@ -12,7 +12,8 @@
   /return-before            return without accepting (HTTP 500)
   /raise-after              accept, send "ready", raise (close 1011)
   /return-after             accept, send "ready", return (close 1000)
-  /close?code=C&reason=R    accept, send "ready", close with code and reason
+  /close?code=C&reason=R    accept, send "ready", close with code and reason (with &key=K:
+                            then try one send and log the exception, as /record does)
   /record?key=K             accept; log every message received, then the disconnect
                             event (code, reason), then try one send after it and log
                             the exception (class name, whether it is an OSError)
@@ -155,6 +156,8 @@ async def close(scope, receive, send):
     await send({"type": "websocket.accept"})
     await send({"type": "websocket.send", "text": "ready"})
     await send({"type": "websocket.close", "code": int(q.get("code", "1000")), "reason": q.get("reason", "")})
+    if "key" in q:
+        await _after_disconnect(q["key"], send)
 
 
 async def _after_disconnect(key, send):

@@ -4,6 +4,8 @@ socket bound here (--fd), SIGTERM teardown that must exit 0 (tests/server/util.p
 ``ws_server``          module-scoped, default options (permessage-deflate on)
 ``ws_server_nodeflate`` module-scoped, --ws-per-message-deflate false
 ``server_factory``     servers with custom options inside a test
+``ws``                 ``ws(path="/echo", **WSClient options)`` opens a connection to
+                       ws_server (handshake done); all are closed at teardown
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "server"))
 sys.path.insert(0, HERE)
 
 from util import Server, clean_exit_codes, stop_and_check  # noqa: E402
+from wsclient import WSClient  # noqa: E402
 
 APP = "ws_apps:app"
 
@@ -34,6 +37,20 @@ def ws_server_nodeflate():
     s = Server(APP, ["--ws-per-message-deflate", "false"]).start()
     yield s
     stop_and_check(s)
+
+
+@pytest.fixture
+def ws(ws_server):
+    opened: list[WSClient] = []
+
+    def connect(path: str = "/echo", **kw) -> WSClient:
+        c = WSClient(ws_server.port, path, **kw)
+        opened.append(c)
+        return c
+
+    yield connect
+    for c in opened:
+        c.close()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import struct
 import sys
 import time
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 
-from util import HOST, Conn, Response, build_request  # noqa: E402
+from util import Conn, Response, build_request  # noqa: E402
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -153,8 +152,12 @@ class Deflate:
 
     def compress(self, data: bytes) -> bytes:
         if self._c is None or self.client_no_ctx:
-            # zlib refuses raw deflate with an 8-bit window; 9 is what it would use anyway
-            self._c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -max(self.client_bits, 9))
+            if self.client_bits < 9:
+                # zlib refuses raw deflate with an 8-bit window: Huffman-only output has no
+                # back-references at all, so it is valid for any window size
+                self._c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -9, 8, zlib.Z_HUFFMAN_ONLY)
+            else:
+                self._c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self.client_bits)
         out = self._c.compress(data) + self._c.flush(zlib.Z_SYNC_FLUSH)
         assert out.endswith(DEFLATE_TAIL)
         return out[:-4]
@@ -235,7 +238,8 @@ class WSClient(Conn):
             raise ProtocolViolation(f"wrong Sec-WebSocket-Accept: {resp!r}")
         exts = parse_extensions(resp.header("sec-websocket-extensions"))
         if exts:
-            if len(exts) != 1 or exts[0][0] != "permessage-deflate" or not extensions:
+            offered = extensions or any(k.lower() == "sec-websocket-extensions" for k, _ in headers)
+            if len(exts) != 1 or exts[0][0] != "permessage-deflate" or not offered:
                 raise ProtocolViolation(f"extension the client did not offer: {exts}")
             self.deflate = Deflate(exts[0][1], self._client_bits)
         return resp
@@ -460,12 +464,3 @@ class WSClient(Conn):
             self.send_binary(data, **kw)
         return self.recv_message()
 
-
-def connect(port: int, path: str = "/echo", **kw) -> WSClient:
-    return WSClient(port, path, **kw)
-
-
-def raw_socket(port: int, timeout: float = 5.0) -> socket.socket:
-    s = socket.create_connection((HOST, port), timeout=timeout)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
