@@ -102,6 +102,12 @@ int graft_ready_type_init(PyObject *m, graft_state *st);
 /* An awaitable that is already complete with value (a new reference to it is taken). */
 PyObject *graft_ready_new(graft_state *st, PyObject *value);
 
+/* The next receive() message if ready (new reference); NULL when the app must wait (*err 0)
+ * or on error (*err 1, exception set). */
+typedef PyObject *(*graft_next_fn)(graft_cycle *cy, int *err);
+PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next);
+void graft_cycle_resolve_with(graft_cycle *cy, graft_next_fn next);
+
 /* WebSocket receive/send (ws_cycle.c). */
 PyObject *graft_asgi_ws_receive(PyObject *self, PyObject *unused);
 PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg);

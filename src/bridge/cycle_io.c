@@ -66,15 +66,15 @@ static PyObject *next_message(graft_cycle *cy, int *err)
     return d;
 }
 
-PyObject *graft_cycle_receive(PyObject *self, PyObject *unused)
+/* receive() for both protocols: the next message now as a completed awaitable, or a Future
+ * that an engine event settles. */
+PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next)
 {
-    (void)unused;
-    graft_cycle *cy = (graft_cycle *)self;
     graft_server *srv = cy->srv;
     if (cy->receive_fut)
         return Py_NewRef(cy->receive_fut);
     int err;
-    PyObject *msg = next_message(cy, &err);
+    PyObject *msg = next(cy, &err);
     if (msg) {
         PyObject *r = graft_ready_new(srv->st, msg);
         Py_DECREF(msg);
@@ -89,21 +89,29 @@ PyObject *graft_cycle_receive(PyObject *self, PyObject *unused)
     return fut;
 }
 
+PyObject *graft_cycle_receive(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return graft_cycle_receive_with((graft_cycle *)self, next_message);
+}
+
 /* An event arrived: settle a pending receive() if there is now something to say. */
-void graft_cycle_resolve_receive(graft_cycle *cy)
+void graft_cycle_resolve_with(graft_cycle *cy, graft_next_fn next)
 {
     if (!cy->receive_fut)
         return;
     int err;
-    PyObject *msg = next_message(cy, &err);
+    PyObject *msg = next(cy, &err);
     if (!msg) {
         if (err)
             PyErr_WriteUnraisable((PyObject *)cy);
-        return; /* spurious: next_message re-armed the wait */
+        return; /* spurious: next re-armed the wait */
     }
     graft_cycle_settle_receive(cy, msg);
     Py_DECREF(msg);
 }
+
+void graft_cycle_resolve_receive(graft_cycle *cy) { graft_cycle_resolve_with(cy, next_message); }
 
 void graft_access_log(graft_server *srv, graft__req *r, int status)
 {

@@ -15,25 +15,19 @@ static PyObject *subprotocols(graft__req *r)
         const graft__header *h = &r->headers[i];
         if (h->name_len != 22 || !graft__tok_eq(h->name, 22, "sec-websocket-protocol"))
             continue;
-        const char *v = h->value, *end = v + h->value_len;
-        while (v < end) {
-            const char *comma = memchr(v, ',', (size_t)(end - v));
-            const char *a = v, *b = comma ? comma : end;
-            while (a < b && (*a == ' ' || *a == '\t'))
-                a++;
-            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-                b--;
-            if (b > a) {
-                /* header bytes may be any octets: decode leniently, never crash */
-                PyObject *s = PyUnicode_DecodeLatin1(a, b - a, NULL);
-                if (!s || PyList_Append(l, s) < 0) {
-                    Py_XDECREF(s);
-                    Py_DECREF(l);
-                    return NULL;
-                }
-                Py_DECREF(s);
+        const char *v = h->value, *end = v + h->value_len, *item;
+        size_t n;
+        while (graft__list_next(&v, end, &item, &n)) {
+            if (!n)
+                continue;
+            /* header bytes may be any octets: decode leniently, never crash */
+            PyObject *s = PyUnicode_DecodeLatin1(item, (Py_ssize_t)n, NULL);
+            if (!s || PyList_Append(l, s) < 0) {
+                Py_XDECREF(s);
+                Py_DECREF(l);
+                return NULL;
             }
-            v = comma ? comma + 1 : end;
+            Py_DECREF(s);
         }
     }
     return l;
@@ -118,40 +112,10 @@ static PyObject *next_message(graft_cycle *cy, int *err)
 PyObject *graft_asgi_ws_receive(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_cycle *cy = (graft_cycle *)self;
-    if (cy->receive_fut)
-        return Py_NewRef(cy->receive_fut);
-    int err;
-    PyObject *msg = next_message(cy, &err);
-    if (msg) {
-        PyObject *r = graft_ready_new(cy->srv->st, msg);
-        Py_DECREF(msg);
-        return r;
-    }
-    if (err)
-        return NULL;
-    PyObject *fut = PyObject_CallNoArgs(cy->srv->create_future);
-    if (fut)
-        cy->receive_fut = Py_NewRef(fut);
-    return fut;
+    return graft_cycle_receive_with((graft_cycle *)self, next_message);
 }
 
-void graft_cycle_settle_receive(graft_cycle *cy, PyObject *msg);
-
-void graft_asgi_ws_resolve_receive(graft_cycle *cy)
-{
-    if (!cy->receive_fut)
-        return;
-    int err;
-    PyObject *msg = next_message(cy, &err);
-    if (!msg) {
-        if (err)
-            PyErr_WriteUnraisable((PyObject *)cy);
-        return;
-    }
-    graft_cycle_settle_receive(cy, msg);
-    Py_DECREF(msg);
-}
+void graft_asgi_ws_resolve_receive(graft_cycle *cy) { graft_cycle_resolve_with(cy, next_message); }
 
 static int accept_headers(PyObject *msg, graft__buf *out)
 {

@@ -97,18 +97,11 @@ static int upgrade_is_websocket(const graft__http1_request *p)
         if (h->name_len != 7 || !graft__tok_eq(h->name, 7, "upgrade"))
             continue;
         /* a comma-separated list of protocols; "websocket" among them, any case */
-        const char *v = h->value, *end = v + h->value_len;
-        while (v < end) {
-            const char *comma = memchr(v, ',', (size_t)(end - v));
-            const char *a = v, *b = comma ? comma : end;
-            while (a < b && (*a == ' ' || *a == '\t'))
-                a++;
-            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-                b--;
-            if (b - a == 9 && graft__tok_eq(a, 9, "websocket"))
+        const char *v = h->value, *end = v + h->value_len, *item;
+        size_t n;
+        while (graft__list_next(&v, end, &item, &n))
+            if (n == 9 && graft__tok_eq(item, 9, "websocket"))
                 return 1;
-            v = comma ? comma + 1 : end;
-        }
     }
     return 0;
 }

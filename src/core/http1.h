@@ -85,6 +85,10 @@ void graft__chunked_init(graft__chunked *d, size_t max_line, size_t max_trailers
 ssize_t graft__chunked_decode(graft__chunked *d, const char *buf, size_t len, const char **data,
                               size_t *data_len);
 
+/* Walks a comma-separated field value: sets *item and *len to the next element with OWS trimmed
+ * (len may be 0 for an empty element) and advances *p. Returns 0 at the end. */
+int graft__list_next(const char **p, const char *end, const char **item, size_t *len);
+
 /* Case-insensitive ASCII comparison of a token with a NUL-terminated lowercase literal. */
 int graft__tok_eq(const char *s, size_t len, const char *lower);
 

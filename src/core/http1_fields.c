@@ -190,3 +190,20 @@ int graft__http1_fields_done(graft__http1_request *req, const graft__http1_fstat
     req->chunked = 1;
     return 0;
 }
+
+int graft__list_next(const char **p, const char *end, const char **item, size_t *len)
+{
+    const char *v = *p;
+    if (v >= end)
+        return 0;
+    const char *comma = memchr(v, ',', (size_t)(end - v));
+    const char *a = v, *b = comma ? comma : end;
+    while (a < b && (*a == ' ' || *a == '\t'))
+        a++;
+    while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+        b--;
+    *item = a;
+    *len = (size_t)(b - a);
+    *p = comma ? comma + 1 : end;
+    return 1;
+}
