@@ -293,6 +293,7 @@ class Config:
         timeout_request_header: float = 10.0,
         timeout_body_read: float = 30.0,
         native: list[str] | None = None,
+        blocking_threads: int = 4,
     ) -> None:
         if reload:
             raise ValueError(
@@ -357,6 +358,7 @@ class Config:
         if isinstance(native, (str, os.PathLike)):
             native = [native]
         self.native: list[str] = [os.fspath(p) for p in (native or [])]
+        self.blocking_threads = _check_int("blocking_threads", blocking_threads, 0)
 
         # Header list sent on every response after `date`: `server: graft` unless disabled or
         # overridden by a --header, then the --header values (uvicorn's order).

@@ -200,7 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=None,
         metavar="PATH",
-        help="Load a native handler library (.so); repeatable.",
+        help="Load a native handler library (.so, or .so?CONFIG to pass it a string); repeatable.",
+    )
+    g.add_argument(
+        "--blocking-threads",
+        type=int,
+        default=4,
+        metavar="N",
+        help="Worker threads for native routes marked GRAFT_ROUTE_BLOCKING. [default: 4]",
     )
 
     g = p.add_argument_group("logging")

@@ -123,6 +123,7 @@ class Server:
             on_max_requests=self._max_requests_reached,
             unix_path=unix_path,
             native=list(config.native or []),
+            blocking_threads=config.blocking_threads,
             ws=config.ws_enabled,
             ws_max_size=config.ws_max_size,
             ws_max_queue=config.ws_max_queue,
