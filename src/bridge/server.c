@@ -306,6 +306,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         srv->native->default_headers = srv->default_headers;
         srv->native->default_headers_len = srv->default_headers_len;
         srv->native->date_header = date_header;
+        srv->native->log_to_next = access != Py_None;
         fn = graft__native_deliver;
         ud = srv->native;
         cfg.after_batch = graft__native_run_pending;

@@ -130,8 +130,10 @@ void graft__native_done(struct graft_request *gr, int status)
     set_native(r, NULL); /* later events of this request go to the next embedder */
     /* the access log lives with the next embedder */
     if (n->next) {
-        atomic_fetch_add(&r->refs, 1);
-        n->next(n->next_ud, r, GRAFT__EV_LOG);
+        if (n->log_to_next) {
+            atomic_fetch_add(&r->refs, 1);
+            n->next(n->next_ud, r, GRAFT__EV_LOG);
+        }
     } else if (n->access_log) {
         n->access_log(r, status);
     }

@@ -32,6 +32,9 @@ typedef struct graft__native {
     void *next_ud;
     /* Access log for completed native responses when there is no next embedder. */
     void (*access_log)(graft__req *r, int status);
+    /* Send GRAFT__EV_LOG to the next embedder when a native response completes (only when it
+     * keeps an access log: every event costs the embedder a wake-up). */
+    int log_to_next;
     graft__engine *engine;
     const char *default_headers; /* "server: graft\r\n..." for native responses */
     size_t default_headers_len;
