@@ -42,7 +42,11 @@ class Browser:
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
             # `make test-asan` preloads the sanitizer runtime for graft; the browser is not ours
             env={k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")})
-        self.port = self._devtools_port(30)
+        try:
+            self.port = self._devtools_port(30)
+        except BaseException:
+            self.close()  # never leave a browser running when start-up fails
+            raise
         self._id = 0
 
     def _devtools_port(self, timeout: float) -> int:
