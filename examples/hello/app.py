@@ -16,6 +16,12 @@ async def hello(name: str):
     return f"Hello, {name}!"
 
 
+@app.post("/hello/{name}")
+async def hello_post(name: str):
+    # with --native hello.so, GET /hello/{name} is answered in C; POST stays here
+    return {"from": "python", "name": name}
+
+
 @app.post("/echo")
 async def echo(payload: dict):
     return payload
