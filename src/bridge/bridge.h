@@ -102,6 +102,8 @@ int graft_ready_type_init(PyObject *m, graft_state *st);
 /* An awaitable that is already complete with value (a new reference to it is taken). */
 PyObject *graft_ready_new(graft_state *st, PyObject *value);
 
+/* The 'type' of an ASGI message (borrowed), or NULL with TypeError/KeyError set. */
+PyObject *graft_msg_type(graft_state *st, PyObject *msg);
 /* The next receive() message if ready (new reference); NULL when the app must wait (*err 0)
  * or on error (*err 1, exception set). */
 typedef PyObject *(*graft_next_fn)(graft_cycle *cy, int *err);

@@ -351,10 +351,8 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
     return graft_ready_new(st, Py_None);
 }
 
-PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
+PyObject *graft_msg_type(graft_state *st, PyObject *msg)
 {
-    graft_cycle *cy = (graft_cycle *)self;
-    graft_state *st = cy->srv->st;
     if (!PyDict_Check(msg)) {
         PyErr_SetString(PyExc_TypeError, "ASGI message must be a dict");
         return NULL;
@@ -369,6 +367,16 @@ PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
         PyErr_SetString(PyExc_TypeError, "ASGI message 'type' must be a str");
         return NULL;
     }
+    return type;
+}
+
+PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
+{
+    graft_cycle *cy = (graft_cycle *)self;
+    graft_state *st = cy->srv->st;
+    PyObject *type = graft_msg_type(st, msg);
+    if (!type)
+        return NULL;
     if (!cy->req)
         return raise_disconnected(cy);
     if (cy->state == CYC_INIT) {

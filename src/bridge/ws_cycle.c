@@ -161,16 +161,9 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
 {
     graft_cycle *cy = (graft_cycle *)self;
     graft_state *st = cy->srv->st;
-    if (!PyDict_Check(msg)) {
-        PyErr_SetString(PyExc_TypeError, "ASGI message must be a dict");
+    PyObject *type = graft_msg_type(st, msg);
+    if (!type)
         return NULL;
-    }
-    PyObject *type = PyDict_GetItemWithError(msg, st->k_type);
-    if (!type || !PyUnicode_Check(type)) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "ASGI message 'type' must be a str");
-        return NULL;
-    }
     if (!cy->req || cy->ws_closed || cy->state == CYC_DONE)
         return graft_cycle_disconnected(cy);
     if (cy->ws_denial) {
