@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from util import IMPL, Server, clean_exit_codes, stop_and_check  # noqa: E402
+from util import IMPL, Server, stop_and_check, managed_servers  # noqa: E402
 
 
 def start_server(app: str, extra=(), **kw) -> Server:
@@ -34,22 +34,7 @@ def server_factory():
     """Start servers with custom options inside a test; those still running at
     teardown get SIGTERM and must exit cleanly.
     Usage: ``srv = server_factory("raw_apps:app", ["--timeout-keep-alive", "1"])``."""
-    started: list[Server] = []
-
-    def make(app: str = "raw_apps:app", extra=(), **kw) -> Server:
-        s = Server(app, extra, **kw)
-        started.append(s)
-        return s.start()
-
-    yield make
-    bad = []
-    for s in started:
-        was_running = s.alive()
-        rc = s.stop()
-        if was_running and rc not in clean_exit_codes(s.impl):
-            bad.append(f"{s.impl} {s.extra} exited with {rc} on SIGTERM\n{s.output()}")
-        s.cleanup()
-    assert not bad, "\n".join(bad)
+    yield from managed_servers("raw_apps:app")
 
 
 def pytest_report_header(config):

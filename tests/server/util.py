@@ -588,3 +588,24 @@ def wait_for(pred, timeout: float = 5.0, interval: float = 0.05):
         if time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+def managed_servers(default_app: str):
+    """Generator behind the ``server_factory`` fixtures: yields ``make(app, extra, **kw)``;
+    afterwards every server still running gets SIGTERM and must exit cleanly."""
+    started: list[Server] = []
+
+    def make(app: str = default_app, extra=(), **kw) -> Server:
+        s = Server(app, extra, **kw)
+        started.append(s)
+        return s.start()
+
+    yield make
+    bad = []
+    for s in started:
+        was_running = s.alive()
+        rc = s.stop()
+        if was_running and rc not in clean_exit_codes(s.impl):
+            bad.append(f"{s.impl} {s.extra} exited with {rc} on SIGTERM\n{s.output()}")
+        s.cleanup()
+    assert not bad, "\n".join(bad)

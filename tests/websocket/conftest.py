@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "server"))
 sys.path.insert(0, HERE)
 
-from util import Server, clean_exit_codes, stop_and_check  # noqa: E402
+from util import Server, stop_and_check, managed_servers  # noqa: E402
 from wsclient import WSClient  # noqa: E402
 
 APP = "ws_apps:app"
@@ -57,19 +57,4 @@ def ws(ws_server):
 def server_factory():
     """``srv = server_factory(extra=["--ws-max-size", "1024"])``; servers still running at
     teardown get SIGTERM and must exit 0."""
-    started: list[Server] = []
-
-    def make(app: str = APP, extra=(), **kw) -> Server:
-        s = Server(app, extra, **kw)
-        started.append(s)
-        return s.start()
-
-    yield make
-    bad = []
-    for s in started:
-        was_running = s.alive()
-        rc = s.stop()
-        if was_running and rc not in clean_exit_codes(s.impl):
-            bad.append(f"{s.impl} {s.extra} exited with {rc} on SIGTERM\n{s.output()}")
-        s.cleanup()
-    assert not bad, "\n".join(bad)
+    yield from managed_servers(APP)
