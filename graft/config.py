@@ -286,6 +286,7 @@ class Config:
         ssl_certfile: str | None = None,
         # graft-specific
         threads: int = 1,
+        io_poll: str = "loop",
         limit_request_line: int = 8190,
         limit_request_head: int = 65536,
         limit_request_fields: int = 100,
@@ -347,6 +348,9 @@ class Config:
         self.ws_per_message_deflate = bool(ws_per_message_deflate)
 
         self.threads = _check_int("threads", threads, 1)
+        if io_poll not in ("loop", "thread"):
+            raise ValueError(f"io_poll must be 'loop' or 'thread', not {io_poll!r}")
+        self.io_poll = io_poll
         self.limit_request_line = _check_int("limit_request_line", limit_request_line, 1)
         self.limit_request_head = _check_int("limit_request_head", limit_request_head, 1)
         self.limit_request_fields = _check_int("limit_request_fields", limit_request_fields, 1)

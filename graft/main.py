@@ -121,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--threads", type=int, default=1, help="Number of C I/O threads per worker. [default: 1]")
     g.add_argument(
+        "--io-poll",
+        choices=("loop", "thread"),
+        default="loop",
+        help="Who reads and parses requests while the event loop is idle: the loop's own "
+        "thread (no thread hop; the I/O threads take over while the loop is blocked) or always "
+        "the C I/O threads. [default: loop]",
+    )
+    g.add_argument(
         "--loop",
         choices=("auto", "asyncio", "uvloop"),
         default="auto",

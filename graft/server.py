@@ -1,8 +1,9 @@
 """The server process: lifespan, sockets, the C engine on the running loop, signals, shutdown.
 
-Threads: this (Python) thread runs the asyncio loop and every app coroutine; the C engine's
-I/O threads accept, read, parse and write without the GIL and hand requests over through
-one eventfd the loop watches (see docs/ARCHITECTURE.md).
+Threads: this (Python) thread runs the asyncio loop and every app coroutine. While the loop
+is idle it also reads and parses requests itself, in C with the GIL released (io_poll="loop");
+the C engine's I/O threads take the connections over while the loop is blocked, and hand
+requests over through one eventfd the loop watches (see docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -130,9 +131,16 @@ class Server:
             ws_ping_interval=float(config.ws_ping_interval or 0),
             ws_ping_timeout=float(config.ws_ping_timeout or 0),
             ws_per_message_deflate=config.ws_per_message_deflate,
+            io_poll=config.io_poll == "loop",
+            on_handoff=self._on_handoff,
         )
         self._loop.add_reader(self.core.fileno(), self.core.drain)
         self.core.start()
+
+    @staticmethod
+    def _on_handoff(thread: int) -> None:
+        logger.debug("I/O thread %d served its connections while the event loop was blocked; "
+                     "the loop polls them again.", thread)
 
     def _max_requests_reached(self) -> None:
         logger.warning("Maximum request limit of %d exceeded. Terminating process.",
@@ -182,6 +190,7 @@ class Server:
                 end = time.monotonic() + 1.0
                 while core.inflight and time.monotonic() < end and not self.force_exit:
                     await asyncio.sleep(0.02)
+            core.unwatch()
             self._loop.remove_reader(core.fileno())
             core.close()
         if not self.force_exit:

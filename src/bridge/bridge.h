@@ -53,12 +53,18 @@ typedef struct {
     PyObject *access_log;   /* callable or None */
     PyObject *log_error;    /* callable(msg, exc_or_None) */
     PyObject *on_request_count; /* callable() when limit_max_requests is reached, or None */
+    PyObject *on_handoff;   /* callable(thread) when the loop takes connections back, or None */
     PyObject *proxy_trusted; /* tuple of str, or NULL when proxy headers are off */
     int proxy_all;
     long max_requests;
     long requests;
     long live;              /* cycles alive (in-flight requests seen by Python) */
     int efd;                /* eventfd the loop watches */
+    int nthreads;           /* the engine's I/O threads */
+    int io_poll;            /* the loop polls the connections while it is idle (dispatch.c) */
+    char *watching;         /* per I/O thread: the loop watches its epoll fd now */
+    int polling;            /* inside graft__engine_poll (loop thread only) */
+    pthread_t loop_thread;
     pthread_mutex_t qmu;
     graft_event *q;
     size_t qlen, qcap;
@@ -123,6 +129,14 @@ PyObject *graft_cycle_disconnected(graft_cycle *cy);
 
 /* Builds the scope dict for req; NULL with an exception set on failure. */
 PyObject *graft_scope_new(graft_server *srv, graft__req *req);
+
+/* dispatch.c: the engine's deliver callback (any thread), the loop's reader callbacks,
+ * and starting/stopping the loop's watch on the I/O threads' epoll fds. */
+void graft_deliver(void *ud, graft__req *req, int ev);
+PyObject *graft_server_poll(PyObject *self, PyObject *arg);
+PyObject *graft_server_drain(PyObject *self, PyObject *unused);
+PyObject *graft_server_watch_all(graft_server *srv);
+PyObject *graft_server_unwatch_all(graft_server *srv);
 
 /* Starts handling a freshly delivered request (consumes the event's reference). */
 void graft_cycle_start(graft_server *srv, graft__req *req);

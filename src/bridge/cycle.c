@@ -108,6 +108,19 @@ static PySendResult drive(graft_cycle *cy, PySendResult st, PyObject **result)
     return PYGEN_RETURN;
 }
 
+/* Runs the app until it next waits. The engine is told the loop is inside app code
+ * meanwhile, so its watchdog keeps looking for a blocked loop (handoff.c). */
+static PySendResult app_step(graft_cycle *cy, PyObject *arg, PyObject **result)
+{
+    graft__engine *e = cy->srv->engine;
+    if (e)
+        graft__engine_busy(e, 1);
+    PySendResult st = PyIter_Send(cy->coro, arg, result);
+    if (e && cy->srv->engine == e)
+        graft__engine_busy(e, -1);
+    return st;
+}
+
 static PySendResult cycle_am_send(PyObject *self, PyObject *arg, PyObject **result)
 {
     graft_cycle *cy = (graft_cycle *)self;
@@ -115,7 +128,7 @@ static PySendResult cycle_am_send(PyObject *self, PyObject *arg, PyObject **resu
         PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited coroutine");
         return PYGEN_ERROR;
     }
-    PySendResult st = PyIter_Send(cy->coro, arg, result);
+    PySendResult st = app_step(cy, arg, result);
     return drive(cy, st, result);
 }
 
@@ -139,7 +152,7 @@ static PyObject *cycle_send_m(PyObject *self, PyObject *arg)
         return NULL;
     }
     PyObject *result = NULL;
-    PySendResult st = PyIter_Send(cy->coro, arg, &result);
+    PySendResult st = app_step(cy, arg, &result);
     return gen_result(cy, st, result);
 }
 

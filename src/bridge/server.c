@@ -1,7 +1,5 @@
-/* graft._graft.Server: owns an engine, receives its events on the Python
- * thread. I/O threads queue events and wake the loop through one eventfd
- * only when the queue goes from empty to non-empty, so a burst of requests
- * costs one wake-up and one drain. */
+/* graft._graft.Server: owns an engine and its configuration; how its events
+ * reach the Python thread is in dispatch.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,75 +7,6 @@
 #include <unistd.h>
 
 #include "bridge.h"
-
-/* I/O thread: no GIL, no Python. */
-static void deliver(void *ud, graft__req *req, int ev)
-{
-    graft_server *srv = ud;
-    pthread_mutex_lock(&srv->qmu);
-    if (srv->qlen == srv->qcap) {
-        size_t cap = srv->qcap ? srv->qcap * 2 : 256;
-        graft_event *q = realloc(srv->q, cap * sizeof *q);
-        if (!q) {
-            pthread_mutex_unlock(&srv->qmu);
-            graft__req_release(req); /* dropped: the connection's own timers end it */
-            return;
-        }
-        srv->q = q;
-        srv->qcap = cap;
-    }
-    int was_empty = srv->qlen == 0;
-    srv->q[srv->qlen++] = (graft_event){req, ev};
-    pthread_mutex_unlock(&srv->qmu);
-    if (was_empty) {
-        uint64_t one = 1;
-        ssize_t r = write(srv->efd, &one, sizeof one);
-        (void)r;
-    }
-}
-
-static PyObject *server_drain(PyObject *self, PyObject *unused)
-{
-    (void)unused;
-    graft_server *srv = (graft_server *)self;
-    uint64_t v;
-    ssize_t rr = read(srv->efd, &v, sizeof v);
-    (void)rr;
-    for (;;) {
-        pthread_mutex_lock(&srv->qmu);
-        graft_event *batch = srv->q;
-        size_t n = srv->qlen;
-        /* swap buffers so I/O threads fill the other one meanwhile */
-        srv->q = srv->work;
-        srv->qlen = 0;
-        size_t cap = srv->qcap;
-        srv->qcap = srv->workcap;
-        srv->work = batch;
-        srv->workcap = cap;
-        pthread_mutex_unlock(&srv->qmu);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++) {
-            graft_event e = batch[i];
-            if (e.ev == GRAFT__EV_REQUEST) {
-                srv->requests++;
-                graft_cycle_start(srv, e.req);
-                if (srv->max_requests > 0 && srv->requests == srv->max_requests &&
-                    srv->on_request_count != Py_None) {
-                    PyObject *r = PyObject_CallNoArgs(srv->on_request_count);
-                    if (!r)
-                        PyErr_WriteUnraisable(srv->on_request_count);
-                    Py_XDECREF(r);
-                }
-            } else if (e.ev == GRAFT__EV_LOG) {
-                graft_access_log(srv, e.req, e.req->status);
-                graft__req_release(e.req);
-            } else
-                graft_cycle_event(srv, e.req, e.ev);
-        }
-    }
-    Py_RETURN_NONE;
-}
 
 static int build_headers(graft_server *srv, PyObject *headers)
 {
@@ -161,11 +90,11 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "limit_concurrency", "limit_max_requests", "on_max_requests",
                              "unix_path", "native", "blocking_threads", "ws", "ws_max_size",
                              "ws_max_queue", "ws_ping_interval", "ws_ping_timeout",
-                             "ws_per_message_deflate", NULL};
+                             "ws_per_message_deflate", "io_poll", "on_handoff", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
-    PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None;
+    PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None;
     int blocking_threads = 4;
-    int ws_on = 1, ws_queue = 32, ws_deflate = 1;
+    int ws_on = 1, ws_queue = 32, ws_deflate = 1, io_poll = 1;
     unsigned long long ws_max = 16777216;
     double ws_ping = 20, ws_ping_to = 20;
     int server_header = 1, date_header = 1, threads = 1;
@@ -174,13 +103,13 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     double t_ka = 5, t_hdr = 10, t_body = 30;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddp", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppO", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
                                      &lim_conc, &max_req, &on_max, &unix_path, &native,
                                      &blocking_threads, &ws_on, &ws_max, &ws_queue, &ws_ping,
-                                     &ws_ping_to, &ws_deflate))
+                                     &ws_ping_to, &ws_deflate, &io_poll, &on_handoff))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -195,6 +124,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     srv->access_log = Py_NewRef(access);
     srv->root_path = Py_NewRef(root_path);
     srv->on_request_count = Py_NewRef(on_max);
+    srv->on_handoff = Py_NewRef(on_handoff);
     srv->server_header = server_header;
     srv->date_header = date_header;
     srv->max_requests = max_req;
@@ -268,6 +198,13 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         lfds[i] = fd; /* ownership passes to the engine */
     }
     Py_DECREF(fdseq);
+    srv->nthreads = threads > 0 ? threads : 1;
+    srv->io_poll = io_poll;
+    srv->watching = calloc((size_t)srv->nthreads, 1);
+    if (!srv->watching) {
+        PyErr_NoMemory();
+        return -1;
+    }
     srv->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (srv->efd < 0) {
         PyErr_SetFromErrno(PyExc_OSError);
@@ -296,13 +233,14 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                .ping_interval = ws_ping,
                .ping_timeout = ws_ping_to,
                .per_message_deflate = ws_deflate},
+        .external_poll = io_poll,
     };
-    graft__deliver_fn fn = deliver;
+    graft__deliver_fn fn = graft_deliver;
     void *ud = srv;
     if (native != Py_None && PyObject_IsTrue(native)) {
         if (load_native(srv, native, blocking_threads) < 0)
             return -1;
-        graft__native_set_next(srv->native, deliver, srv);
+        graft__native_set_next(srv->native, graft_deliver, srv);
         srv->native->default_headers = srv->default_headers;
         srv->native->default_headers_len = srv->default_headers_len;
         srv->native->date_header = date_header;
@@ -334,7 +272,16 @@ static PyObject *server_start(PyObject *self, PyObject *unused)
         return PyErr_SetFromErrno(PyExc_OSError);
     }
     srv->started = 1;
-    Py_RETURN_NONE;
+    srv->loop_thread = pthread_self();
+    return graft_server_watch_all(srv);
+}
+
+static PyObject *server_unwatch(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    graft_server *srv = (graft_server *)self;
+    srv->io_poll = 0; /* and no reclaim after this */
+    return graft_server_unwatch_all(srv);
 }
 
 static PyObject *server_fileno(PyObject *self, PyObject *unused)
@@ -374,6 +321,10 @@ static PyObject *server_close(PyObject *self, PyObject *unused)
 {
     (void)unused;
     graft_server *srv = (graft_server *)self;
+    PyObject *r = server_unwatch(self, NULL);
+    if (!r)
+        return NULL;
+    Py_DECREF(r);
     if (srv->engine) {
         graft__engine *e = srv->engine;
         srv->engine = NULL;
@@ -428,6 +379,7 @@ static int server_traverse(graft_server *srv, visitproc visit, void *arg)
     Py_VISIT(srv->log_error);
     Py_VISIT(srv->access_log);
     Py_VISIT(srv->on_request_count);
+    Py_VISIT(srv->on_handoff);
     return 0;
 }
 
@@ -441,6 +393,7 @@ static int server_clear(graft_server *srv)
     Py_CLEAR(srv->log_error);
     Py_CLEAR(srv->access_log);
     Py_CLEAR(srv->on_request_count);
+    Py_CLEAR(srv->on_handoff);
     Py_CLEAR(srv->scope_template);
     Py_CLEAR(srv->extensions);
     Py_CLEAR(srv->ws_extensions);
@@ -467,6 +420,7 @@ static void server_dealloc(graft_server *srv)
     free(srv->q);
     free(srv->work);
     free(srv->default_headers);
+    free(srv->watching);
     if (srv->efd > 0)
         close(srv->efd);
     server_clear(srv);
@@ -475,8 +429,12 @@ static void server_dealloc(graft_server *srv)
 }
 
 static PyMethodDef server_methods[] = {
-    {"start", server_start, METH_NOARGS, "Start the I/O threads."},
-    {"drain", server_drain, METH_NOARGS, "Handle queued events (the loop's reader callback)."},
+    {"start", server_start, METH_NOARGS,
+     "Start the I/O threads and, with io_poll, watch the connections from the loop."},
+    {"drain", graft_server_drain, METH_NOARGS, "Handle queued events (the eventfd's reader)."},
+    {"poll", graft_server_poll, METH_O,
+     "Handle I/O thread i's ready connections on this thread (the epoll fd's reader)."},
+    {"unwatch", server_unwatch, METH_NOARGS, "Stop watching the connections from the loop."},
     {"fileno", server_fileno, METH_NOARGS, "The eventfd to watch with loop.add_reader."},
     {"stop_accepting", server_stop_accepting, METH_NOARGS, "Close the listening sockets."},
     {"shutdown", server_shutdown, METH_NOARGS,

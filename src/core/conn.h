@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 #include "buf.h"
 #include "date.h"
@@ -64,11 +65,29 @@ typedef struct graft__conn {
     int server_port;
 } graft__conn;
 
+/* Who waits on an I/O thread's epoll set: the thread itself, or the embedder's
+ * thread (cfg.external_poll) while the I/O thread stands by (handoff.c). */
+enum { GRAFT__OWNER_IO = 0, GRAFT__OWNER_EXT = 1 };
+
 struct graft__iothread {
     graft__engine *e;
     pthread_t tid;
     int epfd;
     int wakefd; /* eventfd: stop / shutdown requests */
+    /* Everything below, and every connection's I/O-thread-only state, is touched only by
+     * the thread holding pollmu. Events are fetched from epfd only under pollmu by the
+     * embedder, and used by the I/O thread only if it still owns epfd once it has the lock,
+     * so no thread ever acts on an event for a connection another poller has freed. */
+    pthread_mutex_t pollmu;
+    atomic_int owner;       /* GRAFT__OWNER_*, written under pollmu */
+    int standby_fd;         /* epoll over wakefd and watch_fd: the I/O thread's wait in standby */
+    int watch_fd;           /* timerfd: the watchdog that notices a busy embedder */
+    atomic_uint ext_polls;  /* bumped by every external poll */
+    unsigned seen_polls;    /* ext_polls at the watchdog's last look */
+    int suspect;            /* the last look found events waiting for a stalled embedder */
+    int64_t watch_until_ns; /* embedder's view of when the watchdog fires (under pollmu) */
+    int listening;
+    int64_t next_sweep;
     graft__conn *conns; /* list head */
     long nconns;
     graft__date date;
@@ -91,10 +110,18 @@ struct graft__engine {
     atomic_int listeners_removed;
     atomic_long connections;
     atomic_long inflight;
+    atomic_int ext_busy;  /* the embedder is inside code that may block (a hint, handoff.c) */
     pthread_mutex_t listen_mu;
 };
 
 int64_t graft__now_ms(void);
+
+/* iothread.c: handles one batch of events (caller holds th->pollmu). */
+void graft__iothread_handle(graft__iothread *th, const struct epoll_event *evs, int n);
+/* handoff.c: the standby I/O thread's look at the embedder (under pollmu); 1 if it took over. */
+int graft__handoff_watch(graft__iothread *th, int fired);
+/* handoff.c: creates the standby epoll set and the watchdog timer. */
+int graft__handoff_init(graft__iothread *th);
 
 /* Output not yet on the wire (buffer or file). */
 static inline int graft__conn_pending(const graft__conn *c)

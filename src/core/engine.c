@@ -37,8 +37,11 @@ int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver
     e->cfg.default_headers = e->default_headers;
     memcpy(e->listen_fds, cfg->listen_fds, (size_t)cfg->n_listen * sizeof(int));
     e->cfg.listen_fds = e->listen_fds;
-    for (int i = 0; i < e->nthreads; i++)
+    for (int i = 0; i < e->nthreads; i++) {
         e->threads[i].epfd = e->threads[i].wakefd = -1;
+        e->threads[i].standby_fd = e->threads[i].watch_fd = -1;
+        pthread_mutex_init(&e->threads[i].pollmu, NULL);
+    }
     for (int i = 0; i < e->nthreads; i++) {
         int rc = graft__iothread_init(&e->threads[i], e);
         if (rc) {

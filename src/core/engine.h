@@ -51,6 +51,10 @@ typedef struct graft__engine_config {
      * handlers queued by deliver run there). NULL for none. */
     void (*after_batch)(void *ud);
     graft__ws_config ws;        /* WebSocket settings; ws.enabled 0 treats upgrades as HTTP */
+    /* The embedder's thread polls the connections itself (graft__engine_poll) while it is
+     * idle, and I/O threads stand by; one takes over when the embedder stops polling while
+     * events wait (it is busy), until graft__engine_reclaim. 0: I/O threads always poll. */
+    int external_poll;
 } graft__engine_config;
 
 /* Creates an engine; *out is set on success. Returns 0 or a negative errno. */
@@ -65,6 +69,22 @@ void graft__engine_stop_accepting(graft__engine *e);
 void graft__engine_shutdown(graft__engine *e);
 /* Force-disconnects every in-flight request (graceful timeout expired). */
 void graft__engine_abort(graft__engine *e);
+/* External polling (cfg.external_poll), from the embedder's thread only.
+ *
+ * The fd that becomes readable when I/O thread i's connections have events; watch it
+ * with the embedder's own event loop and call graft__engine_poll when it is. */
+int graft__engine_poll_fd(graft__engine *e, int i);
+/* Handles I/O thread i's ready events without blocking: requests are delivered, and native
+ * handlers run, on the calling thread. Returns the number of events, or -EBUSY once the
+ * I/O thread has taken over (stop watching the fd until graft__engine_reclaim). */
+int graft__engine_poll(graft__engine *e, int i);
+/* Takes I/O thread i's connections back after a takeover; watch the fd again afterwards.
+ * Returns 1 if the I/O thread had them, 0 if the embedder still did, -EINVAL without
+ * external polling. */
+int graft__engine_reclaim(graft__engine *e, int i);
+/* Marks the embedder as inside code that may run long (+1) or back out of it (-1); a
+ * watchdog keeps checking for a stalled embedder only while this count is positive. */
+void graft__engine_busy(graft__engine *e, int delta);
 /* Open connections, for shutdown progress and limits. */
 long graft__engine_connections(graft__engine *e);
 /* Stops the threads, closes every connection and frees the engine. */

@@ -1,5 +1,6 @@
 /* One I/O thread: an epoll loop over its listeners' accepts, its
- * connections, a wake eventfd, and a coarse timer sweep. */
+ * connections, a wake eventfd, and a coarse timer sweep. With external
+ * polling it stands by while the embedder polls instead (handoff.c). */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -28,6 +29,7 @@ int64_t graft__now_ms(void)
 static void remove_listeners(graft__iothread *th)
 {
     graft__engine *e = th->e;
+    th->listening = 0;
     for (int i = 0; i < e->cfg.n_listen; i++)
         if (e->listen_fds[i] >= 0)
             epoll_ctl(th->epfd, EPOLL_CTL_DEL, e->listen_fds[i], NULL);
@@ -43,16 +45,16 @@ static void remove_listeners(graft__iothread *th)
     }
 }
 
-static void on_wake(graft__iothread *th, int *listening)
+static void on_wake(graft__iothread *th)
 {
     uint64_t v;
-    while (read(th->wakefd, &v, sizeof v) > 0) {
-    }
+    /* The embedder's poll and the standby thread both see a wake-up; the one that reads
+     * it acts on it, after the flags that caused it were set. */
+    if (read(th->wakefd, &v, sizeof v) <= 0)
+        return;
     graft__engine *e = th->e;
-    if (*listening && atomic_load(&e->draining)) {
+    if (th->listening && atomic_load(&e->draining))
         remove_listeners(th);
-        *listening = 0;
-    }
     if (atomic_load(&e->draining) || atomic_load(&e->aborting)) {
         int abort = atomic_load(&e->aborting);
         for (graft__conn *c = th->conns, *n; c; c = n) {
@@ -69,54 +71,92 @@ static void flush_closing(graft__iothread *th)
     th->nclosing = 0;
 }
 
+void graft__iothread_handle(graft__iothread *th, const struct epoll_event *evs, int n)
+{
+    graft__engine *e = th->e;
+    for (int i = 0; i < n; i++) {
+        uintptr_t tag = (uintptr_t)evs[i].data.ptr;
+        if (tag == TAG_WAKE)
+            on_wake(th);
+        else if (tag >= TAG_LISTEN_BASE && tag < TAG_LISTEN_BASE + 256) {
+            if (th->listening)
+                graft__conn_accept(th, e->listen_fds[tag - TAG_LISTEN_BASE]);
+        } else
+            graft__conn_on_events((graft__conn *)evs[i].data.ptr, evs[i].events);
+    }
+    /* Connections closed in this batch may still appear in later entries
+     * of the same batch, so their memory is given up only now. */
+    if (e->cfg.after_batch)
+        e->cfg.after_batch(e->ud);
+    flush_closing(th);
+    int64_t now = graft__now_ms();
+    if (now >= th->next_sweep) {
+        th->next_sweep = now + SWEEP_MS;
+        for (graft__conn *c = th->conns, *nx; c; c = nx) {
+            nx = c->next;
+            graft__conn_sweep(c, now);
+        }
+        if (e->cfg.after_batch)
+            e->cfg.after_batch(e->ud);
+        flush_closing(th);
+    }
+}
+
+/* The thread owns epfd: waits on it, then handles what it got if it still owns it. */
+static int own_batch(graft__iothread *th)
+{
+    struct epoll_event evs[128];
+    int n = epoll_wait(th->epfd, evs, 128, SWEEP_MS);
+    if (n < 0 && errno != EINTR)
+        return -1;
+    pthread_mutex_lock(&th->pollmu);
+    /* If the embedder reclaimed epfd meanwhile, these events are its to fetch again (they
+     * are level-triggered) and may name connections it has closed since. */
+    if (atomic_load(&th->owner) == GRAFT__OWNER_IO)
+        graft__iothread_handle(th, evs, n > 0 ? n : 0);
+    pthread_mutex_unlock(&th->pollmu);
+    return 0;
+}
+
+/* The embedder owns epfd: wait for a wake-up, the watchdog or the sweep. */
+static int standby(graft__iothread *th)
+{
+    struct epoll_event evs[2];
+    int n = epoll_wait(th->standby_fd, evs, 2, SWEEP_MS);
+    if (n < 0 && errno != EINTR)
+        return -1;
+    pthread_mutex_lock(&th->pollmu);
+    int fired = 0;
+    for (int i = 0; i < n; i++) {
+        if (evs[i].data.u64 == TAG_WAKE) {
+            on_wake(th);
+        } else {
+            uint64_t v;
+            fired = read(th->watch_fd, &v, sizeof v) > 0;
+        }
+    }
+    if (atomic_load(&th->owner) == GRAFT__OWNER_EXT && !graft__handoff_watch(th, fired))
+        graft__iothread_handle(th, NULL, 0); /* the sweep, and what on_wake closed */
+    pthread_mutex_unlock(&th->pollmu);
+    return 0;
+}
+
 void *graft__iothread_main(void *arg)
 {
     graft__iothread *th = arg;
     graft__engine *e = th->e;
-    struct epoll_event evs[128];
-    int listening = 1;
     /* SCHED_BATCH: a waking I/O thread does not preempt the Python thread when
      * both share a core; it runs when Python yields and then finds many ready
      * connections at once, so requests reach Python in batches. */
     struct sched_param sp = {0};
     pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
-    int64_t next_sweep = graft__now_ms() + SWEEP_MS;
-
     while (!atomic_load(&e->stopping)) {
-        int n = epoll_wait(th->epfd, evs, 128, SWEEP_MS);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+        int rc = atomic_load(&th->owner) == GRAFT__OWNER_IO ? own_batch(th) : standby(th);
+        if (rc < 0)
             break;
-        }
-        for (int i = 0; i < n; i++) {
-            uintptr_t tag = (uintptr_t)evs[i].data.ptr;
-            if (tag == TAG_WAKE)
-                on_wake(th, &listening);
-            else if (tag >= TAG_LISTEN_BASE && tag < TAG_LISTEN_BASE + 256) {
-                if (listening)
-                    graft__conn_accept(th, e->listen_fds[tag - TAG_LISTEN_BASE]);
-            } else
-                graft__conn_on_events((graft__conn *)evs[i].data.ptr, evs[i].events);
-        }
-        /* Connections closed in this batch may still appear in later entries
-         * of the same batch, so their memory is given up only now. */
-        if (e->cfg.after_batch)
-            e->cfg.after_batch(e->ud);
-        flush_closing(th);
-        int64_t now = graft__now_ms();
-        if (now >= next_sweep) {
-            next_sweep = now + SWEEP_MS;
-            for (graft__conn *c = th->conns, *nx; c; c = nx) {
-                nx = c->next;
-                graft__conn_sweep(c, now);
-            }
-            if (e->cfg.after_batch)
-                e->cfg.after_batch(e->ud);
-            flush_closing(th);
-        }
     }
-    if (listening)
+    pthread_mutex_lock(&th->pollmu);
+    if (th->listening)
         remove_listeners(th);
     for (graft__conn *c = th->conns, *nx; c; c = nx) {
         nx = c->next;
@@ -125,12 +165,15 @@ void *graft__iothread_main(void *arg)
     if (e->cfg.after_batch)
         e->cfg.after_batch(e->ud);
     flush_closing(th);
+    pthread_mutex_unlock(&th->pollmu);
     return NULL;
 }
 
 int graft__iothread_init(graft__iothread *th, graft__engine *e)
 {
     th->e = e;
+    th->listening = 1;
+    th->next_sweep = graft__now_ms() + SWEEP_MS;
     th->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (th->epfd < 0)
         return -errno;
@@ -150,7 +193,7 @@ int graft__iothread_init(graft__iothread *th, graft__engine *e)
     th->hdrs = calloc(e->cfg.limits.max_headers ? e->cfg.limits.max_headers : 1, sizeof *th->hdrs);
     if (!th->hdrs)
         return -ENOMEM;
-    return 0;
+    return graft__handoff_init(th);
 }
 
 void graft__iothread_wake(graft__iothread *th)
@@ -166,6 +209,11 @@ void graft__iothread_destroy(graft__iothread *th)
         close(th->epfd);
     if (th->wakefd >= 0)
         close(th->wakefd);
+    if (th->standby_fd >= 0)
+        close(th->standby_fd);
+    if (th->watch_fd >= 0)
+        close(th->watch_fd);
+    pthread_mutex_destroy(&th->pollmu);
     free(th->closing);
     free(th->hdrs);
 }

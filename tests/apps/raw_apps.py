@@ -8,6 +8,7 @@ Observation endpoints (the test process cannot see the server's memory):
   GET /__seen           JSON list of every path the app was called with
   GET /__log?key=K      JSON list of events recorded under K
   GET /inflight         number of /sleep requests currently running
+  GET /block?t=S        blocks the whole event loop for S seconds (time.sleep)
 
 Environment:
   RAW_APPS_MARKER_DIR   if set, lifespan startup/shutdown and the SSE app write
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from urllib.parse import parse_qs
 
 SEEN: list[str] = []
@@ -342,6 +344,12 @@ async def sleep(scope, receive, send):
     await _respond(send, 200, b"slept")
 
 
+async def block(scope, receive, send):
+    """Blocks the event loop itself for t seconds (a sync call inside an async app)."""
+    time.sleep(float(_query(scope).get("t", "1")))
+    await _respond(send, 200, b"blocked")
+
+
 async def sse(scope, receive, send):
     """SSE-like: sends an event every 50 ms until receive() returns http.disconnect."""
     disconnected = asyncio.Event()
@@ -412,6 +420,7 @@ ROUTES = {
     "/after-complete": after_complete,
     "/pathsend": pathsend,
     "/sleep": sleep,
+    "/block": block,
     "/sse": sse,
     "/__seen": _seen,
     "/__log": _getlog,

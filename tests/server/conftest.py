@@ -21,10 +21,15 @@ def start_server(app: str, extra=(), **kw) -> Server:
     return Server(app, extra, **kw).start()
 
 
-@pytest.fixture(scope="module")
-def raw_server():
+# graft reads connections on the loop's thread while it is idle, or on its I/O threads
+# (--io-poll): the shared server runs every test of a module once in each mode.
+IO_POLL = ["loop", "thread"] if IMPL == "graft" else [None]
+
+
+@pytest.fixture(scope="module", params=IO_POLL, ids=lambda m: f"io-{m}" if m else "default")
+def raw_server(request):
     """graft (or GRAFT_TEST_IMPL) serving tests/apps/raw_apps.py:app with default options."""
-    s = start_server("raw_apps:app")
+    s = start_server("raw_apps:app", ["--io-poll", request.param] if request.param else [])
     yield s
     stop_and_check(s)
 

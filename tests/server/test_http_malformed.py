@@ -282,9 +282,8 @@ GOOD_BODIES = {
 }
 
 
-@pytest.mark.parametrize("head,check", [pytest.param(h, c, id=i) for i, h, c in GOOD])
-def test_valid_odd_requests_accepted(raw_server, request, head, check):
-    case = request.node.callspec.id
+@pytest.mark.parametrize("case,head,check", [pytest.param(i, h, c, id=i) for i, h, c in GOOD])
+def test_valid_odd_requests_accepted(raw_server, case, head, check):
     data = head + b"Connection: close\r\n\r\n" + GOOD_BODIES.get(case, b"")
     ex = exchange(raw_server.port, data, timeout=5)
     resps, rest = parse_all(ex.data)

@@ -1,0 +1,88 @@
+"""Who reads the connections: the event loop's own thread while it is idle (--io-poll loop,
+the default), or the C I/O threads (--io-poll thread, and the loop's fallback).
+
+With the default, an app that blocks its event loop must not stall the connections: the
+I/O thread notices (the watchdog in src/core/handoff.c), reads and parses what arrives
+meanwhile, and hands the connections back once the loop runs again. The hand-back is
+logged at debug level, which is what these tests observe from outside the process.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from util import IMPL, Conn, build_request, request
+
+pytestmark = pytest.mark.skipif(IMPL != "graft", reason="graft's I/O ownership")
+
+HANDBACK = "served its connections while the event loop was blocked"
+
+
+def _wait_for(srv, text: str, count: int, timeout: float = 5.0) -> int:
+    deadline = time.monotonic() + timeout
+    while srv.output().count(text) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return srv.output().count(text)
+
+
+def _stall_with_waiting_requests(port: int, waiting: int = 3) -> None:
+    """Blocks the loop for 0.6 s with /block, sends `waiting` requests meanwhile (one
+    pipelined pair among them), and checks every answer."""
+    with Conn(port, timeout=10) as blocker, Conn(port, timeout=10) as other:
+        blocker.send(build_request("GET", "/block?t=0.6"))
+        time.sleep(0.2)
+        sent = range(waiting)
+        other.send(b"".join(build_request("GET", "/hello") for _ in sent))
+        r = blocker.read_response()
+        assert r.status == 200 and r.body == b"blocked", r
+        for _ in sent:
+            r = other.read_response()
+            assert r.status == 200 and r.body == b"Hello, world!", r
+
+
+def test_blocked_loop_hands_connections_over_and_back(server_factory):
+    srv = server_factory("raw_apps:app", ["--log-level", "debug"])
+    assert request(srv.port, "GET", "/hello").status == 200
+    _stall_with_waiting_requests(srv.port)
+    # The requests that waited were read by the I/O thread; the loop, running again,
+    # took the connections back (a debug line per hand-back).
+    assert _wait_for(srv, HANDBACK, 1) == 1, srv.output()
+
+    # The loop serves on its own again: keep-alive, pipelining, new connections.
+    with Conn(srv.port) as c:
+        for _ in range(20):
+            c.send(build_request("GET", "/hello"))
+            r = c.read_response()
+            assert r.status == 200 and r.body == b"Hello, world!", r
+        c.send(build_request("GET", "/hello") * 5)
+        for _ in range(5):
+            assert c.read_response().status == 200
+    for _ in range(10):
+        assert request(srv.port, "GET", "/hello").status == 200
+
+    # A second stall goes the same way.
+    _stall_with_waiting_requests(srv.port)
+    assert _wait_for(srv, HANDBACK, 2) == 2, srv.output()
+    assert request(srv.port, "GET", "/hello").status == 200
+
+
+def test_blocked_loop_with_io_poll_thread(server_factory):
+    """--io-poll thread: the I/O thread always reads, so there is nothing to hand back."""
+    srv = server_factory("raw_apps:app", ["--log-level", "debug", "--io-poll", "thread"])
+    _stall_with_waiting_requests(srv.port)
+    assert request(srv.port, "GET", "/hello").status == 200
+    time.sleep(0.1)
+    assert HANDBACK not in srv.output(), srv.output()
+
+
+def test_io_poll_rejects_unknown_value(server_factory):
+    from util import Server
+
+    s = Server("raw_apps:app", ["--io-poll", "sometimes"], probe=False).start()
+    try:
+        assert s.wait(10) not in (None, 0)
+        assert "--io-poll" in s.output(), s.output()
+    finally:
+        s.cleanup()
