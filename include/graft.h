@@ -9,8 +9,10 @@
  * library state (created there, destroyed by its destructor at shutdown) and a
  * per-thread state constructor for resources that are not thread-safe.
  *
- * Threads: handlers run on graft's C I/O threads (or, for routes marked
- * GRAFT_ROUTE_BLOCKING, on a pool of worker threads), never with Python's GIL.
+ * Threads: handlers run on the thread polling the connections: a C I/O thread,
+ * or under graft the event loop's thread while it is idle, with the GIL released
+ * (routes marked GRAFT_ROUTE_BLOCKING run on a pool of worker threads). A
+ * handler never holds Python's GIL and must not block on Python.
  * A handler must answer by calling exactly one of the graft_respond* family or
  * graft_stream_start, now or later and from any thread, or decline with
  * GRAFT_DECLINE before answering. Errors are negative codes; a call that fails
@@ -77,7 +79,8 @@ GRAFT_API int graft_route(graft_router *r, const char *method, const char *path,
                           graft_handler handler, unsigned flags);
 /* Sets the library state passed to every handler; destroy (may be NULL) runs at shutdown. */
 GRAFT_API void graft_router_set_state(graft_router *r, void *state, void (*destroy)(void *state));
-/* Per-thread state: create(lib_state) runs on first use in each thread, destroy at thread exit. */
+/* Per-thread state: create(lib_state) runs on first use in each thread, destroy at thread exit
+ * (for the thread that stops the server, when it stops, before the library state's destroy). */
 GRAFT_API void graft_router_set_thread_state(graft_router *r, void *(*create)(void *lib_state),
                                              void (*destroy)(void *thread_state));
 /* Limit for GRAFT_ROUTE_BODY bodies of this library's routes (default 1 MiB; larger → 413). */
@@ -148,8 +151,8 @@ GRAFT_API int graft_stream_end(graft_request *req);
 
 typedef struct graft_ws graft_ws;
 
-/* Callbacks of a native WebSocket route. They run on an I/O thread, one at a time per
- * connection; data passed to on_message is valid only during the call. */
+/* Callbacks of a native WebSocket route. They run on the polling thread (as handlers do), one
+ * at a time per connection; data passed to on_message is valid only during the call. */
 typedef struct graft_ws_handlers {
     /* The handshake succeeded (101 sent); the handler may send from here on. */
     void (*on_open)(graft_ws *ws, void *lib_state);

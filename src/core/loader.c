@@ -140,6 +140,13 @@ void graft__native_free(graft__native *n)
     graft__router_free(&n->router);
     for (size_t i = n->nlibs; i-- > 0;) {
         graft__lib *lib = n->libs[i];
+        /* This thread may have polled connections itself (the event loop's thread under
+         * graft) and outlives the server: its thread state goes now, before the library's. */
+        void *mine = lib->has_key ? pthread_getspecific(lib->key) : NULL;
+        if (mine && lib->tdestroy) {
+            pthread_setspecific(lib->key, NULL);
+            lib->tdestroy(mine);
+        }
         if (lib->destroy)
             lib->destroy(lib->state);
         if (lib->has_key)

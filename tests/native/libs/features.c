@@ -26,6 +26,7 @@ typedef struct lib {
     char dir[1024];
     atomic_long requests;
     atomic_int thread_states;  /* thread states created */
+    atomic_int thread_states_freed;
     atomic_int gone_seen;      /* /gone-watch threads that saw graft_request_gone() == 1 */
     atomic_int gone_finished;  /* /gone-watch threads that finished */
     atomic_int gone_late_rc;   /* what graft_respond returned after the client went away */
@@ -34,6 +35,7 @@ typedef struct lib {
 
 typedef struct tstate {
     long count;
+    void *owner; /* the lib, which counts destroyed states */
 } tstate;
 
 static void nap_ms(long ms)
@@ -428,12 +430,21 @@ static int state(graft_request *req, void *st)
 static void *tstate_create(void *st)
 {
     tstate *t = calloc(1, sizeof *t);
-    if (t && st)
-        atomic_fetch_add(&((lib *)st)->thread_states, 1);
+    if (t) {
+        t->owner = st;
+        if (st)
+            atomic_fetch_add(&((lib *)st)->thread_states, 1);
+    }
     return t;
 }
 
-static void tstate_destroy(void *t) { free(t); }
+static void tstate_destroy(void *p)
+{
+    tstate *t = p;
+    if (t->owner)
+        atomic_fetch_add(&((lib *)t->owner)->thread_states_freed, 1);
+    free(t);
+}
 
 static int thread_state(graft_request *req, void *st)
 {
@@ -462,7 +473,9 @@ static void lib_destroy(void *st)
         snprintf(path, sizeof path, "%s/destroyed", l->dir);
         FILE *f = fopen(path, "w");
         if (f) {
-            fprintf(f, "destroyed requests=%ld\n", (long)atomic_load(&l->requests));
+            fprintf(f, "destroyed requests=%ld thread_states=%d/%d\n",
+                    (long)atomic_load(&l->requests), atomic_load(&l->thread_states_freed),
+                    atomic_load(&l->thread_states));
             fclose(f);
         }
     }
