@@ -44,7 +44,7 @@ typedef struct {
     graft_state *st;
     graft__engine *engine;
     graft__native *native;  /* NULL without --native */
-    PyObject *app, *loop, *create_task, *create_future;
+    PyObject *app, *loop, *create_task, *create_future, *call_soon;
     PyObject *state;        /* lifespan state dict, shallow-copied per request */
     PyObject *scope_template; /* constant scope keys */
     PyObject *extensions;   /* template for scope["extensions"] */
@@ -94,7 +94,9 @@ typedef struct {
     uint64_t sent;
     unsigned chunked : 1, close : 1, head_only : 1, no_body : 1, body_ended : 1,
         has_date : 1, has_server : 1, failed : 1, app_close : 1,
-        ws : 1, ws_connect_sent : 1, ws_accepted : 1, ws_closed : 1, ws_denial : 1;
+        ws : 1, ws_connect_sent : 1, ws_accepted : 1, ws_closed : 1, ws_denial : 1,
+        head_built : 1, pressure : 1, flush_scheduled : 1;
+    graft__buf pend;         /* response bytes gathered for one write (coalesce.c) */
     const char *log_status_note;
 } graft_cycle;
 
@@ -122,6 +124,13 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg);
 void graft_asgi_ws_resolve_receive(graft_cycle *cy);
 void graft_asgi_ws_finish(graft_cycle *cy, int raised);
 PyObject *graft_asgi_ws_scope_new(graft_server *srv, graft__req *req);
+/* coalesce.c: gathers a non-final chunk (1) or declines (0: write it now); writes gathered
+ * bytes followed by iov (graft__req_write's result, and notes back-pressure); writes
+ * gathered bytes alone (0 when there are none). */
+int graft_cycle_gather(graft_cycle *cy, const struct iovec *iov, int n);
+int graft_cycle_write(graft_cycle *cy, const struct iovec *iov, int n, int flags);
+int graft_cycle_flush(graft_cycle *cy);
+
 /* Shared by HTTP and WebSocket denial responses (cycle_io.c). */
 PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg);
 PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg);

@@ -34,6 +34,8 @@ static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
  * answer or a close, then let the request go. */
 void graft_cycle_finish(graft_cycle *cy, int raised)
 {
+    if (cy->req)
+        graft_cycle_flush(cy); /* what the app sent goes before any verdict on it */
     if (cy->ws) {
         if (!raised && !cy->ws_accepted && !cy->ws_closed && !cy->ws_denial && cy->req)
             log_app_error(cy->srv, "ASGI callable returned without sending handshake.", NULL);
@@ -227,6 +229,7 @@ static void cycle_dealloc(graft_cycle *cy)
     PyTypeObject *tp = Py_TYPE(cy);
     PyObject_GC_UnTrack(cy);
     cycle_clear(cy);
+    graft__buf_free(&cy->pend);
     if (cy->req) {
         cy->req->app_data = NULL;
         graft__req_release(cy->req);
@@ -292,6 +295,8 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     cy->has_date = cy->has_server = cy->failed = cy->app_close = 0;
     cy->ws = req->websocket;
     cy->ws_connect_sent = cy->ws_accepted = cy->ws_closed = cy->ws_denial = 0;
+    cy->head_built = cy->pressure = cy->flush_scheduled = 0;
+    cy->pend = (graft__buf){0};
     PyObject_GC_Track(cy);
     req->app_data = Py_NewRef(cy);
     srv->live++;
@@ -350,6 +355,7 @@ static void settle(graft_server *srv, PyObject **futp, PyObject *value, int is_e
 void graft_cycle_settle_send(graft_cycle *cy, int gone)
 {
     if (!gone) {
+        cy->pressure = 0;
         settle(cy->srv, &cy->send_fut, Py_None, 0);
         return;
     }

@@ -92,7 +92,10 @@ PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next)
 PyObject *graft_cycle_receive(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    return graft_cycle_receive_with((graft_cycle *)self, next_message);
+    graft_cycle *cy = (graft_cycle *)self;
+    if (cy->req)
+        graft_cycle_flush(cy); /* the head goes out before any 100 Continue would */
+    return graft_cycle_receive_with(cy, next_message);
 }
 
 /* An event arrived: settle a pending receive() if there is now something to say. */
@@ -221,10 +224,12 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
         return NULL;
     const char *data = PyBytes_AS_STRING(body);
     size_t len = (size_t)PyBytes_GET_SIZE(body);
-    int head_written = cy->req->response_started;
     graft__buf head = {0};
-    if (!head_written && graft_head_build(cy, &head, len, !more) < 0)
-        return NULL;
+    if (!cy->head_built && !cy->req->response_started) {
+        if (graft_head_build(cy, &head, len, !more) < 0)
+            return NULL;
+        cy->head_built = 1;
+    }
     int skip_body = cy->head_only || cy->no_body;
     if (!skip_body && cy->content_length >= 0) {
         if (cy->sent + len > (uint64_t)cy->content_length) {
@@ -236,7 +241,7 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
             /* Send what we have, then close: the client sees a short body. */
             cy->close = 1;
             struct iovec iov[2] = {{head.data, head.len}, {(void *)data, len}};
-            graft__req_write(cy->req, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+            graft_cycle_write(cy, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
             graft__buf_free(&head);
             cy->state = CYC_DONE;
             graft_cycle_response_done(cy);
@@ -262,8 +267,12 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
     }
     if (!skip_body)
         cy->sent += len;
+    if (more && graft_cycle_gather(cy, iov, n)) {
+        graft__buf_free(&head);
+        return graft_ready_new(cy->srv->st, Py_None);
+    }
     int flags = more ? 0 : (GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0));
-    int rc = graft__req_write(cy->req, iov, n, flags);
+    int rc = graft_cycle_write(cy, iov, n, flags);
     graft__buf_free(&head);
     if (!more && rc >= 0) {
         cy->state = CYC_DONE;

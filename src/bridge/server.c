@@ -148,7 +148,8 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     }
     srv->create_task = PyObject_GetAttrString(loop, "create_task");
     srv->create_future = srv->create_task ? PyObject_GetAttrString(loop, "create_future") : NULL;
-    if (!srv->create_future)
+    srv->call_soon = srv->create_future ? PyObject_GetAttrString(loop, "call_soon") : NULL;
+    if (!srv->call_soon)
         return -1;
     if (build_headers(srv, headers) < 0)
         return -1;
@@ -375,6 +376,7 @@ static int server_traverse(graft_server *srv, visitproc visit, void *arg)
     Py_VISIT(srv->loop);
     Py_VISIT(srv->create_task);
     Py_VISIT(srv->create_future);
+    Py_VISIT(srv->call_soon);
     Py_VISIT(srv->state);
     Py_VISIT(srv->log_error);
     Py_VISIT(srv->access_log);
@@ -389,6 +391,7 @@ static int server_clear(graft_server *srv)
     Py_CLEAR(srv->loop);
     Py_CLEAR(srv->create_task);
     Py_CLEAR(srv->create_future);
+    Py_CLEAR(srv->call_soon);
     Py_CLEAR(srv->state);
     Py_CLEAR(srv->log_error);
     Py_CLEAR(srv->access_log);

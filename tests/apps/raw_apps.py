@@ -9,6 +9,7 @@ Observation endpoints (the test process cannot see the server's memory):
   GET /__log?key=K      JSON list of events recorded under K
   GET /inflight         number of /sleep requests currently running
   GET /block?t=S        blocks the whole event loop for S seconds (time.sleep)
+  GET /open-gate?key=K  lets the /stream-gated?key=K response finish
 
 Environment:
   RAW_APPS_MARKER_DIR   if set, lifespan startup/shutdown and the SSE app write
@@ -134,6 +135,35 @@ async def stream(scope, receive, send):
         if delay:
             await asyncio.sleep(delay)
     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+GATES: dict[str, asyncio.Event] = {}
+
+
+def _gate(key: str) -> asyncio.Event:
+    return GATES.setdefault(key, asyncio.Event())
+
+
+async def stream_gated(scope, receive, send):
+    """Sends a head and two chunks from a child task (as Starlette's StreamingResponse
+    does), then waits until ``GET /open-gate?key=K`` before the last chunk: the client
+    can only open the gate if the first chunks reached it while the app was waiting."""
+    key = _query(scope)["key"]
+
+    async def sender():
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"first-", "more_body": True})
+        await send({"type": "http.response.body", "body": b"second-", "more_body": True})
+        await _gate(key).wait()
+        await send({"type": "http.response.body", "body": b"last", "more_body": False})
+
+    await asyncio.get_running_loop().create_task(sender())
+
+
+async def open_gate(scope, receive, send):
+    _gate(_query(scope)["key"]).set()
+    await _respond(send, 200, b"opened")
 
 
 async def app_te(scope, receive, send):
@@ -402,6 +432,8 @@ ROUTES = {
     "/hello": hello,
     "/echo-body": echo_body,
     "/stream": stream,
+    "/stream-gated": stream_gated,
+    "/open-gate": open_gate,
     "/app-te": app_te,
     "/bigresp": bigresp,
     "/headers-case": headers_case,

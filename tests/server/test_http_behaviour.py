@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import time
+import uuid
 
 import pytest
 
@@ -18,6 +19,7 @@ from util import (
     build_request,
     exchange,
     parse_all,
+    request,
 )
 
 HELLO = b"Hello, world!"
@@ -167,6 +169,24 @@ def test_http10_streaming_is_close_delimited(raw_server):
     assert not r.has("transfer-encoding"), r
     assert not r.chunked
     assert r.body == b"chunk0\nchunk1\nchunk2\nchunk3\n", r
+
+
+def test_streamed_chunks_leave_while_the_app_waits(raw_server):
+    """Chunks sent from a child task reach the client while the app awaits something
+    else, not when the response ends: the client here must see them to let it end."""
+    key = uuid.uuid4().hex
+    with Conn(raw_server.port, timeout=10) as c:
+        c.send(build_request("GET", f"/stream-gated?key={key}"))
+        deadline = time.monotonic() + 5
+        while b"second-" not in c.buf and time.monotonic() < deadline:
+            if not c._recv_some(deadline):
+                break
+        assert b"first-" in c.buf and b"second-" in c.buf, c.buf
+        assert b"last" not in c.buf, c.buf
+        assert request(raw_server.port, "GET", f"/open-gate?key={key}").body == b"opened"
+        r = c.read_response()
+        assert r.status == 200 and r.chunked, r
+        assert r.body == b"first-second-last", r
 
 
 def test_http10_scope_version(raw_server):
