@@ -85,6 +85,7 @@ struct graft__iothread {
     atomic_uint ext_polls;  /* bumped by every external poll */
     unsigned seen_polls;    /* ext_polls at the watchdog's last look */
     int suspect;            /* the last look found events waiting for a stalled embedder */
+    int64_t watch_ns;       /* the watchdog's current period (handoff.c) */
     int64_t watch_until_ns; /* embedder's view of when the watchdog fires (under pollmu) */
     int listening;
     int64_t next_sweep;

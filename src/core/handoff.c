@@ -22,6 +22,9 @@
  * between one and two periods, the second look being a short confirmation. */
 #define WATCH_NS (2 * 1000000LL)
 #define CONFIRM_NS (500 * 1000LL)
+/* The longest period while requests are in flight but the loop is not inside a request's
+ * task step: it may be blocked elsewhere (a child task, a middleware), or just waiting. */
+#define WATCH_MAX_NS (128 * 1000000LL)
 
 static int64_t mono_ns(void)
 {
@@ -39,6 +42,7 @@ static void arm(graft__iothread *th, int64_t ns)
 int graft__handoff_init(graft__iothread *th)
 {
     atomic_store(&th->owner, th->e->cfg.external_poll ? GRAFT__OWNER_EXT : GRAFT__OWNER_IO);
+    th->watch_ns = WATCH_NS;
     th->standby_fd = epoll_create1(EPOLL_CLOEXEC);
     if (th->standby_fd < 0)
         return -errno;
@@ -77,10 +81,18 @@ int graft__handoff_watch(graft__iothread *th, int fired)
         return 1;
     }
     th->suspect = 0;
-    /* Keep looking while the embedder is active (it may be about to block) or says it is
-     * inside code that may block; an idle embedder costs no more wake-ups. */
-    if (fired && (!stalled || atomic_load(&th->e->ext_busy) > 0))
-        arm(th, WATCH_NS);
+    if (!fired)
+        return 0;
+    /* Keep looking every period while the embedder is active (it may be about to block)
+     * or inside a request's code; with requests in flight but nothing else known, look
+     * less and less often; an idle embedder costs no more wake-ups. */
+    if (!stalled || atomic_load(&th->e->ext_busy) > 0)
+        th->watch_ns = WATCH_NS;
+    else if (atomic_load(&th->e->inflight) > 0)
+        th->watch_ns = th->watch_ns * 2 > WATCH_MAX_NS ? WATCH_MAX_NS : th->watch_ns * 2;
+    else
+        return 0;
+    arm(th, th->watch_ns);
     return 0;
 }
 

@@ -8,7 +8,8 @@ Observation endpoints (the test process cannot see the server's memory):
   GET /__seen           JSON list of every path the app was called with
   GET /__log?key=K      JSON list of events recorded under K
   GET /inflight         number of /sleep requests currently running
-  GET /block?t=S        blocks the whole event loop for S seconds (time.sleep)
+  GET /block?t=S        blocks the whole event loop for S seconds (time.sleep; child=1:
+                        from a child task)
   GET /open-gate?key=K  lets the /stream-gated?key=K response finish
 
 Environment:
@@ -375,8 +376,17 @@ async def sleep(scope, receive, send):
 
 
 async def block(scope, receive, send):
-    """Blocks the event loop itself for t seconds (a sync call inside an async app)."""
-    time.sleep(float(_query(scope).get("t", "1")))
+    """Blocks the event loop itself for t seconds (a sync call inside an async app); with
+    ``child=1`` the call is made in a child task, as with Starlette's BaseHTTPMiddleware."""
+    q = _query(scope)
+
+    async def stall():
+        time.sleep(float(q.get("t", "1")))
+
+    if q.get("child"):
+        await asyncio.get_running_loop().create_task(stall())
+    else:
+        await stall()
     await _respond(send, 200, b"blocked")
 
 

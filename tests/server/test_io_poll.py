@@ -27,11 +27,11 @@ def _wait_for(srv, text: str, count: int, timeout: float = 5.0) -> int:
     return srv.output().count(text)
 
 
-def _stall_with_waiting_requests(port: int, waiting: int = 3) -> None:
-    """Blocks the loop for 0.6 s with /block, sends `waiting` requests meanwhile (one
-    pipelined pair among them), and checks every answer."""
+def _stall_with_waiting_requests(port: int, waiting: int = 3, child: bool = False) -> None:
+    """Blocks the loop for 0.6 s with /block (in the request's task, or a child task),
+    sends `waiting` pipelined requests meanwhile, and checks every answer."""
     with Conn(port, timeout=10) as blocker, Conn(port, timeout=10) as other:
-        blocker.send(build_request("GET", "/block?t=0.6"))
+        blocker.send(build_request("GET", "/block?t=0.6" + ("&child=1" if child else "")))
         time.sleep(0.2)
         sent = range(waiting)
         other.send(b"".join(build_request("GET", "/hello") for _ in sent))
@@ -62,8 +62,9 @@ def test_blocked_loop_hands_connections_over_and_back(server_factory):
     for _ in range(10):
         assert request(srv.port, "GET", "/hello").status == 200
 
-    # A second stall goes the same way.
-    _stall_with_waiting_requests(srv.port)
+    # A second stall goes the same way, also when the loop blocks outside the request's
+    # own task (the watchdog then looks less often, but still looks).
+    _stall_with_waiting_requests(srv.port, child=True)
     assert _wait_for(srv, HANDBACK, 2) == 2, srv.output()
     assert request(srv.port, "GET", "/hello").status == 200
 
