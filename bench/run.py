@@ -74,7 +74,11 @@ SCENARIOS = {
     "hello-c64": dict(target="bench.apps:hello", path="/", conns=64, body=None, check="hello",
                       desc="raw ASGI hello, `GET /` -> 13-byte text/plain, 64 connections"),
     "hello-c1": dict(target="bench.apps:hello", path="/", conns=1, body=None, check="hello",
-                     desc="raw ASGI hello, `GET /` -> 13-byte text/plain, 1 connection (latency-bound)"),
+                     servers=_STD_ROWS[:1] + [("graft-iothread", "graft", ["--io-poll", "thread"])]
+                     + _STD_ROWS[1:],
+                     desc="raw ASGI hello, `GET /` -> 13-byte text/plain, 1 connection "
+                          "(latency-bound); graft-iothread is graft with `--io-poll thread` (every "
+                          "request read by the I/O thread and handed to the loop's thread)"),
     "fastapi-json-c64": dict(target="bench.apps:fastapi_app", path="/json", conns=64, body=None,
                              check="json",
                              desc='FastAPI `GET /json` -> `{"message": "Hello, world!"}`, 64 connections'),
