@@ -39,6 +39,14 @@ def _access(client: str, method: str, root_path: str, target: str, version: str,
     access_logger.info('%s - "%s %s HTTP/%s" %d', client, method, root_path + target, version, status)
 
 
+def _ws_log(client: str, root_path: str, target: str, status: int) -> None:
+    """A WebSocket handshake's outcome, on the error logger at INFO as uvicorn logs it."""
+    if status:
+        logger.info('%s - "WebSocket %s" %d', client, root_path + target, status)
+    else:
+        logger.info('%s - "WebSocket %s" [accepted]', client, root_path + target)
+
+
 class Server:
     """One server process: ``await serve()`` inside a loop, or ``run()`` to own the loop."""
 
@@ -133,6 +141,7 @@ class Server:
             ws_per_message_deflate=config.ws_per_message_deflate,
             io_poll=config.io_poll == "loop",
             on_handoff=self._on_handoff,
+            ws_log=_ws_log,
         )
         self._loop.add_reader(self.core.fileno(), self.core.drain)
         self.core.start()

@@ -51,6 +51,7 @@ typedef struct {
     PyObject *ws_extensions; /* the same for WebSocket scopes */
     PyObject *root_path;    /* str */
     PyObject *access_log;   /* callable or None */
+    PyObject *ws_log;       /* callable(client, root_path, target, status) or None */
     PyObject *log_error;    /* callable(msg, exc_or_None) */
     PyObject *on_request_count; /* callable() when limit_max_requests is reached, or None */
     PyObject *on_handoff;   /* callable(thread) when the loop takes connections back, or None */
@@ -151,6 +152,8 @@ PyObject *graft_server_unwatch_all(graft_server *srv);
 void graft_cycle_start(graft_server *srv, graft__req *req);
 /* Routes a BODY / DISCONNECT / WRITABLE event to the request's cycle. */
 void graft_cycle_event(graft_server *srv, graft__req *req, int ev);
+/* Logs a WebSocket handshake's outcome as uvicorn does (0: accepted, else the status). */
+void graft_ws_log(graft_cycle *cy, int status);
 /* Writes the access-log line for a finished response (no-op when the log is off). */
 void graft_access_log(graft_server *srv, graft__req *r, int status);
 /* Completes or fails the response after the app finished (ok) or raised. */

@@ -116,21 +116,46 @@ void graft_cycle_resolve_with(graft_cycle *cy, graft_next_fn next)
 
 void graft_cycle_resolve_receive(graft_cycle *cy) { graft_cycle_resolve_with(cy, next_message); }
 
+static void client_text(const graft__req *r, char client[80])
+{
+    if (r->client_port >= 0)
+        snprintf(client, 80, "%s:%d", r->client_ip, r->client_port);
+    else
+        client[0] = '\0';
+}
+
+/* The request target as logged: visible ASCII only (the parser refused anything else), so a
+ * log line cannot be forged. */
+static Py_ssize_t target_len(const graft__req *r)
+{
+    return (Py_ssize_t)(r->target[0] == '/' ? r->target_len : r->path_len);
+}
+
+void graft_ws_log(graft_cycle *cy, int status)
+{
+    graft_server *srv = cy->srv;
+    if (srv->ws_log == Py_None || !cy->req)
+        return;
+    char client[80];
+    client_text(cy->req, client);
+    PyObject *res = PyObject_CallFunction(srv->ws_log, "sOs#i", client, srv->root_path,
+                                          cy->req->target, target_len(cy->req), status);
+    if (!res)
+        PyErr_WriteUnraisable(srv->ws_log);
+    Py_XDECREF(res);
+}
+
 void graft_access_log(graft_server *srv, graft__req *r, int status)
 {
     if (srv->access_log == Py_None || !r)
         return;
     char client[80];
-    if (r->client_port >= 0)
-        snprintf(client, sizeof client, "%s:%d", r->client_ip, r->client_port);
-    else
-        client[0] = '\0';
-    /* The target's bytes are visible ASCII (the parser refused anything else), so the
-     * line cannot be forged; root_path is prefixed as uvicorn does. */
+    client_text(r, client);
+    /* root_path is prefixed as uvicorn does. */
     PyObject *res = PyObject_CallFunction(srv->access_log, "ss#Os#s#i", client, r->method,
                                           (Py_ssize_t)r->method_len, srv->root_path, r->target,
-                                          (Py_ssize_t)(r->target[0] == '/' ? r->target_len : r->path_len),
-                                          r->minor_version ? "1.1" : "1.0", (Py_ssize_t)3, status);
+                                          target_len(r), r->minor_version ? "1.1" : "1.0",
+                                          (Py_ssize_t)3, status);
     if (!res)
         PyErr_WriteUnraisable(srv->access_log);
     Py_XDECREF(res);
@@ -138,7 +163,8 @@ void graft_access_log(graft_server *srv, graft__req *r, int status)
 
 void graft_cycle_response_done(graft_cycle *cy)
 {
-    graft_access_log(cy->srv, cy->req, cy->status);
+    if (!cy->ws) /* a WebSocket handshake's answer is logged by graft_ws_log, as uvicorn does */
+        graft_access_log(cy->srv, cy->req, cy->status);
     if (cy->receive_fut) {
         PyObject *msg = disconnect_msg(cy->srv->st);
         if (msg) {

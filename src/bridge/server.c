@@ -90,9 +90,10 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "limit_concurrency", "limit_max_requests", "on_max_requests",
                              "unix_path", "native", "blocking_threads", "ws", "ws_max_size",
                              "ws_max_queue", "ws_ping_interval", "ws_ping_timeout",
-                             "ws_per_message_deflate", "io_poll", "on_handoff", NULL};
+                             "ws_per_message_deflate", "io_poll", "on_handoff", "ws_log", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
-    PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None;
+    PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None,
+             *ws_log = Py_None;
     int blocking_threads = 4;
     int ws_on = 1, ws_queue = 32, ws_deflate = 1, io_poll = 1;
     unsigned long long ws_max = 16777216;
@@ -103,13 +104,13 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     double t_ka = 5, t_hdr = 10, t_body = 30;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppO", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOO", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
                                      &lim_conc, &max_req, &on_max, &unix_path, &native,
                                      &blocking_threads, &ws_on, &ws_max, &ws_queue, &ws_ping,
-                                     &ws_ping_to, &ws_deflate, &io_poll, &on_handoff))
+                                     &ws_ping_to, &ws_deflate, &io_poll, &on_handoff, &ws_log))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -125,6 +126,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     srv->root_path = Py_NewRef(root_path);
     srv->on_request_count = Py_NewRef(on_max);
     srv->on_handoff = Py_NewRef(on_handoff);
+    srv->ws_log = Py_NewRef(ws_log);
     srv->server_header = server_header;
     srv->date_header = date_header;
     srv->max_requests = max_req;
@@ -382,6 +384,7 @@ static int server_traverse(graft_server *srv, visitproc visit, void *arg)
     Py_VISIT(srv->access_log);
     Py_VISIT(srv->on_request_count);
     Py_VISIT(srv->on_handoff);
+    Py_VISIT(srv->ws_log);
     return 0;
 }
 
@@ -397,6 +400,7 @@ static int server_clear(graft_server *srv)
     Py_CLEAR(srv->access_log);
     Py_CLEAR(srv->on_request_count);
     Py_CLEAR(srv->on_handoff);
+    Py_CLEAR(srv->ws_log);
     Py_CLEAR(srv->scope_template);
     Py_CLEAR(srv->extensions);
     Py_CLEAR(srv->ws_extensions);

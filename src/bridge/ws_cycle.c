@@ -196,18 +196,23 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
                 return graft_cycle_disconnected(cy);
             cy->ws_accepted = 1;
             cy->status = 101;
+            graft_ws_log(cy, 0);
             return graft_ready_new(st, Py_None);
         }
         if (PyUnicode_Compare(type, st->v_ws_close) == 0) {
             /* close before accept: refuse the handshake with 403 */
             cy->ws_closed = 1;
+            graft_ws_log(cy, 403);
             int graft_cycle_write_simple(graft_cycle * cy, int status, const char *body);
             graft_cycle_write_simple(cy, 403, "");
             return graft_ready_new(st, Py_None);
         }
         if (PyUnicode_Compare(type, st->v_ws_resp_start) == 0) {
             cy->ws_denial = 1;
-            return graft_cycle_send_start(cy, msg);
+            PyObject *r = graft_cycle_send_start(cy, msg);
+            if (r)
+                graft_ws_log(cy, cy->status);
+            return r;
         }
         return type_error(type, "'websocket.accept', 'websocket.close' or 'websocket.http.response.start'");
     }

@@ -537,3 +537,30 @@ def test_backpressure_unread_echoes(server_factory, queue):
     finally:
         c.close()
         t.join(5)
+
+
+# ---------------------------------------------------------------------------
+# Logging: the handshake's outcome, as uvicorn logs it
+# ---------------------------------------------------------------------------
+
+def test_handshake_outcomes_logged_like_uvicorn(server_factory):
+    """uvicorn logs WebSocket handshakes on its error logger at INFO ('"WebSocket /path"
+    [accepted]', or the refusal's status) and writes no access-log line for them."""
+    import re
+    import time
+
+    srv = server_factory(extra=["--access-log"])
+    c = WSClient(srv.port, "/echo?x=1")
+    assert c.echo("hi").text == "hi"
+    c.close()
+    assert _refused(srv.port, "/reject").status == 403
+    assert _refused(srv.port, "/deny").status == 418
+    want = [r'"WebSocket /echo\?x=1" \[accepted\]', r'"WebSocket /reject" 403',
+            r'"WebSocket /deny" 418']
+    deadline = time.monotonic() + 5
+    while not all(re.search(w, srv.output()) for w in want) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    out = srv.output()
+    for w in want:
+        assert re.search(r"INFO.*127\.0\.0\.1:\d+ - " + w, out), (w, out)
+    assert "GET /echo" not in out and "GET /reject" not in out, out
