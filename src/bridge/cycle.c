@@ -172,7 +172,12 @@ static PyObject *cycle_throw_m(PyObject *self, PyObject *args)
     PyObject *meth = PyObject_GetAttrString(cy->coro, "throw");
     if (!meth)
         return NULL;
+    graft__engine *e = cy->srv->engine;
+    if (e)
+        graft__engine_busy(e, 1); /* the app's handler of the exception runs now */
     PyObject *r = PyObject_Call(meth, args, NULL);
+    if (e && cy->srv->engine == e)
+        graft__engine_busy(e, -1);
     Py_DECREF(meth);
     if (r)
         return r; /* the app caught it and yielded again */

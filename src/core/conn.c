@@ -149,6 +149,9 @@ void graft__conn_close_locked(graft__conn *c)
         return;
     graft__iothread *th = c->th;
     c->closed = 1;
+    /* Closing an fd does not remove it from epoll while another process still holds the
+     * socket (a fork of the app): its events would keep naming this freed conn. */
+    epoll_ctl(th->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     if (c->prev)
         c->prev->next = c->next;

@@ -309,7 +309,6 @@ void graft__conn_update_interest(graft__conn *c)
 {
     uint32_t ev = 0;
     if (!c->read_eof) {
-        ev |= EPOLLRDHUP;
         int want_read;
         if (c->lingering)
             want_read = 1;
@@ -322,8 +321,10 @@ void graft__conn_update_interest(graft__conn *c)
                         graft__buf_avail(&c->req->body) < GRAFT__BODY_HIGH;
         else
             want_read = graft__buf_avail(&c->in) < c->th->e->cfg.limits.max_head + GRAFT__PIPELINE_MAX;
+        /* EPOLLRDHUP only with EPOLLIN: a level-triggered half-close we do not read would
+         * be reported on every poll while reading is paused. */
         if (want_read)
-            ev |= EPOLLIN;
+            ev |= EPOLLIN | EPOLLRDHUP;
     }
     if (graft__conn_pending(c) || c->kicked)
         ev |= EPOLLOUT;

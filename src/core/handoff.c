@@ -138,7 +138,11 @@ int graft__engine_reclaim(graft__engine *e, int i)
     atomic_store(&th->owner, GRAFT__OWNER_EXT);
     th->seen_polls = atomic_load(&th->ext_polls);
     th->suspect = 0;
-    th->watch_until_ns = 0;
+    /* The takeover used up the one-shot timer, and the embedder may block again before its
+     * next poll arms it (an app that blocks on every request): watch from now on. */
+    th->watch_ns = WATCH_NS;
+    arm(th, WATCH_NS);
+    th->watch_until_ns = mono_ns() + WATCH_NS;
     pthread_mutex_unlock(&th->pollmu);
     return 1;
 }

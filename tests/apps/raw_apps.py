@@ -11,6 +11,7 @@ Observation endpoints (the test process cannot see the server's memory):
   GET /block?t=S        blocks the whole event loop for S seconds (time.sleep; child=1:
                         from a child task)
   GET /open-gate?key=K  lets the /stream-gated?key=K response finish
+  GET /fork?t=S         forks a child holding the server's sockets for S seconds
 
 Environment:
   RAW_APPS_MARKER_DIR   if set, lifespan startup/shutdown and the SSE app write
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 from urllib.parse import parse_qs
 
@@ -390,6 +392,18 @@ async def block(scope, receive, send):
     await _respond(send, 200, b"blocked")
 
 
+async def fork(scope, receive, send):
+    """Forks a child that sleeps ``t`` seconds holding copies of every open socket, as an
+    app using multiprocessing's fork start method does."""
+    t = float(_query(scope).get("t", "2"))
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(t)
+        os._exit(0)
+    threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+    await _respond(send, 200, b"forked")
+
+
 async def sse(scope, receive, send):
     """SSE-like: sends an event every 50 ms until receive() returns http.disconnect."""
     disconnected = asyncio.Event()
@@ -463,6 +477,7 @@ ROUTES = {
     "/pathsend": pathsend,
     "/sleep": sleep,
     "/block": block,
+    "/fork": fork,
     "/sse": sse,
     "/__seen": _seen,
     "/__log": _getlog,

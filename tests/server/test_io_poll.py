@@ -9,7 +9,10 @@ logged at debug level, which is what these tests observe from outside the proces
 
 from __future__ import annotations
 
+import os
+import socket
 import time
+import uuid
 
 import pytest
 
@@ -87,3 +90,59 @@ def test_io_poll_rejects_unknown_value(server_factory):
         assert "--io-poll" in s.output(), s.output()
     finally:
         s.cleanup()
+
+
+# ---------------------------------------------------------------------------
+# Nothing the poller cannot consume may stay ready in the epoll set: whichever thread
+# polls would spin on it (the loop's thread by default). A spinning poller shows as a
+# server that burns a whole core while idle.
+# ---------------------------------------------------------------------------
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _assert_idle(srv, seconds: float = 1.0) -> None:
+    before = _cpu_seconds(srv.proc.pid)
+    time.sleep(seconds)
+    used = _cpu_seconds(srv.proc.pid) - before
+    assert used < seconds / 2, f"server used {used:.2f}s of CPU in {seconds}s while idle: a poller spins"
+
+
+@pytest.mark.parametrize("mode", ["loop", "thread"])
+def test_closed_connection_whose_socket_a_fork_still_holds(server_factory, mode):
+    """A closed fd stays in epoll while a forked child holds the socket: without removing
+    it first, its events would keep naming the freed connection."""
+    srv = server_factory("raw_apps:app", ["--io-poll", mode])
+    with Conn(srv.port) as other:
+        other.send(build_request("GET", "/hello"))
+        assert other.read_response().status == 200
+        assert request(srv.port, "GET", "/fork?t=3").body == b"forked"  # inherits `other`
+    time.sleep(0.2)  # the server has seen the close and closed its fd
+    _assert_idle(srv)
+    for _ in range(5):
+        assert request(srv.port, "GET", "/hello").status == 200
+
+
+@pytest.mark.parametrize("mode", ["loop", "thread"])
+def test_half_close_while_reading_is_paused(server_factory, mode):
+    """A client half-closes after filling the pipelining buffer while a response streams:
+    reading is paused, so its end of input must not be reported on every poll."""
+    srv = server_factory("raw_apps:app", ["--io-poll", mode])
+    key = uuid.uuid4().hex
+    with Conn(srv.port, timeout=10) as c:
+        c.send(build_request("GET", f"/stream-gated?key={key}"))
+        deadline = time.monotonic() + 5
+        while b"second-" not in c.buf and c._recv_some(deadline):
+            pass
+        assert b"second-" in c.buf, c.buf
+        # 145 KB of a pipelined request: more than is buffered while a response is pending
+        c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\n\r\n" + b"x" * 145000)
+        c.sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.2)
+        _assert_idle(srv)
+        assert request(srv.port, "GET", f"/open-gate?key={key}").body == b"opened"
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"first-second-last", r
