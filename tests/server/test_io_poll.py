@@ -50,8 +50,9 @@ def test_blocked_loop_hands_connections_over_and_back(server_factory):
     assert request(srv.port, "GET", "/hello").status == 200
     _stall_with_waiting_requests(srv.port)
     # The requests that waited were read by the I/O thread; the loop, running again,
-    # took the connections back (a debug line per hand-back).
-    assert _wait_for(srv, HANDBACK, 1) == 1, srv.output()
+    # took the connections back (a debug line per hand-back). A loaded machine may add a
+    # hand-back of its own (the loop starved of CPU for a few ms), so count, not match.
+    assert _wait_for(srv, HANDBACK, 1) >= 1, srv.output()
 
     # The loop serves on its own again: keep-alive, pipelining, new connections.
     with Conn(srv.port) as c:
@@ -67,8 +68,9 @@ def test_blocked_loop_hands_connections_over_and_back(server_factory):
 
     # A second stall goes the same way, also when the loop blocks outside the request's
     # own task (the watchdog then looks less often, but still looks).
+    before = srv.output().count(HANDBACK)
     _stall_with_waiting_requests(srv.port, child=True)
-    assert _wait_for(srv, HANDBACK, 2) == 2, srv.output()
+    assert _wait_for(srv, HANDBACK, before + 1) > before, srv.output()
     assert request(srv.port, "GET", "/hello").status == 200
 
 
