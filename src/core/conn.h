@@ -68,6 +68,8 @@ typedef struct graft__conn {
 /* Who waits on an I/O thread's epoll set: the thread itself, or the embedder's
  * thread (cfg.external_poll) while the I/O thread stands by (handoff.c). */
 enum { GRAFT__OWNER_IO = 0, GRAFT__OWNER_EXT = 1 };
+/* epoll data of the standby set's two fds. */
+enum { GRAFT__STANDBY_WAKE = 1, GRAFT__STANDBY_WATCH = 2 };
 
 struct graft__iothread {
     graft__engine *e;

@@ -16,8 +16,6 @@
 
 #include "conn.h"
 
-#define TAG_WAKE 1
-#define TAG_WATCH 2
 /* How long events may wait for a stalled embedder before the I/O thread takes over:
  * between one and two periods, the second look being a short confirmation. */
 #define WATCH_NS (2 * 1000000LL)
@@ -49,8 +47,8 @@ int graft__handoff_init(graft__iothread *th)
     th->watch_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (th->watch_fd < 0)
         return -errno;
-    struct epoll_event wake = {.events = EPOLLIN, .data.u64 = TAG_WAKE};
-    struct epoll_event watch = {.events = EPOLLIN, .data.u64 = TAG_WATCH};
+    struct epoll_event wake = {.events = EPOLLIN, .data.u64 = GRAFT__STANDBY_WAKE};
+    struct epoll_event watch = {.events = EPOLLIN, .data.u64 = GRAFT__STANDBY_WATCH};
     if (epoll_ctl(th->standby_fd, EPOLL_CTL_ADD, th->wakefd, &wake) < 0 ||
         epoll_ctl(th->standby_fd, EPOLL_CTL_ADD, th->watch_fd, &watch) < 0)
         return -errno;

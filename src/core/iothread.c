@@ -128,7 +128,7 @@ static int standby(graft__iothread *th)
     pthread_mutex_lock(&th->pollmu);
     int fired = 0;
     for (int i = 0; i < n; i++) {
-        if (evs[i].data.u64 == TAG_WAKE) {
+        if (evs[i].data.u64 == GRAFT__STANDBY_WAKE) {
             on_wake(th);
         } else {
             uint64_t v;
