@@ -293,6 +293,7 @@ class Config:
         limit_request_body: int | None = None,
         timeout_request_header: float = 10.0,
         timeout_body_read: float = 30.0,
+        timeout_send: float = 60.0,
         native: list[str] | None = None,
         blocking_threads: int = 4,
     ) -> None:
@@ -359,6 +360,7 @@ class Config:
             "timeout_request_header", timeout_request_header, allow_zero=False
         )
         self.timeout_body_read = _check_number("timeout_body_read", timeout_body_read, allow_zero=False)
+        self.timeout_send = _check_number("timeout_send", timeout_send, allow_zero=False)
         if isinstance(native, (str, os.PathLike)):
             native = [native]
         self.native: list[str] = [os.fspath(p) for p in (native or [])]

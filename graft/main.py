@@ -316,6 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=30.0,
         help="Maximum idle seconds between request body bytes. [default: 30]",
     )
+    g.add_argument(
+        "--timeout-send",
+        type=_number,
+        default=60.0,
+        help="Close a connection whose pending response makes no progress for this many seconds "
+        "(a client that stopped reading). [default: 60]",
+    )
 
     g = p.add_argument_group("unsupported (clear errors)")
     g.add_argument("--reload", action="store_true", default=False, help="Not supported by graft.")

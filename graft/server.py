@@ -127,6 +127,7 @@ class Server:
             timeout_keep_alive=float(config.timeout_keep_alive),
             timeout_request_header=float(config.timeout_request_header),
             timeout_body_read=float(config.timeout_body_read),
+            timeout_send=float(config.timeout_send),
             limit_concurrency=config.limit_concurrency or 0,
             limit_max_requests=config.limit_max_requests or 0,
             on_max_requests=self._max_requests_reached,

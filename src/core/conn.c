@@ -50,8 +50,13 @@ void graft__conn_accept(graft__iothread *th, int lfd)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            return; /* EAGAIN, or EMFILE: try again on the next readiness event */
+            /* Level-triggered: a pending connection we cannot take would be reported on
+             * every poll, a busy loop while the table stays full. Rest instead. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                graft__iothread_pause_accept(th, errno);
+            return;
         }
+        graft__iothread_accepted(th);
         graft__conn *c = calloc(1, sizeof *c);
         if (!c) {
             close(fd);
@@ -117,6 +122,7 @@ static int flush_file(graft__conn *c)
             return -1; /* the file shrank under us: the framing is broken */
         c->file_off += (uint64_t)n;
         c->file_left -= (uint64_t)n;
+        c->sent += (uint64_t)n;
     }
     close(c->file_fd);
     c->file_fd = -1;
@@ -136,7 +142,12 @@ int graft__conn_flush(graft__conn *c)
             return -1;
         }
         graft__buf_consume(&c->out, (size_t)n);
+        c->sent += (uint64_t)n;
     }
+    /* Output is queued only for slow clients: memory held for nothing costs every idle
+     * connection. */
+    if (c->out.data)
+        graft__buf_free(&c->out);
     if (c->file_fd >= 0)
         rc = flush_file(c);
     return rc;
@@ -173,7 +184,7 @@ void graft__conn_close_locked(graft__conn *c)
         atomic_fetch_sub(&th->e->inflight, 1);
         graft__req_release(r); /* the connection's reference; the app still holds its own */
     }
-    graft__buf_free(&c->in);
+    graft__conn_in_drop(c);
     if (th->nclosing == th->capclosing) {
         size_t cap = th->capclosing ? th->capclosing * 2 : 16;
         graft__conn **p = realloc(th->closing, cap * sizeof *p);
@@ -216,7 +227,7 @@ static void linger_or_close(graft__conn *c)
         c->lingering = 1;
         c->linger_until_ms = graft__now_ms() + LINGER_MS;
         shutdown(c->fd, SHUT_WR);
-        graft__buf_free(&c->in);
+        graft__conn_in_drop(c);
         graft__conn_set_events(c, EPOLLIN | EPOLLRDHUP);
     }
 }
@@ -271,7 +282,7 @@ void graft__conn_fail_hdr(graft__conn *c, int status, const char *extra)
     graft__buf_append(&c->out, body, blen);
     c->want_close = 1;
     c->no_more_input = 1;
-    graft__buf_free(&c->in);
+    graft__conn_in_drop(c);
     if (graft__conn_flush(c) < 0)
         graft__conn_close_locked(c);
     else
@@ -313,7 +324,38 @@ void graft__conn_on_events(graft__conn *c, uint32_t events)
     if (!c->closed)
         graft__conn_update_interest(c);
 out:
+    if (!c->closed)
+        graft__conn_in_settle(c);
     pthread_mutex_unlock(&c->mu);
+}
+
+void graft__conn_in_drop(graft__conn *c)
+{
+    if (c->in.data != c->th->rbuf)
+        graft__buf_free(&c->in);
+    c->in = (graft__buf){0};
+}
+
+void graft__conn_in_settle(graft__conn *c)
+{
+    size_t n = graft__buf_avail(&c->in);
+    if (c->in.data != c->th->rbuf) {
+        if (!n && c->in.data)
+            graft__buf_free(&c->in);
+        return;
+    }
+    if (!n) {
+        c->in = (graft__buf){0};
+        return;
+    }
+    char *p = malloc(n);
+    if (!p) {
+        /* Keep the thread's buffer here; the next read lends the thread a fresh one. */
+        c->th->rbuf = NULL;
+        return;
+    }
+    memcpy(p, graft__buf_head(&c->in), n);
+    c->in = (graft__buf){.data = p, .len = n, .cap = n};
 }
 
 void graft__conn_sweep(graft__conn *c, int64_t now)
@@ -326,6 +368,23 @@ void graft__conn_sweep(graft__conn *c, int64_t now)
         if (now >= c->linger_until_ms)
             graft__conn_close_locked(c);
         goto out;
+    }
+    /* Output waiting for the client: only the send timeout applies (nginx's send_timeout),
+     * and the keep-alive clock starts once the last byte is out. */
+    if (graft__conn_pending(c)) {
+        if (c->idle_since_ms)
+            c->idle_since_ms = now;
+        if (!c->stall_since_ms || c->sent != c->sweep_sent) {
+            c->sweep_sent = c->sent;
+            c->stall_since_ms = now;
+        } else if (now - c->stall_since_ms > (int64_t)(e->cfg.timeout_send * 1000)) {
+            if (c->req)
+                c->req->client_gone = 1;
+            graft__conn_close_locked(c); /* a waiting app sees a disconnect */
+            goto out;
+        }
+    } else {
+        c->stall_since_ms = 0;
     }
     if (c->ws) {
         graft__ws_sweep(c, now);

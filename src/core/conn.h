@@ -24,6 +24,8 @@ typedef struct graft__iothread graft__iothread;
 #define GRAFT__PIPELINE_MAX (64 * 1024)
 /* Unread request body we are willing to read and discard to keep a connection. */
 #define GRAFT__DRAIN_MAX (1024 * 1024)
+/* Bytes read per read(2); also the size of each I/O thread's shared read buffer. */
+#define GRAFT__READ_CHUNK 16384
 
 enum graft__body_mode { GRAFT__BODY_NONE, GRAFT__BODY_LENGTH, GRAFT__BODY_CHUNKED };
 
@@ -34,10 +36,13 @@ typedef struct graft__conn {
     graft__iothread *th;
     struct graft__conn *prev, *next; /* the thread's list, I/O thread only */
 
-    /* I/O thread only. */
+    /* I/O thread only. `in` holds unparsed input between events; while an event is being
+     * handled it may borrow the thread's read buffer (th->rbuf), so an idle connection owns
+     * no input memory (graft__conn_in_settle gives it back). */
     graft__buf in;
     int body_mode;
     uint64_t body_left;
+    uint64_t body_total;   /* body bytes of the current request decoded so far (the limit) */
     graft__chunked chunked;
     int64_t head_started_ms; /* first byte of the current head, 0 when none */
     unsigned requests;
@@ -59,6 +64,9 @@ typedef struct graft__conn {
     unsigned no_more_input : 1; /* a framing error or close: never parse another request */
     int64_t linger_until_ms;
     uint64_t drained;      /* body bytes discarded after the response completed */
+    uint64_t sent;         /* bytes written to the socket (progress for the send timeout) */
+    uint64_t sweep_sent;   /* `sent` when the sweep last saw progress */
+    int64_t stall_since_ms; /* output pending without progress since, 0 when none pending */
     char client_ip[48];
     int client_port;
     char server_ip[48];
@@ -97,6 +105,9 @@ struct graft__iothread {
     graft__conn **closing; /* closed this iteration; refs dropped after the batch */
     size_t nclosing, capclosing;
     graft__header *hdrs;   /* scratch for the parser */
+    char *rbuf;            /* GRAFT__READ_CHUNK bytes lent to the connection being read */
+    int64_t accept_resume_ms; /* listeners paused (out of fds) until then, 0 when listening */
+    int accept_logged;     /* the current pause was logged */
 };
 
 struct graft__engine {
@@ -123,6 +134,12 @@ int64_t graft__now_ms(void);
 void graft__iothread_handle(graft__iothread *th, const struct epoll_event *evs, int n);
 /* handoff.c: the standby I/O thread's look at the embedder (under pollmu); 1 if it took over. */
 int graft__handoff_watch(graft__iothread *th, int fired);
+/* iothread.c: accept(2) ran out of a resource (err: EMFILE, ENFILE, ENOBUFS, ENOMEM):
+ * the thread's listeners leave its epoll set for a while, so a poll does not spin on a
+ * connection that cannot be taken; logged once per episode. */
+void graft__iothread_pause_accept(graft__iothread *th, int err);
+/* iothread.c: an accept succeeded (ends the episode). */
+static inline void graft__iothread_accepted(graft__iothread *th) { th->accept_logged = 0; }
 /* handoff.c: creates the standby epoll set and the watchdog timer. */
 int graft__handoff_init(graft__iothread *th);
 
@@ -132,8 +149,21 @@ static inline int graft__conn_pending(const graft__conn *c)
     return graft__buf_avail(&c->out) || c->file_fd >= 0;
 }
 
+/* No new request may start on c: a file is still being sent (the next response would
+ * overtake it) or queued output is above the high-water mark (a client that pipelines and
+ * never reads would otherwise grow the server without bound). */
+static inline int graft__conn_out_busy(const graft__conn *c)
+{
+    return c->file_fd >= 0 || graft__buf_avail(&c->out) > GRAFT__OUT_HIGH;
+}
+
 /* conn.c */
 void graft__conn_accept(graft__iothread *th, int lfd);
+/* Drops c's input bytes and memory (a borrowed read buffer is only given back). */
+void graft__conn_in_drop(graft__conn *c);
+/* After an event: gives a borrowed read buffer back, moving leftover input into memory of
+ * c's own, and frees input memory that holds nothing. */
+void graft__conn_in_settle(graft__conn *c);
 void graft__conn_on_events(graft__conn *c, uint32_t events);
 void graft__conn_sweep(graft__conn *c, int64_t now);
 void graft__conn_shutdown(graft__conn *c, int abort);

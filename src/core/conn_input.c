@@ -9,12 +9,43 @@
 #include "conn.h"
 #include "ws_state.h"
 
-#define READ_CHUNK 16384
-
 void graft__conn_deliver(graft__conn *c, graft__req *r, int ev)
 {
     atomic_fetch_add(&r->refs, 1);
     c->th->e->deliver(c->th->e->ud, r, ev);
+}
+
+/* Makes room for one read. Input starts in the thread's read buffer (lent until the event
+ * is handled, graft__conn_in_settle); a connection needs memory of its own only for input
+ * it could not use at once, and for a read after the lent buffer filled up. */
+static int in_room(graft__conn *c)
+{
+    graft__iothread *th = c->th;
+    if (!th->rbuf) /* it went to a connection when memory was short */
+        th->rbuf = malloc(GRAFT__READ_CHUNK);
+    if (!c->in.data && th->rbuf) {
+        c->in = (graft__buf){.data = th->rbuf, .cap = GRAFT__READ_CHUNK};
+        return 0;
+    }
+    if (c->in.data && c->in.data == th->rbuf) {
+        if (c->in.off) { /* compacting is fine: the buffer is ours for this event */
+            size_t n = graft__buf_avail(&c->in);
+            memmove(c->in.data, c->in.data + c->in.off, n);
+            c->in.off = 0;
+            c->in.len = n;
+        }
+        if (c->in.cap - c->in.len >= GRAFT__READ_CHUNK / 4)
+            return 0;
+        /* Full: move to memory of our own before growing (never realloc the thread's). */
+        size_t n = c->in.len;
+        char *p = malloc(n + GRAFT__READ_CHUNK);
+        if (!p)
+            return -1;
+        memcpy(p, c->in.data, n);
+        c->in = (graft__buf){.data = p, .len = n, .cap = n + GRAFT__READ_CHUNK};
+        return 0;
+    }
+    return graft__buf_reserve(&c->in, GRAFT__READ_CHUNK);
 }
 
 void graft__conn_read(graft__conn *c)
@@ -24,7 +55,7 @@ void graft__conn_read(graft__conn *c)
     for (;;) {
         if (graft__buf_avail(&c->in) >= c->th->e->cfg.limits.max_head + GRAFT__PIPELINE_MAX)
             return; /* paused: update_interest drops EPOLLIN */
-        if (graft__buf_reserve(&c->in, READ_CHUNK) < 0) {
+        if (in_room(c) < 0) {
             c->read_eof = 1;
             return;
         }
@@ -169,6 +200,7 @@ static int parse_head(graft__conn *c)
     c->head_started_ms = 0;
     c->idle_since_ms = 0;
     c->drained = 0;
+    c->body_total = 0;
     if (p.chunked) {
         c->body_mode = GRAFT__BODY_CHUNKED;
         graft__chunked_init(&c->chunked, 0, 0);
@@ -223,7 +255,10 @@ static int pump_body(graft__conn *c)
                 c->drained += dlen;
             graft__buf_consume(&c->in, (size_t)n);
             progressed = 1;
-            if (r && e->cfg.max_body && r->body.len > e->cfg.max_body)
+            /* The running total, not what is buffered: the app may already have taken
+             * the earlier chunks. */
+            c->body_total += dlen;
+            if (r && e->cfg.max_body && c->body_total > e->cfg.max_body)
                 return -2;
             continue;
         }
@@ -284,7 +319,9 @@ void graft__conn_process(graft__conn *c)
             if (c->body_mode != GRAFT__BODY_NONE)
                 break;
         }
-        if (c->req || c->want_close || !graft__buf_avail(&c->in))
+        /* Responses leave in request order, and unread output bounds what a client that
+         * pipelines without reading can make us hold: the next request waits. */
+        if (c->req || c->want_close || !graft__buf_avail(&c->in) || graft__conn_out_busy(c))
             break;
         if (parse_head(c) <= 0)
             break;

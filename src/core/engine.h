@@ -38,6 +38,7 @@ typedef struct graft__engine_config {
     double timeout_keep_alive;  /* idle seconds between requests */
     double timeout_header;      /* seconds to receive a whole request head */
     double timeout_body;        /* idle seconds while the app waits for body bytes */
+    double timeout_send;        /* seconds pending output may make no progress before a close */
     int threads;                /* I/O threads, >= 1 */
     int limit_concurrency;      /* 0: none; else 503 beyond this many connections or requests */
     const int *listen_fds;      /* listening sockets, already bound and listening */

@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -18,6 +20,8 @@
 #define TAG_WAKE ((uintptr_t)1)
 #define TAG_LISTEN_BASE ((uintptr_t)16) /* + listener index */
 #define SWEEP_MS 250
+/* How long listeners rest after accept(2) ran out of descriptors (asyncio waits 1 s too). */
+#define ACCEPT_PAUSE_MS 1000
 
 int64_t graft__now_ms(void)
 {
@@ -26,13 +30,52 @@ int64_t graft__now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Adds (on) or removes the listeners from th's epoll set. */
+static int watch_listeners(graft__iothread *th, int on)
+{
+    graft__engine *e = th->e;
+    th->accept_resume_ms = 0;
+    for (int i = 0; i < e->cfg.n_listen; i++) {
+        if (e->listen_fds[i] < 0)
+            continue;
+        if (!on) {
+            epoll_ctl(th->epfd, EPOLL_CTL_DEL, e->listen_fds[i], NULL);
+            continue;
+        }
+        /* EPOLLEXCLUSIVE: one thread wakes per incoming connection, not all of them. */
+        struct epoll_event lev = {.events = EPOLLIN | (e->nthreads > 1 ? EPOLLEXCLUSIVE : 0),
+                                  .data.ptr = (void *)(TAG_LISTEN_BASE + (uintptr_t)i)};
+        if (epoll_ctl(th->epfd, EPOLL_CTL_ADD, e->listen_fds[i], &lev) < 0 && errno != EEXIST)
+            return -errno;
+    }
+    return 0;
+}
+
+void graft__iothread_pause_accept(graft__iothread *th, int err)
+{
+    if (!th->listening || th->accept_resume_ms)
+        return;
+    watch_listeners(th, 0);
+    th->accept_resume_ms = graft__now_ms() + ACCEPT_PAUSE_MS;
+    if (!th->accept_logged) {
+        /* The engine has no logger of its own (no Python here); one stderr line per episode,
+         * in the default log format, like asyncio's "socket.accept() out of system resource". */
+        char msg[160];
+        int n = snprintf(msg, sizeof msg,
+                         "ERROR:    accept() failed: %s; not accepting for %d ms (graft)\n",
+                         strerror(err), ACCEPT_PAUSE_MS);
+        if (n > 0 && write(2, msg, (size_t)n) < 0) {
+            /* nothing better to do */
+        }
+        th->accept_logged = 1;
+    }
+}
+
 static void remove_listeners(graft__iothread *th)
 {
     graft__engine *e = th->e;
     th->listening = 0;
-    for (int i = 0; i < e->cfg.n_listen; i++)
-        if (e->listen_fds[i] >= 0)
-            epoll_ctl(th->epfd, EPOLL_CTL_DEL, e->listen_fds[i], NULL);
+    watch_listeners(th, 0);
     /* The last thread to let go closes the sockets, so no thread can accept on a reused fd number. */
     if (atomic_fetch_add(&e->listeners_removed, 1) + 1 == e->nthreads) {
         pthread_mutex_lock(&e->listen_mu);
@@ -92,6 +135,8 @@ void graft__iothread_handle(graft__iothread *th, const struct epoll_event *evs, 
     int64_t now = graft__now_ms();
     if (now >= th->next_sweep) {
         th->next_sweep = now + SWEEP_MS;
+        if (th->accept_resume_ms && now >= th->accept_resume_ms)
+            watch_listeners(th, 1);
         for (graft__conn *c = th->conns, *nx; c; c = nx) {
             nx = c->next;
             graft__conn_sweep(c, now);
@@ -183,15 +228,12 @@ int graft__iothread_init(graft__iothread *th, graft__engine *e)
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = (void *)TAG_WAKE};
     if (epoll_ctl(th->epfd, EPOLL_CTL_ADD, th->wakefd, &ev) < 0)
         return -errno;
-    for (int i = 0; i < e->cfg.n_listen; i++) {
-        /* EPOLLEXCLUSIVE: one thread wakes per incoming connection, not all of them. */
-        struct epoll_event lev = {.events = EPOLLIN | (e->nthreads > 1 ? EPOLLEXCLUSIVE : 0),
-                                  .data.ptr = (void *)(TAG_LISTEN_BASE + (uintptr_t)i)};
-        if (epoll_ctl(th->epfd, EPOLL_CTL_ADD, e->listen_fds[i], &lev) < 0)
-            return -errno;
-    }
+    int rc = watch_listeners(th, 1);
+    if (rc < 0)
+        return rc;
     th->hdrs = calloc(e->cfg.limits.max_headers ? e->cfg.limits.max_headers : 1, sizeof *th->hdrs);
-    if (!th->hdrs)
+    th->rbuf = malloc(GRAFT__READ_CHUNK);
+    if (!th->hdrs || !th->rbuf)
         return -ENOMEM;
     return graft__handoff_init(th);
 }
@@ -216,4 +258,5 @@ void graft__iothread_destroy(graft__iothread *th)
     pthread_mutex_destroy(&th->pollmu);
     free(th->closing);
     free(th->hdrs);
+    free(th->rbuf);
 }

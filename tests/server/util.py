@@ -66,13 +66,14 @@ class Server:
     """One server process bound to a fresh 127.0.0.1 port."""
 
     def __init__(self, app: str, extra=(), *, impl: str | None = None, env: dict | None = None,
-                 probe: bool = True, ready_timeout: float = 10.0):
+                 probe: bool = True, ready_timeout: float = 10.0, preexec=None):
         self.app = app
         self.extra = [str(x) for x in extra]
         self.impl = impl or IMPL
         self.env = dict(env or {})
         self.probe = probe
         self.ready_timeout = ready_timeout
+        self.preexec = preexec  # runs in the child before exec (e.g. to lower an rlimit)
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.log_path: str | None = None
@@ -100,7 +101,7 @@ class Server:
                 self.proc = subprocess.Popen(
                     self.cmd, pass_fds=[fd], cwd=str(REPO), env=env,
                     stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                    start_new_session=True,
+                    start_new_session=True, preexec_fn=self.preexec,
                 )
         finally:
             # The child owns the listening socket now; keeping our copy would let
