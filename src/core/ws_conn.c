@@ -285,6 +285,20 @@ void graft__ws_process(graft__conn *c)
             int fin = p[0] & 0x80, rsv1 = p[0] & 0x40, rsv23 = p[0] & 0x30, op = p[0] & 0x0F;
             int masked = p[1] & 0x80;
             uint64_t len = p[1] & 0x7F;
+            /* Everything but the extended length is in the first two bytes: judge it now, so
+             * a bad frame is refused even when the peer sends nothing more (RFC 6455 §5.1). */
+            int control = op & 0x8;
+            int bad = !masked || rsv23 || (op > 2 && op < 8) || op > 10;
+            if (control)
+                bad = bad || !fin || len > 125 || rsv1;
+            else if (op == GRAFT__WS_CONT)
+                bad = bad || !ws->m_op || rsv1;
+            else
+                bad = bad || ws->m_op || (rsv1 && !ws->offer.deflate);
+            if (bad) {
+                fail(c, 1002);
+                return;
+            }
             size_t hl = 2;
             if (len == 126) {
                 if (avail < 4)
@@ -303,24 +317,12 @@ void graft__ws_process(graft__conn *c)
                     return;
                 }
             }
-            if (avail < hl + 4)
-                break;
-            int control = op & 0x8;
-            int bad = !masked || rsv23 || (op > 2 && op < 8) || op > 10;
-            if (control)
-                bad = bad || !fin || len > 125 || rsv1;
-            else if (op == GRAFT__WS_CONT)
-                bad = bad || !ws->m_op || rsv1;
-            else
-                bad = bad || ws->m_op || (rsv1 && !ws->offer.deflate);
-            if (bad) {
-                fail(c, 1002);
-                return;
-            }
             if (!control && len > ws->cfg->max_size) {
                 fail(c, 1009);
                 return;
             }
+            if (avail < hl + 4)
+                break;
             memcpy(ws->mask, p + hl, 4);
             graft__buf_consume(&c->in, hl + 4);
             ws->in_frame = 1;
