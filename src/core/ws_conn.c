@@ -269,12 +269,28 @@ static int end_message(graft__conn *c)
     return 0;
 }
 
+/* Reading frames stops while the app has max_queue messages to take, and while the
+ * connection's output is above GRAFT__OUT_HIGH, until it drains below GRAFT__OUT_LOW: every
+ * ping read queues a pong (and a close its echo), so a peer that sends pings and never reads
+ * would otherwise grow the output without bound. The peer's unread frames wait in its socket
+ * and ours (bounded by the kernel), as TCP flow control intends. */
+int graft__ws_want_read(graft__conn *c)
+{
+    graft__ws_state *ws = c->ws;
+    size_t out = graft__buf_avail(&c->out);
+    if (out > GRAFT__OUT_HIGH)
+        ws->out_paused = 1;
+    else if (out < GRAFT__OUT_LOW)
+        ws->out_paused = 0;
+    return !c->no_more_input && !ws->out_paused && ws->qcount < ws->cfg->max_queue;
+}
+
 void graft__ws_process(graft__conn *c)
 {
     graft__ws_state *ws = c->ws;
     while (!c->closed && !c->no_more_input) {
-        if (ws->qcount >= ws->cfg->max_queue)
-            break; /* back-pressure: the app is not reading */
+        if (!graft__ws_want_read(c))
+            break; /* back-pressure: the app or the peer is not reading */
         unsigned char *p = (unsigned char *)graft__buf_head(&c->in);
         size_t avail = graft__buf_avail(&c->in);
         if (!ws->in_frame) {

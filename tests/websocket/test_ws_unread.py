@@ -1,0 +1,105 @@
+"""Clients that never read (issue 11, item 8): whatever they make the server send — pongs
+to their pings, messages an app sends — the server's memory must stay bounded; the
+server stops reading (pings) or makes the sender wait (apps), and nothing is lost once
+the client reads again.
+
+Memory is the server process's VmRSS before and after the flood. Every loop is bounded
+by a byte count and a deadline.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+
+from wsclient import OP_BINARY, OP_PING, OP_TEXT, WSClient, encode_frame
+
+
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _flood(sock: socket.socket, chunk: bytes, total: int, seconds: float) -> int:
+    """Writes chunk repeatedly until total bytes went out or seconds passed (the server
+    stopped reading); returns the bytes written. Never blocks past the deadline."""
+    sock.setblocking(False)
+    sent, pos = 0, 0
+    deadline = time.monotonic() + seconds
+    try:
+        while sent < total:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            _, w, _ = select.select([], [sock], [], min(left, 0.2))
+            if not w:
+                continue
+            try:
+                n = sock.send(chunk[pos:])
+            except BlockingIOError:
+                continue
+            sent += n
+            pos = (pos + n) % len(chunk)
+    finally:
+        sock.setblocking(True)
+    return sent
+
+
+def _read_exact(c: WSClient, n: int, timeout: float) -> bytes:
+    """n raw bytes from the connection (its buffer first)."""
+    deadline = time.monotonic() + timeout
+    parts = [c.buf]
+    have = len(c.buf)
+    c.sock.settimeout(1.0)
+    while have < n and time.monotonic() < deadline:
+        try:
+            b = c.sock.recv(min(1 << 20, n - have))
+        except socket.timeout:
+            continue
+        if not b:
+            break
+        parts.append(b)
+        have += len(b)
+    data = b"".join(parts)
+    c.buf = data[n:]
+    return data[:n]
+
+
+def test_ping_flood_without_reading_is_bounded(server_factory):
+    """A client floods 125-byte pings and never reads: every ping queues a 127-byte pong.
+    The server must stop reading frames while its output for the connection is above the
+    high-water mark, instead of queueing pongs without limit. Once the client reads, every
+    ping it managed to send has its pong, and the connection still echoes."""
+    srv = server_factory(extra=["--ws-per-message-deflate", "false"])
+    c = WSClient(srv.port, "/echo", timeout=30)
+    try:
+        assert c.echo("warm-up").text == "warm-up"
+        payload = bytes(range(125))
+        one = encode_frame(OP_PING, payload, mask_key=b"\x01\x02\x03\x04")
+        chunk = one * 8192                      # ~1 MiB of pings per write cycle
+        total = 64 * len(chunk)                  # 64 MiB at most, 64 MiB of pongs unbounded
+        rss0 = _rss_kb(srv.proc.pid)
+        sent = _flood(c.sock, chunk, total, seconds=3.0)
+        time.sleep(0.5)                          # let the server work through what it read
+        rss1 = _rss_kb(srv.proc.pid)
+        assert srv.alive(), srv.output()
+        grew = (rss1 - rss0) // 1024
+        assert grew < 16, f"server RSS grew by {grew} MiB queueing pongs for a client that reads nothing"
+        assert sent < total, "the server read 64 MiB of pings without ever stopping"
+        pings = sent // len(one)                 # whole pings (a torn last one is completed below)
+        rest = sent - pings * len(one)
+        if rest:
+            c.send(one[rest:])
+            pings += 1
+        pong = bytes([0x8A, 125]) + payload
+        got = _read_exact(c, pings * len(pong), timeout=30)
+        assert len(got) == pings * len(pong), f"{len(got) // len(pong)} of {pings} pongs"
+        assert got == pong * pings, "pongs lost or garbled"
+        assert c.echo("after").text == "after"
+        c.close_handshake()
+    finally:
+        c.close()
