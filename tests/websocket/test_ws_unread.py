@@ -13,7 +13,7 @@ import select
 import socket
 import time
 
-from wsclient import OP_BINARY, OP_PING, OP_TEXT, WSClient, encode_frame
+from wsclient import OP_BINARY, OP_PING, WSClient, encode_frame
 
 
 def _rss_kb(pid: int) -> int:
@@ -100,6 +100,35 @@ def test_ping_flood_without_reading_is_bounded(server_factory):
         assert len(got) == pings * len(pong), f"{len(got) // len(pong)} of {pings} pongs"
         assert got == pong * pings, "pongs lost or garbled"
         assert c.echo("after").text == "after"
+        c.close_handshake()
+    finally:
+        c.close()
+
+
+def test_asgi_send_loop_without_reading_waits(server_factory):
+    """An ASGI app sends 1000 messages of 64 KiB (62.5 MiB) in a loop to a client that reads
+    nothing: send() must make the app wait once the connection's output is above its mark,
+    so the server does not grow by what the app wants to send. Once the client reads, every
+    message arrives, in order, and the app finishes its loop."""
+    n, size = 1000, 65536
+    srv = server_factory(extra=["--ws-per-message-deflate", "false"])
+    rss0 = _rss_kb(srv.proc.pid)
+    c = WSClient(srv.port, f"/flood?n={n}&size={size}&key=unread", timeout=30)
+    try:
+        time.sleep(2.0)
+        rss1 = _rss_kb(srv.proc.pid)
+        progress = srv.get_json("/__log?key=unread")
+        assert srv.alive(), srv.output()
+        grew = (rss1 - rss0) // 1024
+        assert grew < 24, f"server RSS grew by {grew} MiB while the client read nothing"
+        assert progress and progress[0] < n // 4, f"the app sent {progress} of {n} messages unhindered"
+        deadline = time.monotonic() + 60
+        for i in range(n):
+            m = c.recv_message(max(0.1, deadline - time.monotonic()))
+            assert m.opcode == OP_BINARY and len(m.data) == size, (i, m)
+            assert m.data[:4] == i.to_bytes(4, "big"), f"message {i} out of order: {m.data[:4]!r}"
+        assert srv.get_json("/__log?key=unread") == [n]
+        assert c.echo("done").text == "done"
         c.close_handshake()
     finally:
         c.close()
