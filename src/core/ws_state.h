@@ -15,7 +15,7 @@ typedef struct graft__ws_msg {
 
 typedef struct graft__ws_state {
     graft__ws_offer offer;
-    const graft__ws_config *cfg;
+    graft__ws_config cfg; /* a copy: the state may outlive the engine (ws_conn.c) */
     z_stream inf, def;
     int inf_ready, def_ready;
     /* frame being parsed */

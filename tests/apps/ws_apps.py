@@ -21,6 +21,9 @@
   /flood?n=N&size=S&key=K   accept, send N binary messages of S bytes (the first 4 bytes
                             number them) as fast as send() allows, keeping the count sent
                             as the only entry under K; then echo until disconnect
+  /late-receive?key=K       accept, send "ready", then ignore the connection until the task
+                            is cancelled (server shutdown); only then call receive() until
+                            the disconnect, writing what it got to $WS_APPS_MARKER_DIR/K.json
 HTTP requests:
   GET /__log?key=K          JSON list of the events logged under K
   anything else             200 JSON {"type": scope type, "path", "upgrade"} (for --ws none)
@@ -28,7 +31,9 @@ HTTP requests:
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from urllib.parse import parse_qs
 
 LOG: dict[str, list] = {}
@@ -207,6 +212,24 @@ async def flood(scope, receive, send):
     await echo_loop(receive, send)
 
 
+async def late_receive(scope, receive, send):
+    key = _query(scope).get("key", "default")
+    await _connect(receive)
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.send", "text": "ready"})
+    try:
+        await asyncio.sleep(3600)
+    finally:
+        got = []
+        for _ in range(100):
+            msg = await receive()
+            got.append(msg)
+            if msg["type"] == "websocket.disconnect":
+                break
+        with open(os.path.join(os.environ["WS_APPS_MARKER_DIR"], f"{key}.json"), "w") as f:
+            json.dump(got, f)
+
+
 async def echo_loop(receive, send):
     while True:
         msg = await receive()
@@ -223,6 +246,7 @@ WS_ROUTES = {
     "/reject": reject, "/deny": deny, "/raise-before": raise_before, "/return-before": return_before,
     "/raise-after": raise_after, "/return-after": return_after, "/close": close, "/record": record,
     "/wait-close": wait_close, "/flood": flood,
+    "/late-receive": late_receive,
 }
 
 

@@ -9,10 +9,13 @@ by a byte count and a deadline.
 
 from __future__ import annotations
 
+import json
 import select
+import signal
 import socket
 import time
 
+from util import clean_exit_codes
 from wsclient import OP_BINARY, OP_PING, WSClient, encode_frame
 
 
@@ -132,3 +135,29 @@ def test_asgi_send_loop_without_reading_waits(server_factory):
         c.close_handshake()
     finally:
         c.close()
+
+
+def test_receive_after_server_freed_with_messages_queued(server_factory, tmp_path):
+    """Issue 11 item 4: an app that calls receive() only after the server let go of the
+    connection (graceful timeout, engine freed, task cancelled at exit) with messages still
+    queued. receive() must hand over the queued messages and then the disconnect, reading
+    nothing the engine owned (under ASan, `make test-asan`, this was a heap-use-after-free
+    that aborted the server)."""
+    srv = server_factory(extra=["--timeout-graceful-shutdown", "0.3"],
+                         env={"WS_APPS_MARKER_DIR": str(tmp_path)})
+    c = WSClient(srv.port, "/late-receive?key=late")
+    try:
+        assert c.recv_message().text == "ready"
+        for i in range(3):
+            c.send_text(f"queued {i}")
+        time.sleep(0.3)                          # the poller has queued them for the app
+        srv.send_signal(signal.SIGTERM)
+        assert c.recv_close(5).close_code == 1012
+        rc = srv.wait(10)                        # the client never answers the close
+        assert rc in clean_exit_codes(srv.impl), f"exit {rc} (None: still running)\n{srv.output()}"
+        assert "AddressSanitizer" not in srv.output(), srv.output()
+    finally:
+        c.close()
+    got = json.loads((tmp_path / "late.json").read_text())
+    assert [m.get("text") for m in got[:3]] == [f"queued {i}" for i in range(3)], got
+    assert got[3]["type"] == "websocket.disconnect" and got[3]["code"] == 1012, got
