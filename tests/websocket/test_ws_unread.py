@@ -16,7 +16,7 @@ import socket
 import time
 
 from util import clean_exit_codes
-from wsclient import OP_BINARY, OP_PING, WSClient, encode_frame
+from wsclient import OP_BINARY, OP_PING, OP_PONG, WSClient, encode_frame
 
 
 def _rss_kb(pid: int) -> int:
@@ -150,7 +150,9 @@ def test_receive_after_server_freed_with_messages_queued(server_factory, tmp_pat
         assert c.recv_message().text == "ready"
         for i in range(3):
             c.send_text(f"queued {i}")
-        time.sleep(0.3)                          # the poller has queued them for the app
+        c.send_ping(b"sync")                     # frames are handled in order: once the pong
+        f = c.recv_frame()                       # is back, the messages are queued for the app
+        assert f.opcode == OP_PONG and f.payload == b"sync", f
         srv.send_signal(signal.SIGTERM)
         assert c.recv_close(5).close_code == 1012
         rc = srv.wait(10)                        # the client never answers the close
