@@ -77,7 +77,8 @@ def test_ping_flood_without_reading_is_bounded(server_factory):
     The server must stop reading frames while its output for the connection is above the
     high-water mark, instead of queueing pongs without limit. Once the client reads, every
     ping it managed to send has its pong, and the connection still echoes."""
-    srv = server_factory(extra=["--ws-per-message-deflate", "false"])
+    # no server pings: the bytes read back must be exactly the pongs
+    srv = server_factory(extra=["--ws-per-message-deflate", "false", "--ws-ping-interval", "0"])
     c = WSClient(srv.port, "/echo", timeout=30)
     try:
         assert c.echo("warm-up").text == "warm-up"
