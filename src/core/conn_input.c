@@ -350,7 +350,7 @@ void graft__conn_update_interest(graft__conn *c)
         if (c->lingering)
             want_read = 1;
         else if (c->ws)
-            want_read = !c->no_more_input && c->ws->qcount < c->ws->cfg->max_queue;
+            want_read = graft__ws_want_read(c);
         else if (c->no_more_input)
             want_read = 0;
         else if (c->body_mode != GRAFT__BODY_NONE)

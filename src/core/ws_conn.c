@@ -153,7 +153,7 @@ static int inflate_msg(graft__ws_state *ws, graft__buf *out)
         z->avail_out = (uInt)(out->cap - out->len);
         int rc = inflate(z, Z_SYNC_FLUSH);
         out->len = out->cap - z->avail_out;
-        if (out->len > ws->cfg->max_size)
+        if (out->len > ws->cfg.max_size)
             return -1009;
         if (rc == Z_STREAM_END) { /* the peer ended its stream (BFINAL): start afresh next time */
             inflateReset(z);
@@ -220,7 +220,7 @@ static void handle_control(graft__conn *c)
 /* Data bytes of the current frame, already unmasked. Returns 0 or -code. */
 static int data_bytes(graft__ws_state *ws, const unsigned char *p, size_t n)
 {
-    if (graft__buf_avail(&ws->m) + n > ws->cfg->max_size)
+    if (graft__buf_avail(&ws->m) + n > ws->cfg.max_size)
         return -1009;
     if (graft__buf_append(&ws->m, p, n) < 0)
         return -1011;
@@ -269,12 +269,28 @@ static int end_message(graft__conn *c)
     return 0;
 }
 
+/* Reading frames stops while the app has max_queue messages to take, and while the
+ * connection's output is above GRAFT__OUT_HIGH, until it drains below GRAFT__OUT_LOW: every
+ * ping read queues a pong (and a close its echo), so a peer that sends pings and never reads
+ * would otherwise grow the output without bound. The peer's unread frames wait in its socket
+ * and ours (bounded by the kernel), as TCP flow control intends. */
+int graft__ws_want_read(graft__conn *c)
+{
+    graft__ws_state *ws = c->ws;
+    size_t out = graft__buf_avail(&c->out);
+    if (out > GRAFT__OUT_HIGH)
+        ws->out_paused = 1;
+    else if (out < GRAFT__OUT_LOW)
+        ws->out_paused = 0;
+    return !c->no_more_input && !ws->out_paused && ws->qcount < ws->cfg.max_queue;
+}
+
 void graft__ws_process(graft__conn *c)
 {
     graft__ws_state *ws = c->ws;
     while (!c->closed && !c->no_more_input) {
-        if (ws->qcount >= ws->cfg->max_queue)
-            break; /* back-pressure: the app is not reading */
+        if (!graft__ws_want_read(c))
+            break; /* back-pressure: the app or the peer is not reading */
         unsigned char *p = (unsigned char *)graft__buf_head(&c->in);
         size_t avail = graft__buf_avail(&c->in);
         if (!ws->in_frame) {
@@ -285,6 +301,20 @@ void graft__ws_process(graft__conn *c)
             int fin = p[0] & 0x80, rsv1 = p[0] & 0x40, rsv23 = p[0] & 0x30, op = p[0] & 0x0F;
             int masked = p[1] & 0x80;
             uint64_t len = p[1] & 0x7F;
+            /* Everything but the extended length is in the first two bytes: judge it now, so
+             * a bad frame is refused even when the peer sends nothing more (RFC 6455 §5.1). */
+            int control = op & 0x8;
+            int bad = !masked || rsv23 || (op > 2 && op < 8) || op > 10;
+            if (control)
+                bad = bad || !fin || len > 125 || rsv1;
+            else if (op == GRAFT__WS_CONT)
+                bad = bad || !ws->m_op || rsv1;
+            else
+                bad = bad || ws->m_op || (rsv1 && !ws->offer.deflate);
+            if (bad) {
+                fail(c, 1002);
+                return;
+            }
             size_t hl = 2;
             if (len == 126) {
                 if (avail < 4)
@@ -303,24 +333,12 @@ void graft__ws_process(graft__conn *c)
                     return;
                 }
             }
-            if (avail < hl + 4)
-                break;
-            int control = op & 0x8;
-            int bad = !masked || rsv23 || (op > 2 && op < 8) || op > 10;
-            if (control)
-                bad = bad || !fin || len > 125 || rsv1;
-            else if (op == GRAFT__WS_CONT)
-                bad = bad || !ws->m_op || rsv1;
-            else
-                bad = bad || ws->m_op || (rsv1 && !ws->offer.deflate);
-            if (bad) {
-                fail(c, 1002);
-                return;
-            }
-            if (!control && len > ws->cfg->max_size) {
+            if (!control && len > ws->cfg.max_size) {
                 fail(c, 1009);
                 return;
             }
+            if (avail < hl + 4)
+                break;
             memcpy(ws->mask, p + hl, 4);
             graft__buf_consume(&c->in, hl + 4);
             ws->in_frame = 1;
@@ -382,7 +400,7 @@ void graft__ws_process(graft__conn *c)
 void graft__ws_sweep(graft__conn *c, int64_t now)
 {
     graft__ws_state *ws = c->ws;
-    const graft__ws_config *cfg = ws->cfg;
+    const graft__ws_config *cfg = &ws->cfg;
     if (ws->close_sent) {
         if (now - ws->close_sent_ms > CLOSE_WAIT_MS)
             graft__conn_close_locked(c);
@@ -419,7 +437,16 @@ void graft__ws_shutdown(graft__conn *c, int abort)
     }
 }
 
-/* ---- the embedder's side (any thread) ---- */
+/* ---- the embedder's side (any thread) ----
+ *
+ * Lifetime: the embedder's reference on the request keeps the request, which keeps the
+ * connection (c->refs), which owns this state (freed in graft__conn_release with the
+ * connection). That chain may outlive the engine: an app still running after shutdown gave up
+ * on it (graceful timeout, then graft__engine_free) may call any function below later. By
+ * then the I/O thread closed every connection (c->closed) on its way out, and c->th points
+ * into freed memory. So these functions touch the engine or the I/O thread (c->th, through
+ * graft__conn_kick and the writes) only while !c->closed, and the state keeps its own copy
+ * of the settings (ws->cfg) rather than a pointer into the engine's. */
 
 int graft__ws_accept(graft__req *r, const char *sp, size_t sp_len, const char *headers, size_t hl)
 {
@@ -439,7 +466,7 @@ int graft__ws_accept(graft__req *r, const char *sp, size_t sp_len, const char *h
         goto out;
     }
     ws->offer = *r->ws_offer;
-    ws->cfg = &c->th->e->cfg.ws;
+    ws->cfg = c->th->e->cfg.ws; /* a copy: see the lifetime note above */
     ws->last_rx_ms = graft__now_ms();
     r->response_started = 1;
     r->status = 101;
@@ -541,7 +568,7 @@ int graft__ws_take(graft__req *r, int *opcode, graft__buf *out, int *code, graft
         ws->qhead = m->next;
         if (!ws->qhead)
             ws->qtail = NULL;
-        int was_full = ws->qcount-- >= ws->cfg->max_queue;
+        int was_full = ws->qcount-- >= ws->cfg.max_queue;
         *opcode = m->opcode;
         *out = m->data;
         free(m);

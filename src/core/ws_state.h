@@ -15,7 +15,7 @@ typedef struct graft__ws_msg {
 
 typedef struct graft__ws_state {
     graft__ws_offer offer;
-    const graft__ws_config *cfg;
+    graft__ws_config cfg; /* a copy: the state may outlive the engine (ws_conn.c) */
     z_stream inf, def;
     int inf_ready, def_ready;
     /* frame being parsed */
@@ -32,6 +32,7 @@ typedef struct graft__ws_state {
     /* complete messages for the app */
     graft__ws_msg *qhead, *qtail;
     int qcount;
+    int out_paused;   /* reading stopped until output drains below GRAFT__OUT_LOW */
     /* close handshake */
     int close_sent, close_received, failed;
     int close_code;   /* what the app is told */
@@ -41,6 +42,8 @@ typedef struct graft__ws_state {
 
 /* I/O thread: parses frames from c->in; may fail the connection. */
 void graft__ws_process(graft__conn *c);
+/* Whether the poller should read frames now (under mu); updates the output pause. */
+int graft__ws_want_read(graft__conn *c);
 /* Timers: pings, pong timeout, close-handshake timeout. */
 void graft__ws_sweep(graft__conn *c, int64_t now);
 /* Server shutdown: close with 1012 (or drop at once when aborting). */

@@ -18,6 +18,12 @@
                             event (code, reason), then try one send after it and log
                             the exception (class name, whether it is an OSError)
   /wait-close?key=K         accept, wait for the disconnect only (no messages); log it
+  /flood?n=N&size=S&key=K   accept, send N binary messages of S bytes (the first 4 bytes
+                            number them) as fast as send() allows, keeping the count sent
+                            as the only entry under K; then echo until disconnect
+  /late-receive?key=K       accept, send "ready", then ignore the connection until the task
+                            is cancelled (server shutdown); only then call receive() until
+                            the disconnect, writing what it got to $WS_APPS_MARKER_DIR/K.json
 HTTP requests:
   GET /__log?key=K          JSON list of the events logged under K
   anything else             200 JSON {"type": scope type, "path", "upgrade"} (for --ws none)
@@ -25,7 +31,9 @@ HTTP requests:
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from urllib.parse import parse_qs
 
 LOG: dict[str, list] = {}
@@ -192,11 +200,53 @@ async def wait_close(scope, receive, send):
     await _after_disconnect(key, send)
 
 
+async def flood(scope, receive, send):
+    q = _query(scope)
+    key, n, size = q.get("key", "default"), int(q.get("n", "1000")), int(q.get("size", "65536"))
+    await _connect(receive)
+    await send({"type": "websocket.accept"})
+    LOG[key] = [0]
+    for i in range(n):
+        await send({"type": "websocket.send", "bytes": i.to_bytes(4, "big") * (size // 4)})
+        LOG[key] = [i + 1]
+    await echo_loop(receive, send)
+
+
+async def late_receive(scope, receive, send):
+    key = _query(scope).get("key", "default")
+    await _connect(receive)
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.send", "text": "ready"})
+    try:
+        await asyncio.sleep(3600)
+    finally:
+        got = []
+        for _ in range(100):
+            msg = await receive()
+            got.append(msg)
+            if msg["type"] == "websocket.disconnect":
+                break
+        with open(os.path.join(os.environ["WS_APPS_MARKER_DIR"], f"{key}.json"), "w") as f:
+            json.dump(got, f)
+
+
+async def echo_loop(receive, send):
+    while True:
+        msg = await receive()
+        if msg["type"] == "websocket.disconnect":
+            return
+        if msg.get("text") is not None:
+            await send({"type": "websocket.send", "text": msg["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": msg["bytes"]})
+
+
 WS_ROUTES = {
     "/echo": echo, "/scope": scope_info, "/subprotocol": subprotocol, "/headers": headers,
     "/reject": reject, "/deny": deny, "/raise-before": raise_before, "/return-before": return_before,
     "/raise-after": raise_after, "/return-after": return_after, "/close": close, "/record": record,
-    "/wait-close": wait_close,
+    "/wait-close": wait_close, "/flood": flood,
+    "/late-receive": late_receive,
 }
 
 

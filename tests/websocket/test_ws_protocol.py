@@ -70,6 +70,17 @@ def test_1_unmasked_client_frame_fails(ws):
     c.expect_fail(1002)
 
 
+@pytest.mark.parametrize("op,payload", [(OP_TEXT, b""), (OP_TEXT, b"h"), (OP_BINARY, b"abc"),
+                                        (OP_PING, b""), (OP_CLOSE, b"")])
+def test_1_unmasked_short_frame_fails_at_once(ws, op, payload):
+    """RFC 6455 §5.1: the mask bit is in the 2-byte header, so an unmasked frame is refused
+    as soon as that header arrives, even when fewer than 4 bytes (a mask's worth) follow
+    and nothing else is sent."""
+    c = ws()
+    c.send_frame(op, payload, mask=False)
+    c.expect_fail(1002, timeout=2)
+
+
 def test_1_length_with_msb_set_fails(ws):
     """RFC 6455 §5.2: the 64-bit length's most significant bit must be 0 (a protocol
     error; "too big" is an acceptable answer too)."""
