@@ -42,8 +42,12 @@ run: build build/products_routes.so
 build/test_http1: $(PARSER) tests/core/test_http1.c src/core/http1.h build/.sysdeps
 	$(CC) $(CFLAGS_C) $(PARSER) tests/core/test_http1.c -o $@
 
-test-c: build/test_http1
+build/test_router: src/core/router.c src/core/router.h include/graft.h tests/core/test_router.c build/.sysdeps
+	$(CC) $(CFLAGS_C) src/core/router.c tests/core/test_router.c -o $@
+
+test-c: build/test_http1 build/test_router
 	./build/test_http1
+	./build/test_router
 
 build/fuzz_http1: $(PARSER) fuzz/fuzz_http1.c build/.sysdeps
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core $(PARSER) fuzz/fuzz_http1.c -o $@
@@ -62,6 +66,7 @@ test: test-c fuzz test-py
 # The whole suite against an ASan+UBSan build of the extension.
 test-asan: build build/.sysdeps
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Isrc/core $(PARSER) tests/core/test_http1.c -o build/test_http1_asan && ./build/test_http1_asan
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Isrc/core src/core/router.c tests/core/test_router.c -o build/test_router_asan && ./build/test_router_asan
 	GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \

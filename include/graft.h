@@ -74,7 +74,10 @@ typedef int (*graft_register_fn)(graft_router *router, const char *config);
 
 /* Adds METHOD PATH. PATH is a template: literal segments, {name} captures one segment,
  * a final {name:path} captures the rest. Precedence: exact > parameter > catch-all.
+ * A template has at most GRAFT_ROUTE_MAX_SEGMENTS segments (the parts between '/'s:
+ * "/" has one, "/a/{b}" two) and at most 8 captures.
  * Returns 0, GRAFT_EEXIST for a duplicate, GRAFT_EINVAL for a bad template. */
+#define GRAFT_ROUTE_MAX_SEGMENTS 63
 GRAFT_API int graft_route(graft_router *r, const char *method, const char *path,
                           graft_handler handler, unsigned flags);
 /* Sets the library state passed to every handler; destroy (may be NULL) runs at shutdown. */
@@ -164,7 +167,8 @@ typedef struct graft_ws_handlers {
 } graft_ws_handlers;
 
 /* Adds a WebSocket route (only Upgrade: websocket requests match it; plain GETs to the same
- * path go on to the app). handlers is copied. Returns 0, GRAFT_EEXIST or GRAFT_EINVAL. */
+ * path go on to the app). The template is as for graft_route, with the same limits. handlers
+ * is copied. Returns 0, GRAFT_EEXIST or GRAFT_EINVAL. */
 GRAFT_API int graft_ws_route(graft_router *r, const char *path, const graft_ws_handlers *handlers);
 /* Sends a text (binary == 0, must be UTF-8) or binary message; any thread. Returns 0, 1 when
  * the client is slow (output above its mark), or GRAFT_EGONE once closing or closed. */
