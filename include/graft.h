@@ -129,6 +129,11 @@ GRAFT_API void graft_request_release(graft_request *req);
 
 /* ---- response ---- */
 
+/* A response's status is 200..999: a 1xx status is an interim response, never a final one,
+ * so graft_respond*, graft_respond_json and graft_stream_start refuse it with GRAFT_EINVAL
+ * (and send nothing). graft sends 100 Continue itself; a WebSocket route's 101 is the
+ * handshake's. */
+
 /* Adds a response header before the response starts; validated (token name, no CR/LF/NUL). */
 GRAFT_API int graft_set_header(graft_request *req, const char *name, const char *value);
 /* Sends a complete response; body is copied. content_type may be NULL. */

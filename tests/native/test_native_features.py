@@ -345,6 +345,21 @@ def test_file_response(feat, feat_dir):
         assert r.body == b"exact", r
 
 
+def test_interim_status_refused(feat):
+    """A 1xx status is not a final response (h11 refuses one too): every way of answering
+    with one returns GRAFT_EINVAL and sends nothing, so the handler's 200 is what the client
+    gets, and the keep-alive connection stays in step."""
+    einval = -22
+    want = " ".join(f"{s}:{einval},{einval},{einval},{einval},{einval}" for s in (100, 101, 103, 199))
+    with Conn(feat.port) as c:
+        for _ in range(2):
+            r = c.request("GET", "/interim")
+            assert r.status == 200, r
+            assert r.body.decode().strip() == want, r
+        r = c.request("GET", "/items/special")
+        assert r.status == 200 and r.body == b"exact", r
+
+
 def test_file_head_and_missing(feat, feat_dir):
     size = (feat_dir / "served.bin").stat().st_size
     with Conn(feat.port) as c:
