@@ -201,6 +201,10 @@ GRAFT_API void graft_json_array_begin(graft_json *j);
 GRAFT_API void graft_json_array_end(graft_json *j);
 /* An object key; the next value call gives its value. */
 GRAFT_API void graft_json_key(graft_json *j, const char *key);
+/* A string value of len bytes (NUL allowed), UTF-8. Output is always valid UTF-8: each invalid
+ * sequence in s (stray or missing continuation bytes, overlongs, surrogates, above U+10FFFF,
+ * truncated at the end) becomes one U+FFFD, exactly as Python's
+ * bytes.decode("utf-8", errors="replace") does; keys are written the same way. */
 GRAFT_API void graft_json_string(graft_json *j, const char *s, size_t len);
 GRAFT_API void graft_json_int(graft_json *j, int64_t v);
 /* Doubles are written with the shortest repr that round-trips (%.17g fallback); NaN/inf → null. */

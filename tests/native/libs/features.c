@@ -578,6 +578,33 @@ static int json(graft_request *req, void *st)
     return graft_respond_json(req, 200, j);
 }
 
+/* The body is byte strings, each after its length (2 bytes, big-endian); the answer is a
+ * JSON array of them, each written with graft_json_string (invalid UTF-8 → U+FFFD). Each
+ * string is copied to an exactly-sized block so sanitizers see any over-read. */
+static int json_strings(graft_request *req, void *st)
+{
+    count(st);
+    size_t n = 0;
+    const unsigned char *b = (const unsigned char *)graft_body(req, &n);
+    graft_json *j = graft_json_new();
+    graft_json_array_begin(j);
+    for (size_t i = 0; i + 2 <= n;) {
+        size_t len = (size_t)b[i] << 8 | b[i + 1];
+        i += 2;
+        if (len > n - i)
+            return text(req, 400, "truncated");
+        char *copy = malloc(len ? len : 1);
+        if (!copy)
+            return -12;
+        memcpy(copy, b + i, len);
+        graft_json_string(j, copy, len);
+        free(copy);
+        i += len;
+    }
+    graft_json_array_end(j);
+    return graft_respond_json(req, 200, j);
+}
+
 static int pid(graft_request *req, void *st)
 {
     count(st);
@@ -626,6 +653,7 @@ int graft_register(graft_router *r, const char *config)
         {"GET", "/state", state, 0},
         {"GET", "/tstate", thread_state, 0},
         {"GET", "/json", json, 0},
+        {"POST", "/json-strings", json_strings, GRAFT_ROUTE_BODY},
         {"GET", "/pid", pid, 0},
         {"GET", "/interim", interim, 0},
     };
