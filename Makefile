@@ -49,14 +49,27 @@ test-c: build/test_http1 build/test_router
 	./build/test_http1
 	./build/test_router
 
-build/fuzz_http1: $(PARSER) fuzz/fuzz_http1.c build/.sysdeps
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core $(PARSER) fuzz/fuzz_http1.c -o $@
+FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined -Isrc/core
 
-# A short libFuzzer run over the parser (longer: make fuzz FUZZ_SECONDS=600).
-FUZZ_SECONDS ?= 20
-fuzz: build/fuzz_http1
-	@mkdir -p build/fuzz-corpus
-	./build/fuzz_http1 -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/http1.dict -print_final_stats=1 build/fuzz-corpus fuzz/corpus/http1
+build/fuzz_http1: $(PARSER) fuzz/fuzz_http1.c build/.sysdeps
+	$(FUZZ_CC) $(PARSER) fuzz/fuzz_http1.c -o $@
+
+build/fuzz_chunked: $(PARSER) fuzz/fuzz_chunked.c build/.sysdeps
+	$(FUZZ_CC) $(PARSER) fuzz/fuzz_chunked.c -o $@
+
+# The route table links alone: router.c has no other dependency.
+build/fuzz_router: src/core/router.c src/core/router.h include/graft.h fuzz/fuzz_router.c build/.sysdeps
+	$(FUZZ_CC) src/core/router.c fuzz/fuzz_router.c -o $@
+
+# Short libFuzzer runs over the request parser, the chunked decoder and the route table;
+# FUZZ_SECONDS is the total, half for the parser and a quarter for each of the others, at
+# least 1 s each (0 would mean "forever" to libFuzzer). Longer: make fuzz FUZZ_SECONDS=600.
+FUZZ_SECONDS ?= 30
+fuzz: build/fuzz_http1 build/fuzz_chunked build/fuzz_router
+	@mkdir -p build/fuzz-corpus build/fuzz-corpus-chunked build/fuzz-corpus-router
+	./build/fuzz_http1 -max_total_time=$$(( $(FUZZ_SECONDS) / 2 > 0 ? $(FUZZ_SECONDS) / 2 : 1 )) -dict=fuzz/http1.dict -print_final_stats=1 build/fuzz-corpus fuzz/corpus/http1
+	./build/fuzz_chunked -max_total_time=$$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 )) -dict=fuzz/chunked.dict -print_final_stats=1 build/fuzz-corpus-chunked fuzz/corpus/chunked
+	./build/fuzz_router -max_total_time=$$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 )) -dict=fuzz/router.dict -print_final_stats=1 build/fuzz-corpus-router fuzz/corpus/router
 
 test-py: build
 	$(PY) -m pytest tests -q
