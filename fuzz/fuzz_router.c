@@ -12,6 +12,9 @@
  *  - a template over GRAFT_ROUTE_MAX_SEGMENTS is refused with GRAFT_EINVAL;
  *  - every registered route matches a path made from its own template, with the
  *    right kind (WebSocket or not), and a template of literals only matches itself;
+ *  - the route picked is the one a plain reference matcher picks by the documented
+ *    precedence (literal > {name} > {name:path} per segment from the left, then the
+ *    request's own method over GET-for-HEAD, then the earlier registration);
  *  - a match's captures lie inside the path, are as many as the route's parameters,
  *    never contain '/' unless a catch-all, and the route's method fits the request.
  * Build with -DGRAFT_FUZZ_STANDALONE (any compiler) to replay files given on the command
@@ -53,6 +56,79 @@ static size_t count_params(const graft__route *rt)
     return k;
 }
 
+/* ---- reference matcher: the documented precedence, written out plainly ----
+ * A route matches when its literals equal the path's segments, each {name} has a
+ * non-empty segment and a final {name:path} takes whatever follows its '/' (maybe
+ * nothing). Among matches, compare segment by segment from the left: literal (2) beats
+ * {name} (1) beats {name:path} (0), a shorter score list counting as padded with 0;
+ * then a route of the request's own method beats GET answering HEAD; then the earlier
+ * registration wins. */
+
+typedef struct ref_score {
+    unsigned char seg[GRAFT_ROUTE_MAX_SEGMENTS];
+    int own_method;
+} ref_score;
+
+static int ref_route(const graft__route *rt, const char *path, size_t len, ref_score *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    const char *p = path + 1, *end = path + len;
+    for (size_t i = 0; i < rt->nsegs; i++) {
+        if (rt->kinds[i] == 2)
+            return 1; /* score 0 */
+        const char *e = memchr(p, '/', (size_t)(end - p));
+        size_t n = (size_t)((e ? e : end) - p);
+        if (rt->kinds[i] == 0) {
+            if (strlen(rt->segs[i]) != n || memcmp(rt->segs[i], p, n) != 0)
+                return 0;
+            sc->seg[i] = 2;
+        } else {
+            if (n == 0)
+                return 0;
+            sc->seg[i] = 1;
+        }
+        if (i + 1 == rt->nsegs)
+            return e == NULL;
+        if (!e)
+            return 0;
+        p = e + 1;
+    }
+    return 0;
+}
+
+static int ref_better(const ref_score *a, const ref_score *b)
+{
+    int c = memcmp(a->seg, b->seg, sizeof a->seg);
+    return c > 0 || (c == 0 && a->own_method > b->own_method);
+}
+
+/* The index of the route that should answer, or -1. */
+static long ref_match(const graft_router *r, const char *method, const char *path, size_t len,
+                      int ws, int head_as_get)
+{
+    long best = -1;
+    ref_score bs, sc;
+    if (len == 0 || path[0] != '/')
+        return -1;
+    for (size_t i = 0; i < r->n; i++) {
+        const graft__route *rt = &r->routes[i];
+        if (rt->is_ws != (ws != 0))
+            continue;
+        int own = ws || strcmp(rt->method, method) == 0;
+        int as_get = !ws && head_as_get && strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0;
+        if (!own && !as_get)
+            continue;
+        if (!ref_route(rt, path, len, &sc))
+            continue;
+        sc.own_method = own;
+        if (best < 0 || ref_better(&sc, &bs)) {
+            best = (long)i;
+            bs = sc;
+        }
+    }
+    return best;
+}
+
 /* Matches path[0..len) (an exactly-sized copy) and checks what a match must satisfy. */
 static int match(const graft_router *r, const char *method, const char *path, size_t len, int ws,
                  int head_as_get, graft__match *m)
@@ -63,6 +139,13 @@ static int match(const graft_router *r, const char *method, const char *path, si
     memset(m, 0xa5, sizeof *m);
     int found = graft__router_match(r, method, strlen(method), p, len, ws, head_as_get, m);
     CHECK(found == 0 || found == 1);
+    long want = ref_match(r, method, p, len, ws, head_as_get);
+    long got = found ? (long)(m->route - r->routes) : -1;
+    if (got != want) {
+        fprintf(stderr, "%s %.*s (ws %d, head_as_get %d): router picked route %ld, reference %ld\n",
+                method, (int)len, path, ws, head_as_get, got, want);
+        abort();
+    }
     if (found) {
         const graft__route *rt = m->route;
         CHECK(rt >= r->routes && rt < r->routes + r->n);
