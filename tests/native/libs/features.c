@@ -591,11 +591,11 @@ static int json_strings(graft_request *req, void *st)
     for (size_t i = 0; i + 2 <= n;) {
         size_t len = (size_t)b[i] << 8 | b[i + 1];
         i += 2;
-        if (len > n - i)
-            return text(req, 400, "truncated");
-        char *copy = malloc(len ? len : 1);
-        if (!copy)
-            return -12;
+        char *copy = len <= n - i ? malloc(len ? len : 1) : NULL;
+        if (!copy) {
+            graft_json_free(j);
+            return len <= n - i ? -12 : text(req, 400, "truncated");
+        }
         memcpy(copy, b + i, len);
         graft_json_string(j, copy, len);
         free(copy);
