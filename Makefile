@@ -42,17 +42,34 @@ run: build build/products_routes.so
 build/test_http1: $(PARSER) tests/core/test_http1.c src/core/http1.h build/.sysdeps
 	$(CC) $(CFLAGS_C) $(PARSER) tests/core/test_http1.c -o $@
 
-test-c: build/test_http1
+build/test_router: src/core/router.c src/core/router.h include/graft.h tests/core/test_router.c build/.sysdeps
+	$(CC) $(CFLAGS_C) src/core/router.c tests/core/test_router.c -o $@
+
+test-c: build/test_http1 build/test_router
 	./build/test_http1
+	./build/test_router
+
+FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined -Isrc/core
 
 build/fuzz_http1: $(PARSER) fuzz/fuzz_http1.c build/.sysdeps
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core $(PARSER) fuzz/fuzz_http1.c -o $@
+	$(FUZZ_CC) $(PARSER) fuzz/fuzz_http1.c -o $@
 
-# A short libFuzzer run over the parser (longer: make fuzz FUZZ_SECONDS=600).
-FUZZ_SECONDS ?= 20
-fuzz: build/fuzz_http1
-	@mkdir -p build/fuzz-corpus
-	./build/fuzz_http1 -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/http1.dict -print_final_stats=1 build/fuzz-corpus fuzz/corpus/http1
+build/fuzz_chunked: $(PARSER) fuzz/fuzz_chunked.c build/.sysdeps
+	$(FUZZ_CC) $(PARSER) fuzz/fuzz_chunked.c -o $@
+
+# The route table links alone: router.c has no other dependency.
+build/fuzz_router: src/core/router.c src/core/router.h include/graft.h fuzz/fuzz_router.c build/.sysdeps
+	$(FUZZ_CC) src/core/router.c fuzz/fuzz_router.c -o $@
+
+# Short libFuzzer runs over the request parser, the chunked decoder and the route table;
+# FUZZ_SECONDS is the total, half for the parser and a quarter for each of the others, at
+# least 1 s each (0 would mean "forever" to libFuzzer). Longer: make fuzz FUZZ_SECONDS=600.
+FUZZ_SECONDS ?= 30
+fuzz: build/fuzz_http1 build/fuzz_chunked build/fuzz_router
+	@mkdir -p build/fuzz-corpus build/fuzz-corpus-chunked build/fuzz-corpus-router
+	./build/fuzz_http1 -max_total_time=$$(( $(FUZZ_SECONDS) / 2 > 0 ? $(FUZZ_SECONDS) / 2 : 1 )) -dict=fuzz/http1.dict -print_final_stats=1 build/fuzz-corpus fuzz/corpus/http1
+	./build/fuzz_chunked -max_total_time=$$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 )) -dict=fuzz/chunked.dict -print_final_stats=1 build/fuzz-corpus-chunked fuzz/corpus/chunked
+	./build/fuzz_router -max_total_time=$$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 )) -dict=fuzz/router.dict -print_final_stats=1 build/fuzz-corpus-router fuzz/corpus/router
 
 test-py: build
 	$(PY) -m pytest tests -q
@@ -62,6 +79,7 @@ test: test-c fuzz test-py
 # The whole suite against an ASan+UBSan build of the extension.
 test-asan: build build/.sysdeps
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Isrc/core $(PARSER) tests/core/test_http1.c -o build/test_http1_asan && ./build/test_http1_asan
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Isrc/core src/core/router.c tests/core/test_router.c -o build/test_router_asan && ./build/test_router_asan
 	GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \

@@ -74,7 +74,10 @@ typedef int (*graft_register_fn)(graft_router *router, const char *config);
 
 /* Adds METHOD PATH. PATH is a template: literal segments, {name} captures one segment,
  * a final {name:path} captures the rest. Precedence: exact > parameter > catch-all.
+ * A template has at most GRAFT_ROUTE_MAX_SEGMENTS segments (the parts between '/'s:
+ * "/" has one, "/a/{b}" two) and at most 8 captures.
  * Returns 0, GRAFT_EEXIST for a duplicate, GRAFT_EINVAL for a bad template. */
+#define GRAFT_ROUTE_MAX_SEGMENTS 63
 GRAFT_API int graft_route(graft_router *r, const char *method, const char *path,
                           graft_handler handler, unsigned flags);
 /* Sets the library state passed to every handler; destroy (may be NULL) runs at shutdown. */
@@ -126,6 +129,11 @@ GRAFT_API void graft_request_release(graft_request *req);
 
 /* ---- response ---- */
 
+/* A response's status is 200..999: a 1xx status is an interim response, never a final one,
+ * so graft_respond*, graft_respond_json and graft_stream_start refuse it with GRAFT_EINVAL
+ * (and send nothing). graft sends 100 Continue itself; a WebSocket route's 101 is the
+ * handshake's. */
+
 /* Adds a response header before the response starts; validated (token name, no CR/LF/NUL). */
 GRAFT_API int graft_set_header(graft_request *req, const char *name, const char *value);
 /* Sends a complete response; body is copied. content_type may be NULL. */
@@ -164,7 +172,8 @@ typedef struct graft_ws_handlers {
 } graft_ws_handlers;
 
 /* Adds a WebSocket route (only Upgrade: websocket requests match it; plain GETs to the same
- * path go on to the app). handlers is copied. Returns 0, GRAFT_EEXIST or GRAFT_EINVAL. */
+ * path go on to the app). The template is as for graft_route, with the same limits. handlers
+ * is copied. Returns 0, GRAFT_EEXIST or GRAFT_EINVAL. */
 GRAFT_API int graft_ws_route(graft_router *r, const char *path, const graft_ws_handlers *handlers);
 /* Sends a text (binary == 0, must be UTF-8) or binary message; any thread. Returns 0, 1 when
  * the client is slow (output above its mark), or GRAFT_EGONE once closing or closed. */
@@ -192,6 +201,10 @@ GRAFT_API void graft_json_array_begin(graft_json *j);
 GRAFT_API void graft_json_array_end(graft_json *j);
 /* An object key; the next value call gives its value. */
 GRAFT_API void graft_json_key(graft_json *j, const char *key);
+/* A string value of len bytes (NUL allowed), UTF-8. Output is always valid UTF-8: each invalid
+ * sequence in s (stray or missing continuation bytes, overlongs, surrogates, above U+10FFFF,
+ * truncated at the end) becomes one U+FFFD, exactly as Python's
+ * bytes.decode("utf-8", errors="replace") does; keys are written the same way. */
 GRAFT_API void graft_json_string(graft_json *j, const char *s, size_t len);
 GRAFT_API void graft_json_int(graft_json *j, int64_t v);
 /* Doubles are written with the shortest repr that round-trips (%.17g fallback); NaN/inf → null. */

@@ -361,9 +361,12 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
         return NULL;
     }
     long s = PyLong_AsLong(status);
-    if (s < 100 || s > 999) {
+    /* 1xx is an interim response: sent as final it would leave the client waiting for the
+     * real one on a kept-alive connection. h11 refuses it with this message (uvicorn then
+     * answers 500, as the bridge does for any error before the response starts). */
+    if (s < 200 || s > 999) {
         if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "'status' must be in 100..999");
+            PyErr_Format(PyExc_ValueError, "Response status_code should be in range [200, 1000), not %ld", s);
         return NULL;
     }
     PyObject *headers = PyDict_GetItemWithError(msg, st->k_headers);

@@ -1,4 +1,5 @@
-/* A small JSON writer for handlers: RFC 8259 escaping, shortest round-trip doubles. */
+/* A small JSON writer for handlers: RFC 8259 escaping, shortest round-trip doubles, and
+ * strings that are always valid UTF-8 (invalid input bytes become U+FFFD). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 
 #include "../../include/graft.h"
 #include "buf.h"
+#include "utf8.h"
 
 struct graft_json {
     graft__buf b;
@@ -44,6 +46,26 @@ GRAFT_API void graft_json_object_end(graft_json *j) { put(j, "}", 1); j->need_co
 GRAFT_API void graft_json_array_begin(graft_json *j) { sep(j); put(j, "[", 1); j->need_comma = 0; }
 GRAFT_API void graft_json_array_end(graft_json *j) { put(j, "]", 1); j->need_comma = 1; }
 
+/* Length of the UTF-8 sequence at s[0] (c >= 0x80): > 0 when valid, else minus the length
+ * of its maximal subpart (the longest prefix of a valid sequence, at least one byte), which
+ * is what Python's decode(errors="replace") turns into one U+FFFD (Unicode 3.9, U+FFFD
+ * substitution of maximal subparts). */
+static long utf8_seq(const unsigned char *s, size_t n)
+{
+    uint32_t st = graft__utf8_step(GRAFT__UTF8_OK, s, 1);
+    if (st == GRAFT__UTF8_BAD)
+        return -1;
+    size_t k = 1;
+    for (; k < n; k++) {
+        st = graft__utf8_step(st, s + k, 1);
+        if (st == GRAFT__UTF8_OK)
+            return (long)(k + 1);
+        if (st == GRAFT__UTF8_BAD)
+            return -(long)k; /* s[k] is not part of it: it starts the next sequence */
+    }
+    return -(long)k; /* truncated at the end */
+}
+
 static void str(graft_json *j, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -53,6 +75,18 @@ static void str(graft_json *j, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
         char u[6];
+        if (c >= 0x80) {
+            long k = utf8_seq((const unsigned char *)s + i, n - i);
+            if (k > 0) {
+                i += (size_t)k - 1;
+                continue;
+            }
+            put(j, s + start, i - start);
+            put(j, "\xef\xbf\xbd", 3); /* U+FFFD */
+            i += (size_t)-k - 1;
+            start = i + 1;
+            continue;
+        }
         if (c == '"')
             esc = "\\\"";
         else if (c == '\\')

@@ -53,6 +53,13 @@ GRAFT_API int graft_set_header(graft_request *gr, const char *name, const char *
     return 0;
 }
 
+/* A final response's status. 1xx are interim responses: sent as final they would leave
+ * the client waiting for the real one on a keep-alive connection (h11 refuses them too). */
+static int final_status(int status)
+{
+    return status >= 200 && status <= 999;
+}
+
 /* body_len < 0: streamed (chunked, or close-delimited for HTTP/1.0). Sets *close. */
 static int build_head(graft_request *gr, graft__buf *o, int status, const char *ctype,
                       int64_t body_len, int *close)
@@ -76,7 +83,7 @@ static int build_head(graft_request *gr, graft__buf *o, int status, const char *
     }
     rc |= graft__buf_append(o, graft__buf_head(&gr->hdrs), graft__buf_avail(&gr->hdrs));
     int keep = graft__req_keep_alive(r);
-    int no_body = (status >= 100 && status < 200) || status == 204 || status == 304;
+    int no_body = status == 204 || status == 304;
     gr->chunked = 0;
     if (!no_body) {
         if (body_len >= 0) {
@@ -115,7 +122,7 @@ static int finish_write(graft_request *gr, struct iovec *iov, int cnt, int flags
 
 static int respond(graft_request *gr, int status, const char *ctype, const void *body, size_t len)
 {
-    if (!gr || gr->state != GR_NONE || status < 100 || status > 999)
+    if (!gr || gr->state != GR_NONE || !final_status(status))
         return GRAFT_EINVAL;
     graft__buf head = {0};
     int close;
@@ -124,7 +131,7 @@ static int respond(graft_request *gr, int status, const char *ctype, const void 
         graft__buf_free(&head);
         return rc;
     }
-    int no_body = gr->req->is_head || (status >= 100 && status < 200) || status == 204 || status == 304;
+    int no_body = gr->req->is_head || status == 204 || status == 304;
     struct iovec iov[2] = {{head.data, head.len}, {(void *)body, no_body ? 0 : len}};
     gr->state = GR_DONE;
     rc = finish_write(gr, iov, 2, GRAFT__W_FINAL | (close ? GRAFT__W_CLOSE : 0), status);
@@ -152,7 +159,7 @@ GRAFT_API int graft_respond_borrowed(graft_request *gr, int status, const char *
 GRAFT_API int graft_respond_file(graft_request *gr, int status, const char *content_type,
                                  const char *path)
 {
-    if (!gr || gr->state != GR_NONE || !path)
+    if (!gr || gr->state != GR_NONE || !path || !final_status(status))
         return GRAFT_EINVAL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
@@ -184,7 +191,7 @@ GRAFT_API int graft_respond_file(graft_request *gr, int status, const char *cont
 
 GRAFT_API int graft_stream_start(graft_request *gr, int status, const char *content_type)
 {
-    if (!gr || gr->state != GR_NONE || status < 100 || status > 999)
+    if (!gr || gr->state != GR_NONE || !final_status(status))
         return GRAFT_EINVAL;
     graft__buf head = {0};
     int close;

@@ -124,6 +124,19 @@ static int add_route(graft_router *r, const char *method, const char *path, graf
     }
     rt.flags = flags;
     rt.lib = r->current;
+    size_t nsegs = 0;
+    for (const char *q = path; *q; q++)
+        nsegs += *q == '/';
+    if (nsegs > GRAFT_ROUTE_MAX_SEGMENTS) {
+        /* Matching scores each segment in a fixed-size array: refuse here, loudly, rather
+         * than overflow it or register a route that can never match. */
+        int shown = (int)strnlen(path, 160);
+        snprintf(r->err, sizeof r->err,
+                 "route template \"%s %.*s%s\" has %zu segments, more than the %d allowed", method,
+                 shown, path, path[shown] ? "..." : "", nsegs, GRAFT_ROUTE_MAX_SEGMENTS);
+        route_free(&rt);
+        return GRAFT_EINVAL;
+    }
     int rc = rt.method && rt.template ? parse_template(&rt, path) : GRAFT_ENOMEM;
     if (rc) {
         snprintf(r->err, sizeof r->err, "invalid route template \"%s %s\"", method, path);
@@ -150,6 +163,10 @@ static int add_route(graft_router *r, const char *method, const char *path, graf
     r->routes[r->n++] = rt;
     return 0;
 }
+
+/* Scores of a candidate: one per segment, then the method tiebreak. */
+#define TIEBREAK GRAFT_ROUTE_MAX_SEGMENTS
+#define SCORE_LEN (GRAFT_ROUTE_MAX_SEGMENTS + 1)
 
 /* Per-segment score: lexicographic over segments, higher is more specific. */
 static int try_match(const graft__route *rt, const char *path, size_t plen, graft__match *m,
@@ -198,35 +215,27 @@ int graft__router_match(const graft_router *r, const char *method, size_t mlen, 
     if (!r || r->n == 0 || plen == 0 || path[0] != '/')
         return 0;
     int head = head_as_get && mlen == 4 && memcmp(method, "HEAD", 4) == 0;
-    unsigned char best[64], cur[64];
+    /* One score per segment (registration caps their number), then the method tiebreak in
+     * its own last slot, so it never overwrites a segment's score. */
+    unsigned char best[SCORE_LEN], cur[SCORE_LEN];
     int found = 0;
     graft__match tmp;
     for (size_t i = 0; i < r->n; i++) {
         const graft__route *rt = &r->routes[i];
         if (rt->is_ws != (websocket != 0))
             continue; /* upgrades match WebSocket routes only, and only they do */
+        if (rt->nsegs > GRAFT_ROUTE_MAX_SEGMENTS)
+            continue; /* cannot happen: add_route refuses them */
         size_t ml = rt->is_ws ? mlen : strlen(rt->method);
-        if (rt->is_ws) {
-            memset(cur, 0, sizeof cur);
-            if (!try_match(rt, path, plen, &tmp, cur))
-                continue;
-            if (!found || memcmp(cur, best, sizeof cur) > 0) {
-                memcpy(best, cur, sizeof best);
-                *m = tmp;
-                m->route = rt;
-                found = 1;
-            }
-            continue;
-        }
-        int mok = (ml == mlen && memcmp(rt->method, method, mlen) == 0) ||
+        int mok = rt->is_ws || (ml == mlen && memcmp(rt->method, method, mlen) == 0) ||
                   (head && ml == 3 && memcmp(rt->method, "GET", 3) == 0);
-        if (!mok || rt->nsegs > sizeof cur)
+        if (!mok)
             continue;
         memset(cur, 0, sizeof cur);
         if (!try_match(rt, path, plen, &tmp, cur))
             continue;
         /* an explicit HEAD route beats GET's implicit one */
-        cur[63] = (unsigned char)(ml == mlen);
+        cur[TIEBREAK] = (unsigned char)(rt->is_ws || ml == mlen);
         if (!found || memcmp(cur, best, sizeof cur) > 0) {
             memcpy(best, cur, sizeof best);
             *m = tmp;

@@ -1,6 +1,6 @@
 /* Incremental UTF-8 validation (RFC 3629: no overlongs, no surrogates, <= U+10FFFF),
  * so text split across fragments is checked as it arrives. */
-#include "ws.h"
+#include "utf8.h"
 
 /* State: 0 accept, 1 reject, else (need << 24) | (lo << 16) | (hi << 8) | 2 where
  * need is the number of continuation bytes still due and [lo, hi] bounds the next one. */

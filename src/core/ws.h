@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "http1.h"
+#include "utf8.h"
 struct graft__req;
 
 /* Opcodes. */
@@ -56,11 +57,6 @@ int graft__ws_close(struct graft__req *r, int code, const char *reason, size_t l
  * none is queued (a WS event follows when one arrives); 2 when the connection is closed,
  * with the close code and reason. */
 int graft__ws_take(struct graft__req *r, int *opcode, graft__buf *out, int *code, graft__buf *reason);
-
-/* UTF-8 validation, incremental: state starts at 0; returns the new state, 1 = invalid. */
-uint32_t graft__utf8_step(uint32_t state, const unsigned char *s, size_t n);
-#define GRAFT__UTF8_OK 0
-#define GRAFT__UTF8_BAD 1
 
 /* Whether a close code received from a peer is valid (RFC 6455 §7.4). */
 int graft__ws_code_valid(int code);

@@ -235,6 +235,9 @@ _INVALID = {
     "unknown-type": [{"type": "http.response.bogus", "status": 200}],
     "body-before-start": [{"type": "http.response.body", "body": b"x"}],
     "missing-status": [{"type": "http.response.start", "headers": []}],
+    # 1xx is interim, never a final response (h11 raises LocalProtocolError for these)
+    **{f"status-{code}": [{"type": "http.response.start", "status": code, "headers": []}]
+       for code in (100, 101, 103, 199)},
     "body-str": [{"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]},
                  {"type": "http.response.body", "body": "x"}],
     "start-twice": [{"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]},

@@ -7,7 +7,8 @@
                             offered list as JSON
   /headers                  accept with extra response headers
   /reject                   websocket.close before accept (HTTP 403)
-  /deny                     websocket.http.response.start/body (a custom 418 response)
+  /deny                     websocket.http.response.start/body (a custom 418 response;
+                            ?status=N for another status)
   /raise-before             raise before accepting (HTTP 500)
   /return-before            return without accepting (HTTP 500)
   /raise-after              accept, send "ready", raise (close 1011)
@@ -130,7 +131,7 @@ async def reject(scope, receive, send):
 
 async def deny(scope, receive, send):
     await _connect(receive)
-    await send({"type": "websocket.http.response.start", "status": 418,
+    await send({"type": "websocket.http.response.start", "status": int(_query(scope).get("status", 418)),
                 "headers": [(b"content-type", b"text/plain"), (b"x-denied", b"yes")]})
     await send({"type": "websocket.http.response.body", "body": b"no websocket ", "more_body": True})
     await send({"type": "websocket.http.response.body", "body": b"for you"})

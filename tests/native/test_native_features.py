@@ -345,6 +345,21 @@ def test_file_response(feat, feat_dir):
         assert r.body == b"exact", r
 
 
+def test_interim_status_refused(feat):
+    """A 1xx status is not a final response (h11 refuses one too): every way of answering
+    with one returns GRAFT_EINVAL and sends nothing, so the handler's 200 is what the client
+    gets, and the keep-alive connection stays in step."""
+    einval = -22
+    want = " ".join(f"{s}:{einval},{einval},{einval},{einval},{einval}" for s in (100, 101, 103, 199))
+    with Conn(feat.port) as c:
+        for _ in range(2):
+            r = c.request("GET", "/interim")
+            assert r.status == 200, r
+            assert r.body.decode().strip() == want, r
+        r = c.request("GET", "/items/special")
+        assert r.status == 200 and r.body == b"exact", r
+
+
 def test_file_head_and_missing(feat, feat_dir):
     size = (feat_dir / "served.bin").stat().st_size
     with Conn(feat.port) as c:
@@ -531,3 +546,55 @@ def test_json_writer(feat):
     assert "héllo ☃ 😀".encode() in raw, raw
     assert not any(b < 0x20 for b in raw), raw
     assert b"\\u0001" in raw and b"\\u0000" in raw and b"\\u001f" in raw, raw
+
+
+def _utf8_cases() -> list[bytes]:
+    """Byte strings around every UTF-8 decision: each byte alone, every lead byte before
+    every second byte, three- and four-byte sequences at their range edges (overlongs,
+    surrogates, above U+10FFFF, truncated), and random mixes of valid and broken pieces."""
+    cases = [bytes([b]) for b in range(256)]
+    cases += [bytes([a, b]) for a in range(0x80, 0x100) for b in range(256)]
+    edges = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xE0, 0xF0, 0xFF]
+    leads = [0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xF8]
+    cases += [bytes([a, b, c]) for a in leads for b in edges for c in edges]
+    cases += [bytes([a, b, c, d, 0x22]) for a in (0xF0, 0xF1, 0xF4, 0xF5) for b in (0x8F, 0x90, 0xBF)
+              for c in (0x80, 0xBF, 0x41) for d in (0x80, 0xBF, 0x5C, 0xE0)]
+    rnd = random.Random(20261205)
+    pieces = [lambda: bytes([rnd.randrange(0x20, 0x7F)]),
+              lambda: bytes([rnd.randrange(0, 0x20)]),
+              lambda: rnd.choice([b'"', b"\\", b"\x7f"]),
+              lambda: chr(rnd.choice([rnd.randrange(0x80, 0x800), rnd.randrange(0x800, 0xD800),
+                                      rnd.randrange(0xE000, 0x10000),
+                                      rnd.randrange(0x10000, 0x110000)])).encode(),
+              lambda: chr(rnd.randrange(0x80, 0x110000)).encode("utf-8", "surrogatepass")[:-1],
+              lambda: chr(rnd.randrange(0xD800, 0xE000)).encode("utf-8", "surrogatepass"),
+              lambda: bytes([rnd.randrange(0x80, 0x100)]),
+              lambda: bytes([rnd.randrange(0xF5, 0x100), rnd.randrange(0x80, 0xC0)])]
+    for _ in range(4000):
+        cases.append(b"".join(rnd.choice(pieces)() for _ in range(rnd.randrange(0, 24))))
+    return cases
+
+
+def test_json_string_invalid_utf8_replaced_like_python(feat):
+    """graft_json_string writes each invalid UTF-8 sequence as one U+FFFD, exactly as
+    Python's bytes.decode("utf-8", errors="replace") does; the output equals
+    json.dumps(..., ensure_ascii=False) of that decoding, byte for byte."""
+    cases = _utf8_cases()
+    with Conn(feat.port) as c:
+        i = 0
+        while i < len(cases):
+            batch, size = [], 0
+            while i < len(cases) and size + 2 + len(cases[i]) < BODY_LIMIT:
+                batch.append(cases[i])
+                size += 2 + len(cases[i])
+                i += 1
+            body = b"".join(len(x).to_bytes(2, "big") + x for x in batch)
+            r = c.request("POST", "/json-strings", body=body, timeout=10)
+            assert r.status == 200, r
+            want = json.dumps([x.decode("utf-8", "replace") for x in batch], ensure_ascii=False,
+                              separators=(",", ":")).encode()
+            if r.body != want:
+                at = next((k for k, (a, b) in enumerate(zip(r.body, want)) if a != b),
+                          min(len(r.body), len(want)))
+                pytest.fail(f"graft wrote {r.body[max(0, at - 30):at + 30]!r} where Python "
+                            f"writes {want[max(0, at - 30):at + 30]!r} (offset {at})")

@@ -1,6 +1,6 @@
 """Handler libraries that cannot be used stop graft and graft-serve at start-up:
 non-zero exit within a deadline, and a message naming the file (and, for a
-duplicate route, the route)."""
+duplicate or too deep route, the route)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ CASES = {
     "abi-999": ("abi999", ["999"]),
     "no-register": ("noregister", ["graft_register"]),
     "duplicate-route": ("dup", ["GET /dup"]),
+    "too-deep-route": ("deep", ["WEBSOCKET /deep/deep", "70 segments", "63"]),
     "missing-file": (None, []),
 }
 

@@ -15,6 +15,7 @@ import pytest
 
 from util import (
     EXPECTED_SERVER_HEADER,
+    IMPL,
     Conn,
     build_request,
     exchange,
@@ -459,6 +460,24 @@ def test_invalid_message_raises_and_500(raw_server, kind):
     assert ex.closed
     log = get_log(raw_server, key)
     assert len(log) == 1 and log[0].get("index") == 0 and "raised" in log[0], log
+    assert_alive(raw_server)
+
+
+@pytest.mark.skipif(IMPL != "graft", reason="uvicorn's default httptools protocol sends a 1xx as "
+                    "final; its h11 protocol refuses it as graft does")
+@pytest.mark.parametrize("code", [100, 101, 103, 199])
+def test_interim_status_raises_and_500(raw_server, code):
+    """http.response.start with a 1xx status: send() raises (as h11 does), the client gets a
+    500, never a 1xx posing as the final response on a kept-alive connection."""
+    key = f"inv-1xx-{code}-{time.monotonic_ns()}"
+    data = build_request("GET", f"/invalid?kind=status-{code}&key={key}") + build_request("GET", "/hello")
+    ex = exchange(raw_server.port, data)
+    resps, rest = parse_all(ex.data)
+    assert len(resps) == 1 and rest == b"", ex.data
+    assert resps[0].status == 500, resps[0]
+    assert ex.closed
+    log = get_log(raw_server, key)
+    assert log == [{"raised": "ValueError", "index": 0}], log
     assert_alive(raw_server)
 
 

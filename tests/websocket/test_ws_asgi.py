@@ -214,6 +214,15 @@ def test_denial_response(ws_server):
     assert resp.body == b"no websocket for you"
 
 
+@pytest.mark.parametrize("status", [100, 101])
+def test_denial_response_with_1xx_status_500(ws_server, status):
+    """A denial response is a final response: a 1xx status (101 would even pose as an
+    accepted handshake) makes send() raise, so the client gets a 500."""
+    resp = _refused(ws_server.port, f"/deny?status={status}")
+    assert resp.status == 500, resp
+    assert resp.header("x-denied") is None, resp
+
+
 def test_exception_before_accept_500(ws_server):
     resp = _refused(ws_server.port, "/raise-before")
     assert resp.status == 500, resp

@@ -311,6 +311,33 @@ static int file_missing(graft_request *req, void *st)
     return graft_respond_file(req, 200, "application/octet-stream", path);
 }
 
+/* ---- 1xx statuses are not final responses ---- */
+
+static void no_release(void *arg) { (void)arg; }
+
+/* Tries every way to answer with a 1xx status (all must fail with GRAFT_EINVAL and send
+ * nothing), then answers 200 with the return codes. */
+static int interim(graft_request *req, void *st)
+{
+    count(st);
+    char path[1200], b[512];
+    snprintf(path, sizeof path, "%s/served.bin", ((lib *)st)->dir);
+    static const int statuses[] = {100, 101, 103, 199};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        int s = statuses[i];
+        graft_json *j = graft_json_new();
+        graft_json_null(j);
+        n += (size_t)snprintf(b + n, sizeof b - n, "%d:%d,%d,%d,%d,%d ", s,
+                              graft_respond(req, s, "text/plain", "x", 1),
+                              graft_respond_borrowed(req, s, NULL, "x", 1, no_release, NULL),
+                              graft_respond_file(req, s, NULL, path),
+                              graft_stream_start(req, s, "text/plain"),
+                              graft_respond_json(req, s, j));
+    }
+    return text(req, 200, b);
+}
+
 /* ---- blocking and asynchronous answers ---- */
 
 static int slow(graft_request *req, void *st)
@@ -551,6 +578,33 @@ static int json(graft_request *req, void *st)
     return graft_respond_json(req, 200, j);
 }
 
+/* The body is byte strings, each after its length (2 bytes, big-endian); the answer is a
+ * JSON array of them, each written with graft_json_string (invalid UTF-8 → U+FFFD). Each
+ * string is copied to an exactly-sized block so sanitizers see any over-read. */
+static int json_strings(graft_request *req, void *st)
+{
+    count(st);
+    size_t n = 0;
+    const unsigned char *b = (const unsigned char *)graft_body(req, &n);
+    graft_json *j = graft_json_new();
+    graft_json_array_begin(j);
+    for (size_t i = 0; i + 2 <= n;) {
+        size_t len = (size_t)b[i] << 8 | b[i + 1];
+        i += 2;
+        char *copy = len <= n - i ? malloc(len ? len : 1) : NULL;
+        if (!copy) {
+            graft_json_free(j);
+            return len <= n - i ? -12 : text(req, 400, "truncated");
+        }
+        memcpy(copy, b + i, len);
+        graft_json_string(j, copy, len);
+        free(copy);
+        i += len;
+    }
+    graft_json_array_end(j);
+    return graft_respond_json(req, 200, j);
+}
+
 static int pid(graft_request *req, void *st)
 {
     count(st);
@@ -599,7 +653,9 @@ int graft_register(graft_router *r, const char *config)
         {"GET", "/state", state, 0},
         {"GET", "/tstate", thread_state, 0},
         {"GET", "/json", json, 0},
+        {"POST", "/json-strings", json_strings, GRAFT_ROUTE_BODY},
         {"GET", "/pid", pid, 0},
+        {"GET", "/interim", interim, 0},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         int rc = graft_route(r, routes[i].m, routes[i].p, routes[i].h, routes[i].flags);
