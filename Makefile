@@ -7,7 +7,7 @@ CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Isrc/core
 PARSER := src/core/http1_request.c src/core/http1_fields.c src/core/http1_chunked.c
 CSRC   := $(wildcard src/core/*.c src/bridge/*.c src/serve/*.c src/core/*.h src/bridge/*.h include/*.h)
 
-.PHONY: all build run test test-c test-py fuzz test-asan bench clean sysdeps
+.PHONY: all build run test test-c test-py fuzz test-asan bench clean sysdeps soak slowloris
 
 all: build
 
@@ -75,6 +75,13 @@ test-py: build
 	$(PY) -m pytest tests -q
 
 test: test-c fuzz test-py
+
+# The load tests at the issue's full size (make test runs them smaller).
+soak: build
+	GRAFT_SOAK_REQUESTS=1000000 $(PY) -m pytest tests/load/test_soak.py -q -s
+
+slowloris: build
+	GRAFT_SLOWLORIS_CONNS=5000 GRAFT_SLOWLORIS_REQUESTS=200000 $(PY) -m pytest tests/load/test_slowloris.py -q -s
 
 # The whole suite against an ASan+UBSan build of the extension.
 test-asan: build build/.sysdeps

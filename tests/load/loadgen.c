@@ -66,7 +66,7 @@ static long complete_response(const char *buf, size_t len)
         return -1;
     long cl = -1;
     for (const char *p = buf; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *nl = memchr(p, '\n', (size_t)(end + 2 - p)); /* the last line's LF too */
         if (!nl)
             break;
         if ((size_t)(nl - p) > 15 && strncasecmp(p, "content-length:", 15) == 0)
