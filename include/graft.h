@@ -21,8 +21,15 @@
  * Lifetime: a graft_request stays valid until its response is complete (the
  * last graft_stream_end / graft_respond* returned) and every graft_request_retain
  * has been matched by graft_request_release. Strings returned by accessors live
- * as long as the request. Symbols are provided by the host process (graft or
- * graft-serve), so handler libraries link with no extra library. */
+ * as long as the request. A request a handler still holds when the server stops
+ * stays valid, and graft_request_release stays safe, after the server is gone:
+ * from then on every answer call (graft_respond*, graft_stream_*, graft_ws_send,
+ * graft_ws_close) returns GRAFT_EGONE and sends nothing, graft_request_gone
+ * returns 1, and graft_lib_state / graft_thread_state return NULL (that state has
+ * been destroyed). A final call (graft_respond*, graft_stream_end) still
+ * completes the response, as it does for a client that went away. Symbols are
+ * provided by the host process (graft or graft-serve), so handler libraries link
+ * with no extra library. */
 #ifndef GRAFT_H
 #define GRAFT_H
 
@@ -115,7 +122,8 @@ GRAFT_API const char *graft_body(graft_request *req, size_t *len);
 GRAFT_API size_t graft_body_read(graft_request *req, void *buf, size_t cap, int *done);
 /* The client's address ("127.0.0.1") and port (-1 for a Unix socket). */
 GRAFT_API const char *graft_client(graft_request *req, int *port);
-/* The library state and this thread's state (created on first use). */
+/* The library state and this thread's state (created on first use); NULL once the server
+ * has stopped. */
 GRAFT_API void *graft_lib_state(graft_request *req);
 GRAFT_API void *graft_thread_state(graft_request *req);
 /* 1 when the client has gone away (a late answer will not be delivered). */

@@ -108,7 +108,9 @@ static void gr_free(struct graft_request *gr)
     free(gr->qvl);
     if (gr->req)
         graft__req_release(gr->req);
+    graft__native *n = gr->nat;
     free(gr);
+    graft__native_unref(n); /* may be the last: the server stopped while a handler held gr */
 }
 
 GRAFT_API void graft_request_retain(graft_request *gr) { atomic_fetch_add(&gr->refs, 1); }
@@ -379,6 +381,7 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
         }
         gr->req = r; /* the event's reference */
         gr->nat = n;
+        atomic_fetch_add(&n->refs, 1); /* dropped by gr_free */
         gr->route = m.route;
         gr->m = m;
         atomic_init(&gr->refs, 1);
@@ -450,7 +453,10 @@ GRAFT_API int graft_ws_send(graft_ws *ws, int binary, const void *data, size_t l
     struct graft_request *gr = (struct graft_request *)ws;
     if (!gr || (!data && len))
         return GRAFT_EINVAL;
+    if (graft__native_enter(gr->nat))
+        return GRAFT_EGONE; /* the server stopped: the engine is gone */
     int rc = graft__ws_send(gr->req, binary ? GRAFT__WS_BINARY : GRAFT__WS_TEXT, data, len);
+    graft__native_leave(gr->nat);
     return rc == -EPIPE ? GRAFT_EGONE : rc < 0 ? GRAFT_ENOMEM : rc;
 }
 
@@ -459,7 +465,11 @@ GRAFT_API int graft_ws_close(graft_ws *ws, int code, const char *reason)
     struct graft_request *gr = (struct graft_request *)ws;
     if (!gr || (code && !graft__ws_code_valid(code)))
         return GRAFT_EINVAL;
-    return graft__ws_close(gr->req, code, reason ? reason : "", reason ? strlen(reason) : 0);
+    if (graft__native_enter(gr->nat))
+        return GRAFT_EGONE;
+    int rc = graft__ws_close(gr->req, code, reason ? reason : "", reason ? strlen(reason) : 0);
+    graft__native_leave(gr->nat);
+    return rc;
 }
 
 GRAFT_API const char *graft_ws_param(graft_ws *ws, const char *name, size_t *len)

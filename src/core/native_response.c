@@ -113,9 +113,25 @@ static int finish_write(graft_request *gr, struct iovec *iov, int cnt, int flags
     return rc;
 }
 
-static int respond(graft_request *gr, int status, const char *ctype, const void *body, size_t len)
+/* An answer call after the server stopped (graft__native_free): nothing is sent and nothing
+ * of the engine or the embedder is touched, but a call that completes a response
+ * (final) still completes the request's bookkeeping, as it would for a client that went
+ * away: its initial reference goes, once. */
+static int answer_stopped(graft_request *gr, int final)
 {
-    if (!gr || gr->state != GR_NONE || status < 100 || status > 999)
+    if (final && gr->state != GR_DONE) {
+        gr->state = GR_DONE;
+        graft_request_release(gr);
+    } else if (!final && gr->state == GR_NONE) {
+        gr->state = GR_STREAMING; /* graft_stream_start: graft_stream_end must follow */
+    }
+    return GRAFT_EGONE;
+}
+
+static int respond_running(graft_request *gr, int status, const char *ctype, const void *body,
+                           size_t len)
+{
+    if (gr->state != GR_NONE || status < 100 || status > 999)
         return GRAFT_EINVAL;
     graft__buf head = {0};
     int close;
@@ -130,6 +146,20 @@ static int respond(graft_request *gr, int status, const char *ctype, const void 
     rc = finish_write(gr, iov, 2, GRAFT__W_FINAL | (close ? GRAFT__W_CLOSE : 0), status);
     graft__buf_free(&head);
     return rc > 0 ? 0 : rc;
+}
+
+/* Every answer call runs inside graft__native_enter/leave, so graft__native_free cannot
+ * pull the embedder from under it; n is read first because answering may free gr. */
+static int respond(graft_request *gr, int status, const char *ctype, const void *body, size_t len)
+{
+    if (!gr)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return answer_stopped(gr, 1);
+    int rc = respond_running(gr, status, ctype, body, len);
+    graft__native_leave(n);
+    return rc;
 }
 
 GRAFT_API int graft_respond(graft_request *gr, int status, const char *content_type,
@@ -149,17 +179,17 @@ GRAFT_API int graft_respond_borrowed(graft_request *gr, int status, const char *
     return rc;
 }
 
-GRAFT_API int graft_respond_file(graft_request *gr, int status, const char *content_type,
-                                 const char *path)
+static int respond_file_running(graft_request *gr, int status, const char *content_type,
+                                const char *path)
 {
-    if (!gr || gr->state != GR_NONE || !path)
+    if (gr->state != GR_NONE || !path)
         return GRAFT_EINVAL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
         if (fd >= 0)
             close(fd);
-        return respond(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
+        return respond_running(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
     }
     graft__buf head = {0};
     int close_after;
@@ -182,9 +212,22 @@ GRAFT_API int graft_respond_file(graft_request *gr, int status, const char *cont
     return rc == -EPIPE ? GRAFT_EGONE : rc < 0 ? GRAFT_ENOMEM : 0;
 }
 
-GRAFT_API int graft_stream_start(graft_request *gr, int status, const char *content_type)
+GRAFT_API int graft_respond_file(graft_request *gr, int status, const char *content_type,
+                                 const char *path)
 {
-    if (!gr || gr->state != GR_NONE || status < 100 || status > 999)
+    if (!gr)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return answer_stopped(gr, 1);
+    int rc = respond_file_running(gr, status, content_type, path);
+    graft__native_leave(n);
+    return rc;
+}
+
+static int stream_start_running(graft_request *gr, int status, const char *content_type)
+{
+    if (gr->state != GR_NONE || status < 100 || status > 999)
         return GRAFT_EINVAL;
     graft__buf head = {0};
     int close;
@@ -202,9 +245,21 @@ GRAFT_API int graft_stream_start(graft_request *gr, int status, const char *cont
     return rc < 0 ? rc : 0;
 }
 
-GRAFT_API int graft_stream_write(graft_request *gr, const void *data, size_t len)
+GRAFT_API int graft_stream_start(graft_request *gr, int status, const char *content_type)
 {
-    if (!gr || gr->state != GR_STREAMING)
+    if (!gr)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return answer_stopped(gr, 0);
+    int rc = stream_start_running(gr, status, content_type);
+    graft__native_leave(n);
+    return rc;
+}
+
+static int stream_write_running(graft_request *gr, const void *data, size_t len)
+{
+    if (gr->state != GR_STREAMING)
         return GRAFT_EINVAL;
     if (len == 0 || gr->req->is_head)
         return 0;
@@ -221,13 +276,37 @@ GRAFT_API int graft_stream_write(graft_request *gr, const void *data, size_t len
     return finish_write(gr, iov, cnt, 0, gr->req->status);
 }
 
-GRAFT_API int graft_stream_end(graft_request *gr)
+GRAFT_API int graft_stream_write(graft_request *gr, const void *data, size_t len)
 {
-    if (!gr || gr->state != GR_STREAMING)
+    if (!gr)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return GRAFT_EGONE; /* not final: graft_stream_end still completes the response */
+    int rc = stream_write_running(gr, data, len);
+    graft__native_leave(n);
+    return rc;
+}
+
+static int stream_end_running(graft_request *gr)
+{
+    if (gr->state != GR_STREAMING)
         return GRAFT_EINVAL;
     struct iovec iov = {"0\r\n\r\n", gr->chunked ? 5 : 0};
     int flags = GRAFT__W_FINAL | (gr->fail_status == -1 ? GRAFT__W_CLOSE : 0);
     gr->fail_status = 0;
     int rc = finish_write(gr, &iov, 1, flags, gr->req->status);
     return rc > 0 ? 0 : rc;
+}
+
+GRAFT_API int graft_stream_end(graft_request *gr)
+{
+    if (!gr)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return answer_stopped(gr, 1);
+    int rc = stream_end_running(gr);
+    graft__native_leave(n);
+    return rc;
 }
