@@ -48,6 +48,9 @@ extern "C" {
 
 /* Bumped on any incompatible change; graft refuses libraries built for another. */
 #define GRAFT_ABI_VERSION 1
+/* Raised when declarations are appended (older libraries still load). 1: graft_stream_on_writable,
+ * GRAFT_EAGAIN. A library that uses an addition fails to load, naming the symbol, in an older graft. */
+#define GRAFT_ABI_REVISION 1
 
 /* Error codes (negative). */
 #define GRAFT_EINVAL (-22)  /* bad argument, or wrong state (already answered) */
@@ -55,6 +58,7 @@ extern "C" {
 #define GRAFT_EGONE (-32)   /* the client went away; nothing was sent */
 #define GRAFT_EEXIST (-17)  /* duplicate route */
 #define GRAFT_ETOOBIG (-27) /* body over the limit */
+#define GRAFT_EAGAIN (-11)  /* the client is too slow: its queue is full, nothing was written */
 
 /* Handler return values. */
 #define GRAFT_OK 0         /* answered, or will answer later */
@@ -149,11 +153,23 @@ GRAFT_API int graft_respond_file(graft_request *req, int status, const char *con
                                  const char *path);
 /* Starts a streamed (chunked) response; then graft_stream_write …, graft_stream_end. */
 GRAFT_API int graft_stream_start(graft_request *req, int status, const char *content_type);
-/* Writes a chunk; returns 0, 1 when the client is slow (queue above its mark: wait before
- * writing more), or GRAFT_EGONE. */
+/* Writes a chunk; returns 0, 1 when the client is slow (queue above its mark, 256 KiB: stop
+ * and wait for graft_stream_on_writable), GRAFT_EAGAIN when the queue already holds over
+ * 1 MiB (nothing written: a writer that ignores 1 stays bounded), or GRAFT_EGONE. */
 GRAFT_API int graft_stream_write(graft_request *req, const void *data, size_t len);
-/* Ends the streamed response. */
+/* Ends the streamed response; a callback armed by graft_stream_on_writable is cancelled. */
 GRAFT_API int graft_stream_end(graft_request *req);
+
+/* Called once per successful graft_stream_on_writable, on a polling thread (never inside
+ * the graft call that armed it; it must not block). status is 0 when the queued output has
+ * drained below the low mark (64 KiB), GRAFT_EGONE when the client went away or the server
+ * is stopping (writes then fail: end the stream). req is valid during the call. */
+typedef void (*graft_writable_cb)(graft_request *req, int status, void *ud);
+/* Arms cb(req, status, ud) for a streamed response (between graft_stream_start and
+ * graft_stream_end), one at a time; it comes soon if the queue is already low. Holds a
+ * reference on req until cb has run. Returns 0, GRAFT_EGONE (client or server gone) or
+ * GRAFT_EINVAL (not streaming, cb NULL, already armed); on failure cb is never called. */
+GRAFT_API int graft_stream_on_writable(graft_request *req, graft_writable_cb cb, void *ud);
 
 /* ---- WebSocket routes ---- */
 

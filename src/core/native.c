@@ -229,9 +229,43 @@ static void run_ws(struct graft_request *gr)
     }
 }
 
+/* Runs an armed graft_stream_on_writable callback the engine has triggered (poller thread,
+ * no lock held), then drops the reference the armed callback held. */
+static void fire_writable(struct graft_request *gr)
+{
+    graft__conn *c = gr->req->conn;
+    pthread_mutex_lock(&c->mu);
+    graft_writable_cb cb = gr->wcb;
+    void *ud = gr->wud;
+    int status = gr->wstatus;
+    gr->wcb = NULL; /* cleared first: the callback may arm the next one */
+    gr->wud = NULL;
+    gr->wfire = 0;
+    pthread_mutex_unlock(&c->mu);
+    if (cb) /* NULL: graft_stream_end cancelled it meanwhile */
+        cb(gr, status, ud);
+    graft_request_release(gr);
+}
+
+void graft__native_cancel_writable(struct graft_request *gr)
+{
+    graft__conn *c = gr->req->conn;
+    pthread_mutex_lock(&c->mu);
+    int drop = gr->wcb && !gr->wfire; /* a queued one drops its reference when it runs */
+    gr->wcb = NULL;
+    gr->wud = NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (drop)
+        graft_request_release(gr);
+}
+
 static void run_one(struct graft_request *gr)
 {
     graft__native *n = gr->nat;
+    if (gr->wfire) {
+        fire_writable(gr);
+        return;
+    }
     if (gr->route && gr->route->is_ws) {
         graft_request_retain(gr);
         run_ws(gr);
@@ -427,6 +461,12 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
             push_local(gr); /* a message or the close arrived */
         graft__req_release(r);
         return;
+    }
+    if (gr->wcb && !gr->wfire && (ev == GRAFT__EV_WRITABLE || ev == GRAFT__EV_DISCONNECT)) {
+        /* Not under the connection lock we hold: after the batch, on this thread. */
+        gr->wstatus = ev == GRAFT__EV_WRITABLE ? 0 : GRAFT_EGONE;
+        gr->wfire = 1;
+        push_local(gr);
     }
     if (gr->waiting_body) {
         size_t limit = gr->route->lib ? gr->route->lib->body_limit : (1u << 20);

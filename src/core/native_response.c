@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "date.h"
 #include "native_req.h"
 #include "status.h"
+
+_Static_assert(GRAFT__STREAM_CAP > GRAFT__OUT_HIGH, "the hard cap is above the slow mark");
 
 static __thread graft__date tl_date;
 
@@ -263,6 +266,14 @@ static int stream_write_running(graft_request *gr, const void *data, size_t len)
         return GRAFT_EINVAL;
     if (len == 0 || gr->req->is_head)
         return 0;
+    /* Only this writer adds to the queue, so what is queued now is an upper bound until the
+     * write below: the queue never exceeds the cap by more than one chunk. */
+    graft__conn *c = gr->req->conn;
+    pthread_mutex_lock(&c->mu);
+    size_t queued = graft__buf_avail(&c->out);
+    pthread_mutex_unlock(&c->mu);
+    if (queued > GRAFT__STREAM_CAP)
+        return GRAFT_EAGAIN;
     char pre[24];
     struct iovec iov[3];
     int cnt = 0;
@@ -292,6 +303,8 @@ static int stream_end_running(graft_request *gr)
 {
     if (gr->state != GR_STREAMING)
         return GRAFT_EINVAL;
+    /* After the final write no WRITABLE or DISCONNECT comes for this request. */
+    graft__native_cancel_writable(gr);
     struct iovec iov = {"0\r\n\r\n", gr->chunked ? 5 : 0};
     int flags = GRAFT__W_FINAL | (gr->fail_status == -1 ? GRAFT__W_CLOSE : 0);
     gr->fail_status = 0;
@@ -307,6 +320,44 @@ GRAFT_API int graft_stream_end(graft_request *gr)
     if (graft__native_enter(n))
         return answer_stopped(gr, 1);
     int rc = stream_end_running(gr);
+    graft__native_leave(n);
+    return rc;
+}
+
+static int on_writable_running(graft_request *gr, graft_writable_cb cb, void *ud)
+{
+    graft__req *r = gr->req;
+    graft__conn *c = r->conn;
+    int rc = 0;
+    graft_request_retain(gr); /* the armed callback's, dropped after it ran */
+    pthread_mutex_lock(&c->mu);
+    if (gr->state != GR_STREAMING || gr->wcb) {
+        rc = GRAFT_EINVAL;
+    } else if (c->closed || r->aborted || r->client_gone || r->response_done || c->req != r) {
+        rc = GRAFT_EGONE; /* no event would ever come */
+    } else {
+        gr->wcb = cb;
+        gr->wud = ud;
+        /* The engine delivers WRITABLE when a flush leaves the queue below the low mark;
+         * if it already is, a kick makes the poller flush (nothing) and deliver it. */
+        r->send_waiting = 1;
+        if (graft__buf_avail(&c->out) < GRAFT__OUT_LOW)
+            graft__conn_kick(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (rc)
+        graft_request_release(gr);
+    return rc;
+}
+
+GRAFT_API int graft_stream_on_writable(graft_request *gr, graft_writable_cb cb, void *ud)
+{
+    if (!gr || !cb)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return GRAFT_EGONE;
+    int rc = on_writable_running(gr, cb, ud);
     graft__native_leave(n);
     return rc;
 }
