@@ -132,6 +132,7 @@ int graft__native_new(graft__native **out, const char *const *specs, size_t coun
     }
     if (pool_threads > 0)
         graft__native_start_pool(n, pool_threads);
+    graft__native_crash_install(); /* a crash then names its route (docs: Processes) */
     *out = n;
     return 0;
 }

@@ -2,13 +2,101 @@
  * complete when the route asks for it, queued per thread while the engine
  * holds the connection lock, run after the batch (or on the pool). */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "native_req.h"
 #include "ws.h"
+
+/* The route whose handler or callback this thread is running, for the crash report. Static
+ * TLS (initial-exec) even in graft's dlopen()ed extension: reading it from a signal handler is
+ * then a plain load, which may not allocate as the first access to dynamic TLS can. */
+static __thread const graft__route *volatile tl_route __attribute__((tls_model("initial-exec")));
+
+/* Runs f with tl_route set (saved and restored: nothing nests today, but a crash must never
+ * name a route that already returned). */
+#define WITH_ROUTE(rt, f)                                                                          \
+    do {                                                                                           \
+        const graft__route *prev_route_ = tl_route;                                                \
+        tl_route = (rt);                                                                           \
+        f;                                                                                         \
+        tl_route = prev_route_;                                                                    \
+    } while (0)
+
+static size_t append_str(char *buf, size_t at, size_t cap, const char *s)
+{
+    while (s && *s && at < cap)
+        buf[at++] = *s++;
+    return at;
+}
+
+static size_t append_num(char *buf, size_t at, size_t cap, long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0 && at < cap)
+        buf[at++] = '-';
+    while (n && at < cap)
+        buf[at++] = tmp[--n];
+    return at;
+}
+
+/* A fatal signal. Only async-signal-safe calls: getpid, write, raise (the disposition is
+ * already back to SIG_DFL by SA_RESETHAND, so re-raising ends the process as it would have
+ * ended without us, core dump included; the pending signal is delivered on return). */
+static void crash_handler(int sig)
+{
+    int saved = errno;
+    const graft__route *rt = tl_route;
+    if (rt) {
+        char line[1024];
+        size_t cap = sizeof line - 1, n = 0;
+        n = append_str(line, n, cap, "graft: worker ");
+        n = append_num(line, n, cap, (long)getpid());
+        n = append_str(line, n, cap, " crashed (signal ");
+        n = append_num(line, n, cap, sig);
+        n = append_str(line, n, cap, ") in native handler ");
+        n = append_str(line, n, cap, rt->method);
+        n = append_str(line, n, cap, " ");
+        n = append_str(line, n, cap, rt->template);
+        line[n++] = '\n';
+        for (size_t off = 0; off < n;) {
+            ssize_t w = write(STDERR_FILENO, line + off, n - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+    }
+    errno = saved;
+    raise(sig);
+}
+
+void graft__native_crash_install(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = crash_handler;
+    sa.sa_flags = SA_RESETHAND; /* one shot: a fault inside the handler just ends the process */
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        /* Only over the default action: an existing handler (Python's faulthandler, a
+         * sanitizer, the embedder's own) keeps the signal, and ours stays installed once. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+            !(old.sa_flags & SA_SIGINFO))
+            sigaction(sigs[i], &sa, NULL);
+    }
+}
 
 /* Handlers queued by deliver on this I/O thread; run after the batch. */
 static __thread struct graft_request *tl_pending_head, *tl_pending_tail;
@@ -202,21 +290,22 @@ static void run_ws(struct graft_request *gr)
         gr->ws_open = 1;
         gr->state = GR_STREAMING;
         if (rt->ws.on_open)
-            rt->ws.on_open(ws, state);
+            WITH_ROUTE(rt, rt->ws.on_open(ws, state));
     }
     for (;;) {
         int op = 0, code = 0;
         graft__buf data = {0}, reason = {0};
         int rc = graft__ws_take(gr->req, &op, &data, &code, &reason);
         if (rc == 1 && rt->ws.on_message)
-            rt->ws.on_message(ws, op == GRAFT__WS_BINARY,
-                              graft__buf_avail(&data) ? graft__buf_head(&data) : "",
-                              graft__buf_avail(&data), state);
+            WITH_ROUTE(rt, rt->ws.on_message(ws, op == GRAFT__WS_BINARY,
+                                             graft__buf_avail(&data) ? graft__buf_head(&data) : "",
+                                             graft__buf_avail(&data), state));
         if (rc == 2) {
             gr->ws_closed = 1;
             if (rt->ws.on_close)
-                rt->ws.on_close(ws, code, graft__buf_avail(&reason) ? graft__buf_head(&reason) : "",
-                                graft__buf_avail(&reason), state);
+                WITH_ROUTE(rt, rt->ws.on_close(ws, code,
+                                               graft__buf_avail(&reason) ? graft__buf_head(&reason) : "",
+                                               graft__buf_avail(&reason), state));
         }
         graft__buf_free(&data);
         graft__buf_free(&reason);
@@ -243,7 +332,7 @@ static void fire_writable(struct graft_request *gr)
     gr->wfire = 0;
     pthread_mutex_unlock(&c->mu);
     if (cb) /* NULL: graft_stream_end cancelled it meanwhile */
-        cb(gr, status, ud);
+        WITH_ROUTE(gr->route, cb(gr, status, ud));
     graft_request_release(gr);
 }
 
@@ -294,7 +383,8 @@ static void run_one(struct graft_request *gr)
     }
     graft_request_retain(gr); /* ours, so gr outlives an answer given inside the handler */
     const graft__route *rt = gr->route;
-    int rc = rt->handler(gr, rt->lib ? rt->lib->state : NULL);
+    int rc;
+    WITH_ROUTE(rt, rc = rt->handler(gr, rt->lib ? rt->lib->state : NULL));
     if (gr->state == GR_NONE) {
         if (rc == GRAFT_DECLINE)
             forward(gr);

@@ -73,6 +73,11 @@ void graft__native_run_pending(void *ud);
  * the last request a handler still holds is released. Call after the engine is freed and
  * while the next embedder is still alive; libraries stay mapped. */
 void graft__native_free(graft__native *n);
+/* Installs, once per process, a handler for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT
+ * (where the action is still the default) that writes "graft: worker PID crashed (signal N)
+ * in native handler METHOD TEMPLATE" to stderr when the crashing thread is inside a native
+ * handler or callback, then ends the process with the signal as before. */
+void graft__native_crash_install(void);
 /* Drops one reference (graft__native_free's, or a request's); the last one frees. */
 void graft__native_unref(graft__native *n);
 
