@@ -16,7 +16,10 @@
  * A handler must answer by calling exactly one of the graft_respond* family or
  * graft_stream_start, now or later and from any thread, or decline with
  * GRAFT_DECLINE before answering. Errors are negative codes; a call that fails
- * does nothing else.
+ * does nothing else. A handler that crashes (SIGSEGV, abort, ...) ends its
+ * process, which logs "graft: worker PID crashed (signal N) in native handler
+ * METHOD TEMPLATE"; under --workers that worker is replaced, without it the
+ * server ends.
  *
  * Lifetime: a graft_request stays valid until its response is complete (the
  * last graft_stream_end / graft_respond* returned) and every graft_request_retain
