@@ -133,6 +133,7 @@ int graft__native_new(graft__native **out, const char *const *specs, size_t coun
     if (pool_threads > 0)
         graft__native_start_pool(n, pool_threads);
     graft__native_crash_install(); /* a crash then names its route (docs: Processes) */
+    graft__native_crash_init(n);   /* without it handlers just run without an altstack */
     *out = n;
     return 0;
 }
@@ -162,6 +163,7 @@ void graft__native_free(graft__native *n)
             pthread_key_delete(lib->key);
         lib->has_key = 0;
     }
+    graft__native_crash_fini(n);
     graft__native_unref(n);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -18,9 +19,11 @@
 static __thread const graft__route *volatile tl_route __attribute__((tls_model("initial-exec")));
 
 /* Runs f with tl_route set (saved and restored: nothing nests today, but a crash must never
- * name a route that already returned). */
-#define WITH_ROUTE(rt, f)                                                                          \
+ * name a route that already returned), on a thread that has its alternate signal stack. */
+#define WITH_ROUTE(n, rt, f)                                                                       \
     do {                                                                                           \
+        if (!tl_altstack_checked)                                                                  \
+            setup_altstack(n);                                                                     \
         const graft__route *prev_route_ = tl_route;                                                \
         tl_route = (rt);                                                                           \
         f;                                                                                         \
@@ -80,13 +83,70 @@ static void crash_handler(int sig)
     raise(sig);
 }
 
+/* A handler that overflows its stack faults on the guard page, where the crash handler
+ * could not run either: each thread that runs handlers gets an alternate signal stack (when
+ * it has none and the handler is ours, so faulthandler's or a sanitizer's stay as they
+ * are). The key's destructor disables and unmaps it when the thread exits; a thread that
+ * outlives the native layer (the event loop's) keeps its stack for the next server. */
+#define ALTSTACK_SIZE (64 * 1024)
+static __thread int tl_altstack_checked;
+
+static void altstack_free(void *p)
+{
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == p && !(cur.ss_flags & SS_ONSTACK)) {
+        stack_t off = {.ss_flags = SS_DISABLE};
+        sigaltstack(&off, NULL);
+    }
+    munmap(p, ALTSTACK_SIZE);
+}
+
+static void setup_altstack(graft__native *n)
+{
+    tl_altstack_checked = 1;
+    struct sigaction sa;
+    stack_t cur;
+    if (!n->has_altstack_key || sigaction(SIGSEGV, NULL, &sa) != 0 ||
+        sa.sa_handler != crash_handler || sigaltstack(NULL, &cur) != 0 ||
+        !(cur.ss_flags & SS_DISABLE))
+        return;
+    void *p = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    stack_t ss = {.ss_sp = p, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        munmap(p, ALTSTACK_SIZE);
+        return;
+    }
+    pthread_setspecific(n->altstack_key, p);
+}
+
+int graft__native_crash_init(graft__native *n)
+{
+    if (pthread_key_create(&n->altstack_key, altstack_free) != 0)
+        return -1;
+    n->has_altstack_key = 1;
+    return 0;
+}
+
+void graft__native_crash_fini(graft__native *n)
+{
+    /* Threads that already exited freed theirs; the caller's stays (see above). */
+    if (n->has_altstack_key)
+        pthread_key_delete(n->altstack_key);
+    n->has_altstack_key = 0;
+}
+
 void graft__native_crash_install(void)
 {
     static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = crash_handler;
-    sa.sa_flags = SA_RESETHAND; /* one shot: a fault inside the handler just ends the process */
+    /* SA_RESETHAND: one shot, a fault inside the handler just ends the process. SA_ONSTACK:
+     * on the thread's alternate stack when it has one (a stack overflow). */
+    sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         struct sigaction old;
@@ -290,20 +350,20 @@ static void run_ws(struct graft_request *gr)
         gr->ws_open = 1;
         gr->state = GR_STREAMING;
         if (rt->ws.on_open)
-            WITH_ROUTE(rt, rt->ws.on_open(ws, state));
+            WITH_ROUTE(gr->nat, rt, rt->ws.on_open(ws, state));
     }
     for (;;) {
         int op = 0, code = 0;
         graft__buf data = {0}, reason = {0};
         int rc = graft__ws_take(gr->req, &op, &data, &code, &reason);
         if (rc == 1 && rt->ws.on_message)
-            WITH_ROUTE(rt, rt->ws.on_message(ws, op == GRAFT__WS_BINARY,
+            WITH_ROUTE(gr->nat, rt, rt->ws.on_message(ws, op == GRAFT__WS_BINARY,
                                              graft__buf_avail(&data) ? graft__buf_head(&data) : "",
                                              graft__buf_avail(&data), state));
         if (rc == 2) {
             gr->ws_closed = 1;
             if (rt->ws.on_close)
-                WITH_ROUTE(rt, rt->ws.on_close(ws, code,
+                WITH_ROUTE(gr->nat, rt, rt->ws.on_close(ws, code,
                                                graft__buf_avail(&reason) ? graft__buf_head(&reason) : "",
                                                graft__buf_avail(&reason), state));
         }
@@ -332,7 +392,7 @@ static void fire_writable(struct graft_request *gr)
     gr->wfire = 0;
     pthread_mutex_unlock(&c->mu);
     if (cb) /* NULL: graft_stream_end cancelled it meanwhile */
-        WITH_ROUTE(gr->route, cb(gr, status, ud));
+        WITH_ROUTE(gr->nat, gr->route, cb(gr, status, ud));
     graft_request_release(gr);
 }
 
@@ -384,7 +444,7 @@ static void run_one(struct graft_request *gr)
     graft_request_retain(gr); /* ours, so gr outlives an answer given inside the handler */
     const graft__route *rt = gr->route;
     int rc;
-    WITH_ROUTE(rt, rc = rt->handler(gr, rt->lib ? rt->lib->state : NULL));
+    WITH_ROUTE(gr->nat, rt, rc = rt->handler(gr, rt->lib ? rt->lib->state : NULL));
     if (gr->state == GR_NONE) {
         if (rc == GRAFT_DECLINE)
             forward(gr);

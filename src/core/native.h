@@ -56,6 +56,9 @@ typedef struct graft__native {
     atomic_int refs;
     atomic_int stopped;
     atomic_int active;
+    /* Alternate signal stacks of the threads that run handlers (graft__native_crash_init). */
+    pthread_key_t altstack_key;
+    int has_altstack_key;
 } graft__native;
 
 /* Loads the libraries (spec "path" or "path?config") and registers their routes. On failure
@@ -78,6 +81,9 @@ void graft__native_free(graft__native *n);
  * in native handler METHOD TEMPLATE" to stderr when the crashing thread is inside a native
  * handler or callback, then ends the process with the signal as before. */
 void graft__native_crash_install(void);
+/* Creates / deletes the key that frees a thread's alternate signal stack when it exits. */
+int graft__native_crash_init(graft__native *n);
+void graft__native_crash_fini(graft__native *n);
 /* Drops one reference (graft__native_free's, or a request's); the last one frees. */
 void graft__native_unref(graft__native *n);
 

@@ -45,6 +45,7 @@ def let_graft_handle_faults(monkeypatch):
     ("graft", "segv", signal.SIGSEGV),
     ("graft", "abort", signal.SIGABRT),
     ("graft-serve", "segv", signal.SIGSEGV),
+    ("graft-serve", "overflow", signal.SIGSEGV),  # reported from the alternate signal stack
 ])
 def test_crash_in_native_handler_under_workers(native_libs, tool, how, signum):
     lib = native_libs["crash"]

@@ -1,5 +1,6 @@
 /* crash.c — a handler that crashes the process, for test_native_crash.py (issue 11):
- * GET /crash/{how} dereferences NULL ("segv") or calls abort() ("abort");
+ * GET /crash/{how} dereferences NULL ("segv"), calls abort() ("abort") or recurses until
+ * its stack overflows ("overflow");
  * GET /alive answers the worker's pid. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +11,22 @@
 
 GRAFT_LIBRARY()
 
+/* Not a tail call (the sum after it), and volatile frames: the stack really grows. */
+static int deeper(volatile char *up)
+{
+    volatile char frame[4096];
+    frame[0] = (char)(up ? up[0] + 1 : 0);
+    return deeper(frame) + frame[100];
+}
+
 static int crash(graft_request *req, void *st)
 {
     (void)st;
     const char *how = graft_param(req, "how", NULL);
     if (how && strcmp(how, "abort") == 0)
         abort();
+    if (how && strcmp(how, "overflow") == 0)
+        return deeper(NULL);
     volatile int *volatile nowhere = NULL;
     *nowhere = 1;
     return graft_respond(req, 200, "text/plain", "survived", 8);
