@@ -160,7 +160,8 @@ GRAFT_API int graft_stream_start(graft_request *req, int status, const char *con
  * and wait for graft_stream_on_writable), GRAFT_EAGAIN when the queue already holds over
  * 1 MiB (nothing written: a writer that ignores 1 stays bounded), or GRAFT_EGONE. */
 GRAFT_API int graft_stream_write(graft_request *req, const void *data, size_t len);
-/* Ends the streamed response; a callback armed by graft_stream_on_writable is cancelled. */
+/* Ends the streamed response; a graft_stream_on_writable callback not yet running is
+ * cancelled (one already running races with this call: serialize them yourself). */
 GRAFT_API int graft_stream_end(graft_request *req);
 
 /* Called once per successful graft_stream_on_writable, on a polling thread (never inside
