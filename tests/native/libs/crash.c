@@ -11,12 +11,15 @@
 
 GRAFT_LIBRARY()
 
-/* Not a tail call (the sum after it), and volatile frames: the stack really grows. */
-static int deeper(volatile char *up)
+/* Not a tail call (the sum after it), and volatile frames: the stack really grows, far
+ * past any stack before n runs out. */
+static int deeper(volatile char *up, long n)
 {
     volatile char frame[4096];
     frame[0] = (char)(up ? up[0] + 1 : 0);
-    return deeper(frame) + frame[100];
+    if (n == 0)
+        return frame[0];
+    return deeper(frame, n - 1) + frame[100];
 }
 
 static int crash(graft_request *req, void *st)
@@ -26,7 +29,7 @@ static int crash(graft_request *req, void *st)
     if (how && strcmp(how, "abort") == 0)
         abort();
     if (how && strcmp(how, "overflow") == 0)
-        return deeper(NULL);
+        return deeper(NULL, 1L << 40);
     volatile int *volatile nowhere = NULL;
     *nowhere = 1;
     return graft_respond(req, 200, "text/plain", "survived", 8);
