@@ -560,7 +560,10 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
         }
         struct graft_request *gr = calloc(1, sizeof *gr);
         if (!gr) {
-            n->next(n->next_ud, r, ev);
+            if (n->next) /* graft-serve has none: n->next was called through NULL here */
+                n->next(n->next_ud, r, ev);
+            else
+                graft__req_release(r); /* the connection's timers end it */
             return;
         }
         gr->req = r; /* the event's reference */
