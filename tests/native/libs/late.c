@@ -38,9 +38,10 @@ static void *late_thread(void *arg)
     int respond = 1, wr = 1, end = 1, gone = -1;
     void *state = (void *)1;
     if (plain) {
-        gone = graft_request_gone(plain);
-        state = graft_lib_state(plain);
+        /* the answer first: it is what used to read the freed native layer */
         respond = graft_respond(plain, 200, "text/plain", "late", 4);
+        gone = graft_request_gone(plain); /* still ours: retained */
+        state = graft_lib_state(plain);
         graft_request_release(plain);
     }
     if (stream) {
