@@ -16,13 +16,23 @@
  * A handler must answer by calling exactly one of the graft_respond* family or
  * graft_stream_start, now or later and from any thread, or decline with
  * GRAFT_DECLINE before answering. Errors are negative codes; a call that fails
- * does nothing else.
+ * does nothing else. A handler that crashes (SIGSEGV, abort, ...) ends its
+ * process, which logs "graft: worker PID crashed (signal N) in native handler
+ * METHOD TEMPLATE"; under --workers that worker is replaced, without it the
+ * server ends.
  *
  * Lifetime: a graft_request stays valid until its response is complete (the
  * last graft_stream_end / graft_respond* returned) and every graft_request_retain
  * has been matched by graft_request_release. Strings returned by accessors live
- * as long as the request. Symbols are provided by the host process (graft or
- * graft-serve), so handler libraries link with no extra library. */
+ * as long as the request. A request a handler still holds when the server stops
+ * stays valid, and graft_request_release stays safe, after the server is gone:
+ * from then on every answer call (graft_respond*, graft_stream_*, graft_ws_send,
+ * graft_ws_close) returns GRAFT_EGONE and sends nothing, graft_request_gone
+ * returns 1, and graft_lib_state / graft_thread_state return NULL (that state has
+ * been destroyed). A final call (graft_respond*, graft_stream_end) still
+ * completes the response, as it does for a client that went away. Symbols are
+ * provided by the host process (graft or graft-serve), so handler libraries link
+ * with no extra library. */
 #ifndef GRAFT_H
 #define GRAFT_H
 
@@ -41,6 +51,9 @@ extern "C" {
 
 /* Bumped on any incompatible change; graft refuses libraries built for another. */
 #define GRAFT_ABI_VERSION 1
+/* Raised when declarations are appended (older libraries still load). 1: graft_stream_on_writable,
+ * GRAFT_EAGAIN. A library that uses an addition fails to load, naming the symbol, in an older graft. */
+#define GRAFT_ABI_REVISION 1
 
 /* Error codes (negative). */
 #define GRAFT_EINVAL (-22)  /* bad argument, or wrong state (already answered) */
@@ -48,6 +61,7 @@ extern "C" {
 #define GRAFT_EGONE (-32)   /* the client went away; nothing was sent */
 #define GRAFT_EEXIST (-17)  /* duplicate route */
 #define GRAFT_ETOOBIG (-27) /* body over the limit */
+#define GRAFT_EAGAIN (-11)  /* the client is too slow: its queue is full, nothing was written */
 
 /* Handler return values. */
 #define GRAFT_OK 0         /* answered, or will answer later */
@@ -118,7 +132,8 @@ GRAFT_API const char *graft_body(graft_request *req, size_t *len);
 GRAFT_API size_t graft_body_read(graft_request *req, void *buf, size_t cap, int *done);
 /* The client's address ("127.0.0.1") and port (-1 for a Unix socket). */
 GRAFT_API const char *graft_client(graft_request *req, int *port);
-/* The library state and this thread's state (created on first use). */
+/* The library state and this thread's state (created on first use); NULL once the server
+ * has stopped. */
 GRAFT_API void *graft_lib_state(graft_request *req);
 GRAFT_API void *graft_thread_state(graft_request *req);
 /* 1 when the client has gone away (a late answer will not be delivered). */
@@ -149,11 +164,24 @@ GRAFT_API int graft_respond_file(graft_request *req, int status, const char *con
                                  const char *path);
 /* Starts a streamed (chunked) response; then graft_stream_write …, graft_stream_end. */
 GRAFT_API int graft_stream_start(graft_request *req, int status, const char *content_type);
-/* Writes a chunk; returns 0, 1 when the client is slow (queue above its mark: wait before
- * writing more), or GRAFT_EGONE. */
+/* Writes a chunk; returns 0, 1 when the client is slow (queue above its mark, 256 KiB: stop
+ * and wait for graft_stream_on_writable), GRAFT_EAGAIN when the queue already holds over
+ * 1 MiB (nothing written: a writer that ignores 1 stays bounded), or GRAFT_EGONE. */
 GRAFT_API int graft_stream_write(graft_request *req, const void *data, size_t len);
-/* Ends the streamed response. */
+/* Ends the streamed response; a graft_stream_on_writable callback not yet running is
+ * cancelled (one already running races with this call: serialize them yourself). */
 GRAFT_API int graft_stream_end(graft_request *req);
+
+/* Called once per successful graft_stream_on_writable, on a polling thread (never inside
+ * the graft call that armed it; it must not block). status is 0 when the queued output has
+ * drained below the low mark (64 KiB), GRAFT_EGONE when the client went away or the server
+ * is stopping (writes then fail: end the stream). req is valid during the call. */
+typedef void (*graft_writable_cb)(graft_request *req, int status, void *ud);
+/* Arms cb(req, status, ud) for a streamed response (between graft_stream_start and
+ * graft_stream_end), one at a time; it comes soon if the queue is already low. Holds a
+ * reference on req until cb has run. Returns 0, GRAFT_EGONE (client or server gone) or
+ * GRAFT_EINVAL (not streaming, cb NULL, already armed); on failure cb is never called. */
+GRAFT_API int graft_stream_on_writable(graft_request *req, graft_writable_cb cb, void *ud);
 
 /* ---- WebSocket routes ---- */
 

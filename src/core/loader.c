@@ -2,6 +2,7 @@
  * naming the file and route; teardown in reverse. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,9 @@ int graft__native_new(graft__native **out, const char *const *specs, size_t coun
     n->libs = calloc(count ? count : 1, sizeof *n->libs);
     pthread_mutex_init(&n->pmu, NULL);
     pthread_cond_init(&n->pcv, NULL);
+    atomic_init(&n->refs, 1); /* the host's, dropped by graft__native_free */
+    atomic_init(&n->stopped, 0);
+    atomic_init(&n->active, 0);
     n->date_header = 1;
     n->default_headers = "";
     if (!n->libs) {
@@ -128,6 +132,8 @@ int graft__native_new(graft__native **out, const char *const *specs, size_t coun
     }
     if (pool_threads > 0)
         graft__native_start_pool(n, pool_threads);
+    graft__native_crash_install(); /* a crash then names its route (docs: Processes) */
+    graft__native_crash_init(n);   /* without it handlers just run without an altstack */
     *out = n;
     return 0;
 }
@@ -137,7 +143,11 @@ void graft__native_free(graft__native *n)
     if (!n)
         return;
     graft__native_stop_pool(n);
-    graft__router_free(&n->router);
+    /* From here on answers fail with GRAFT_EGONE; wait out the ones already inside (a
+     * writev and a log line each: short), so none reaches the embedder once we return. */
+    atomic_store(&n->stopped, 1);
+    while (atomic_load(&n->active) > 0)
+        sched_yield();
     for (size_t i = n->nlibs; i-- > 0;) {
         graft__lib *lib = n->libs[i];
         /* This thread may have polled connections itself (the event loop's thread under
@@ -151,9 +161,23 @@ void graft__native_free(graft__native *n)
             lib->destroy(lib->state);
         if (lib->has_key)
             pthread_key_delete(lib->key);
-        /* Unloading could pull code from under a late thread-state destructor; keep it mapped. */
-        free(lib->path);
-        free(lib);
+        lib->has_key = 0;
+    }
+    graft__native_crash_fini(n);
+    graft__native_unref(n);
+}
+
+void graft__native_unref(graft__native *n)
+{
+    if (atomic_fetch_sub(&n->refs, 1) != 1)
+        return;
+    /* No request is left: nothing can reach a route or a library record any more. */
+    graft__router_free(&n->router);
+    for (size_t i = 0; i < n->nlibs; i++) {
+        /* Unloading could pull code from under a late thread-state destructor or a
+         * library's own thread; libraries stay mapped. */
+        free(n->libs[i]->path);
+        free(n->libs[i]);
     }
     free(n->libs);
     pthread_mutex_destroy(&n->pmu);

@@ -2,13 +2,161 @@
  * complete when the route asks for it, queued per thread while the engine
  * holds the connection lock, run after the batch (or on the pool). */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "native_req.h"
 #include "ws.h"
+
+/* The route whose handler or callback this thread is running, for the crash report. Static
+ * TLS (initial-exec) even in graft's dlopen()ed extension: reading it from a signal handler is
+ * then a plain load, which may not allocate as the first access to dynamic TLS can. */
+static __thread const graft__route *volatile tl_route __attribute__((tls_model("initial-exec")));
+
+/* Runs f with tl_route set (saved and restored: nothing nests today, but a crash must never
+ * name a route that already returned), on a thread that has its alternate signal stack. */
+#define WITH_ROUTE(n, rt, f)                                                                       \
+    do {                                                                                           \
+        if (!tl_altstack_checked)                                                                  \
+            setup_altstack(n);                                                                     \
+        const graft__route *prev_route_ = tl_route;                                                \
+        tl_route = (rt);                                                                           \
+        f;                                                                                         \
+        tl_route = prev_route_;                                                                    \
+    } while (0)
+
+static size_t append_str(char *buf, size_t at, size_t cap, const char *s)
+{
+    while (s && *s && at < cap)
+        buf[at++] = *s++;
+    return at;
+}
+
+static size_t append_num(char *buf, size_t at, size_t cap, long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0 && at < cap)
+        buf[at++] = '-';
+    while (n && at < cap)
+        buf[at++] = tmp[--n];
+    return at;
+}
+
+/* A fatal signal. Only async-signal-safe calls: getpid, write, raise (the disposition is
+ * already back to SIG_DFL by SA_RESETHAND, so re-raising ends the process as it would have
+ * ended without us, core dump included; the pending signal is delivered on return). */
+static void crash_handler(int sig)
+{
+    int saved = errno;
+    const graft__route *rt = tl_route;
+    if (rt) {
+        char line[1024];
+        size_t cap = sizeof line - 1, n = 0;
+        n = append_str(line, n, cap, "graft: worker ");
+        n = append_num(line, n, cap, (long)getpid());
+        n = append_str(line, n, cap, " crashed (signal ");
+        n = append_num(line, n, cap, sig);
+        n = append_str(line, n, cap, ") in native handler ");
+        n = append_str(line, n, cap, rt->method);
+        n = append_str(line, n, cap, " ");
+        n = append_str(line, n, cap, rt->template);
+        line[n++] = '\n';
+        for (size_t off = 0; off < n;) {
+            ssize_t w = write(STDERR_FILENO, line + off, n - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+    }
+    errno = saved;
+    raise(sig);
+}
+
+/* A handler that overflows its stack faults on the guard page, where the crash handler
+ * could not run either: each thread that runs handlers gets an alternate signal stack (when
+ * it has none and the handler is ours, so faulthandler's or a sanitizer's stay as they
+ * are). The key's destructor disables and unmaps it when the thread exits; a thread that
+ * outlives the native layer (the event loop's) keeps its stack for the next server. */
+#define ALTSTACK_SIZE (64 * 1024)
+static __thread int tl_altstack_checked;
+
+static void altstack_free(void *p)
+{
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == p && !(cur.ss_flags & SS_ONSTACK)) {
+        stack_t off = {.ss_flags = SS_DISABLE};
+        sigaltstack(&off, NULL);
+    }
+    munmap(p, ALTSTACK_SIZE);
+}
+
+static void setup_altstack(graft__native *n)
+{
+    tl_altstack_checked = 1;
+    struct sigaction sa;
+    stack_t cur;
+    if (!n->has_altstack_key || sigaction(SIGSEGV, NULL, &sa) != 0 ||
+        sa.sa_handler != crash_handler || sigaltstack(NULL, &cur) != 0 ||
+        !(cur.ss_flags & SS_DISABLE))
+        return;
+    void *p = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    stack_t ss = {.ss_sp = p, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        munmap(p, ALTSTACK_SIZE);
+        return;
+    }
+    pthread_setspecific(n->altstack_key, p);
+}
+
+int graft__native_crash_init(graft__native *n)
+{
+    if (pthread_key_create(&n->altstack_key, altstack_free) != 0)
+        return -1;
+    n->has_altstack_key = 1;
+    return 0;
+}
+
+void graft__native_crash_fini(graft__native *n)
+{
+    /* Threads that already exited freed theirs; the caller's stays (see above). */
+    if (n->has_altstack_key)
+        pthread_key_delete(n->altstack_key);
+    n->has_altstack_key = 0;
+}
+
+void graft__native_crash_install(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = crash_handler;
+    /* SA_RESETHAND: one shot, a fault inside the handler just ends the process. SA_ONSTACK:
+     * on the thread's alternate stack when it has one (a stack overflow). */
+    sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        /* Only over the default action: an existing handler (Python's faulthandler, a
+         * sanitizer, the embedder's own) keeps the signal, and ours stays installed once. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+            !(old.sa_flags & SA_SIGINFO))
+            sigaction(sigs[i], &sa, NULL);
+    }
+}
 
 /* Handlers queued by deliver on this I/O thread; run after the batch. */
 static __thread struct graft_request *tl_pending_head, *tl_pending_tail;
@@ -108,7 +256,9 @@ static void gr_free(struct graft_request *gr)
     free(gr->qvl);
     if (gr->req)
         graft__req_release(gr->req);
+    graft__native *n = gr->nat;
     free(gr);
+    graft__native_unref(n); /* may be the last: the server stopped while a handler held gr */
 }
 
 GRAFT_API void graft_request_retain(graft_request *gr) { atomic_fetch_add(&gr->refs, 1); }
@@ -200,21 +350,22 @@ static void run_ws(struct graft_request *gr)
         gr->ws_open = 1;
         gr->state = GR_STREAMING;
         if (rt->ws.on_open)
-            rt->ws.on_open(ws, state);
+            WITH_ROUTE(gr->nat, rt, rt->ws.on_open(ws, state));
     }
     for (;;) {
         int op = 0, code = 0;
         graft__buf data = {0}, reason = {0};
         int rc = graft__ws_take(gr->req, &op, &data, &code, &reason);
         if (rc == 1 && rt->ws.on_message)
-            rt->ws.on_message(ws, op == GRAFT__WS_BINARY,
-                              graft__buf_avail(&data) ? graft__buf_head(&data) : "",
-                              graft__buf_avail(&data), state);
+            WITH_ROUTE(gr->nat, rt, rt->ws.on_message(ws, op == GRAFT__WS_BINARY,
+                                             graft__buf_avail(&data) ? graft__buf_head(&data) : "",
+                                             graft__buf_avail(&data), state));
         if (rc == 2) {
             gr->ws_closed = 1;
             if (rt->ws.on_close)
-                rt->ws.on_close(ws, code, graft__buf_avail(&reason) ? graft__buf_head(&reason) : "",
-                                graft__buf_avail(&reason), state);
+                WITH_ROUTE(gr->nat, rt, rt->ws.on_close(ws, code,
+                                               graft__buf_avail(&reason) ? graft__buf_head(&reason) : "",
+                                               graft__buf_avail(&reason), state));
         }
         graft__buf_free(&data);
         graft__buf_free(&reason);
@@ -227,9 +378,43 @@ static void run_ws(struct graft_request *gr)
     }
 }
 
+/* Runs an armed graft_stream_on_writable callback the engine has triggered (poller thread,
+ * no lock held), then drops the reference the armed callback held. */
+static void fire_writable(struct graft_request *gr)
+{
+    graft__conn *c = gr->req->conn;
+    pthread_mutex_lock(&c->mu);
+    graft_writable_cb cb = gr->wcb;
+    void *ud = gr->wud;
+    int status = gr->wstatus;
+    gr->wcb = NULL; /* cleared first: the callback may arm the next one */
+    gr->wud = NULL;
+    gr->wfire = 0;
+    pthread_mutex_unlock(&c->mu);
+    if (cb) /* NULL: graft_stream_end cancelled it meanwhile */
+        WITH_ROUTE(gr->nat, gr->route, cb(gr, status, ud));
+    graft_request_release(gr);
+}
+
+void graft__native_cancel_writable(struct graft_request *gr)
+{
+    graft__conn *c = gr->req->conn;
+    pthread_mutex_lock(&c->mu);
+    int drop = gr->wcb && !gr->wfire; /* a queued one drops its reference when it runs */
+    gr->wcb = NULL;
+    gr->wud = NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (drop)
+        graft_request_release(gr);
+}
+
 static void run_one(struct graft_request *gr)
 {
     graft__native *n = gr->nat;
+    if (gr->wfire) {
+        fire_writable(gr);
+        return;
+    }
     if (gr->route && gr->route->is_ws) {
         graft_request_retain(gr);
         run_ws(gr);
@@ -258,7 +443,8 @@ static void run_one(struct graft_request *gr)
     }
     graft_request_retain(gr); /* ours, so gr outlives an answer given inside the handler */
     const graft__route *rt = gr->route;
-    int rc = rt->handler(gr, rt->lib ? rt->lib->state : NULL);
+    int rc;
+    WITH_ROUTE(gr->nat, rt, rc = rt->handler(gr, rt->lib ? rt->lib->state : NULL));
     if (gr->state == GR_NONE) {
         if (rc == GRAFT_DECLINE)
             forward(gr);
@@ -374,11 +560,15 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
         }
         struct graft_request *gr = calloc(1, sizeof *gr);
         if (!gr) {
-            n->next(n->next_ud, r, ev);
+            if (n->next) /* graft-serve has none: n->next was called through NULL here */
+                n->next(n->next_ud, r, ev);
+            else
+                graft__req_release(r); /* the connection's timers end it */
             return;
         }
         gr->req = r; /* the event's reference */
         gr->nat = n;
+        atomic_fetch_add(&n->refs, 1); /* dropped by gr_free */
         gr->route = m.route;
         gr->m = m;
         atomic_init(&gr->refs, 1);
@@ -425,6 +615,12 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
         graft__req_release(r);
         return;
     }
+    if (gr->wcb && !gr->wfire && (ev == GRAFT__EV_WRITABLE || ev == GRAFT__EV_DISCONNECT)) {
+        /* Not under the connection lock we hold: after the batch, on this thread. */
+        gr->wstatus = ev == GRAFT__EV_WRITABLE ? 0 : GRAFT_EGONE;
+        gr->wfire = 1;
+        push_local(gr);
+    }
     if (gr->waiting_body) {
         size_t limit = gr->route->lib ? gr->route->lib->body_limit : (1u << 20);
         if (ev == GRAFT__EV_DISCONNECT || r->client_gone) {
@@ -450,7 +646,10 @@ GRAFT_API int graft_ws_send(graft_ws *ws, int binary, const void *data, size_t l
     struct graft_request *gr = (struct graft_request *)ws;
     if (!gr || (!data && len))
         return GRAFT_EINVAL;
+    if (graft__native_enter(gr->nat))
+        return GRAFT_EGONE; /* the server stopped: the engine is gone */
     int rc = graft__ws_send(gr->req, binary ? GRAFT__WS_BINARY : GRAFT__WS_TEXT, data, len);
+    graft__native_leave(gr->nat);
     return rc == -EPIPE ? GRAFT_EGONE : rc < 0 ? GRAFT_ENOMEM : rc;
 }
 
@@ -459,7 +658,11 @@ GRAFT_API int graft_ws_close(graft_ws *ws, int code, const char *reason)
     struct graft_request *gr = (struct graft_request *)ws;
     if (!gr || (code && !graft__ws_code_valid(code)))
         return GRAFT_EINVAL;
-    return graft__ws_close(gr->req, code, reason ? reason : "", reason ? strlen(reason) : 0);
+    if (graft__native_enter(gr->nat))
+        return GRAFT_EGONE;
+    int rc = graft__ws_close(gr->req, code, reason ? reason : "", reason ? strlen(reason) : 0);
+    graft__native_leave(gr->nat);
+    return rc;
 }
 
 GRAFT_API const char *graft_ws_param(graft_ws *ws, const char *name, size_t *len)

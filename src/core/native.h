@@ -46,6 +46,19 @@ typedef struct graft__native {
     pthread_cond_t pcv;
     struct graft_request *phead, *ptail;
     int pstop;
+    /* Lifetime. A handler may hold a request (graft_request_retain) past the server's end,
+     * and the request points at its route, library and this struct; so they are freed only
+     * when refs, the host's reference (dropped by graft__native_free) plus one per live
+     * graft_request, reaches 0. What the embedder owns (next, access_log, default_headers,
+     * the engine) is not counted: graft__native_free sets `stopped`, after which every
+     * answer call fails with GRAFT_EGONE without touching it, and waits until no thread is
+     * still inside one (`active`, see graft__native_enter). */
+    atomic_int refs;
+    atomic_int stopped;
+    atomic_int active;
+    /* Alternate signal stacks of the threads that run handlers (graft__native_crash_init). */
+    pthread_key_t altstack_key;
+    int has_altstack_key;
 } graft__native;
 
 /* Loads the libraries (spec "path" or "path?config") and registers their routes. On failure
@@ -58,7 +71,36 @@ void graft__native_set_next(graft__native *n, graft__deliver_fn next, void *ud);
 void graft__native_deliver(void *ud, graft__req *req, int ev);
 /* Runs the handlers queued on this thread; the engine calls it after each batch. */
 void graft__native_run_pending(void *ud);
-/* Stops the pool, destroys library state, unloads. Call after the engine is freed. */
+/* Stops the pool and the public API (later answers get GRAFT_EGONE), destroys thread and
+ * library state, and drops the host's reference: routes and library records live on until
+ * the last request a handler still holds is released. Call after the engine is freed and
+ * while the next embedder is still alive; libraries stay mapped. */
 void graft__native_free(graft__native *n);
+/* Installs, once per process, a handler for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT
+ * (where the action is still the default) that writes "graft: worker PID crashed (signal N)
+ * in native handler METHOD TEMPLATE" to stderr when the crashing thread is inside a native
+ * handler or callback, then ends the process with the signal as before. */
+void graft__native_crash_install(void);
+/* Creates / deletes the key that frees a thread's alternate signal stack when it exits. */
+int graft__native_crash_init(graft__native *n);
+void graft__native_crash_fini(graft__native *n);
+/* Drops one reference (graft__native_free's, or a request's); the last one frees. */
+void graft__native_unref(graft__native *n);
+
+/* Brackets a public call that may touch the engine or the embedder: returns 0 (then
+ * graft__native_leave must follow) while the server runs, GRAFT_EGONE once it stopped. The
+ * store of `stopped` and the load of `active` in graft__native_free, against the increment
+ * of `active` and the load of `stopped` here, are all sequentially consistent: either the
+ * call sees `stopped`, or graft__native_free sees it inside and waits. */
+static inline int graft__native_enter(graft__native *n)
+{
+    atomic_fetch_add(&n->active, 1);
+    if (atomic_load(&n->stopped)) {
+        atomic_fetch_sub(&n->active, 1);
+        return GRAFT_EGONE;
+    }
+    return 0;
+}
+static inline void graft__native_leave(graft__native *n) { atomic_fetch_sub(&n->active, 1); }
 
 #endif

@@ -150,24 +150,33 @@ GRAFT_API const char *graft_client(graft_request *gr, int *port)
 
 GRAFT_API void *graft_lib_state(graft_request *gr)
 {
+    if (atomic_load(&gr->nat->stopped))
+        return NULL; /* destroyed at shutdown; a late caller must not get a dangling pointer */
     return gr->route && gr->route->lib ? gr->route->lib->state : NULL;
 }
 
 GRAFT_API void *graft_thread_state(graft_request *gr)
 {
     graft__lib *lib = gr->route ? gr->route->lib : NULL;
-    if (!lib || !lib->has_key)
+    /* Inside enter/leave: graft__native_free deletes the key and destroys the state. */
+    if (!lib || graft__native_enter(gr->nat))
         return NULL;
-    void *v = pthread_getspecific(lib->key);
-    if (!v && lib->tcreate) {
-        v = lib->tcreate(lib->state);
-        pthread_setspecific(lib->key, v);
+    void *v = NULL;
+    if (lib->has_key) {
+        v = pthread_getspecific(lib->key);
+        if (!v && lib->tcreate) {
+            v = lib->tcreate(lib->state);
+            pthread_setspecific(lib->key, v);
+        }
     }
+    graft__native_leave(gr->nat);
     return v;
 }
 
 GRAFT_API int graft_request_gone(graft_request *gr)
 {
+    if (atomic_load(&gr->nat->stopped))
+        return 1;
     graft__conn *c = gr->req->conn;
     pthread_mutex_lock(&c->mu);
     int gone = gr->req->client_gone || c->closed || gr->req->aborted;

@@ -28,11 +28,23 @@ struct graft_request {
     size_t *qvl;
     const char *method_z, *path_z, *query_z;
     struct graft_request *next;
+    /* graft_stream_on_writable, under the connection lock: the armed callback (holding a
+     * reference on the request until it has run) and, once the engine said WRITABLE or
+     * DISCONNECT, the status it runs with from this poller's pending list (wfire). */
+    graft_writable_cb wcb;
+    void *wud;
+    int wfire, wstatus;
     /* WebSocket routes */
     int ws_open, ws_closed, queued;
     void *ws_data;
 };
 
+/* A writer that ignores "slow" gets GRAFT_EAGAIN once this much output is queued: nginx-like,
+ * a slow client costs a bounded buffer, never the handler's whole output. */
+#define GRAFT__STREAM_CAP (1024 * 1024)
+
+/* Cancels a graft_stream_on_writable callback (the response is ending); any thread. */
+void graft__native_cancel_writable(struct graft_request *gr);
 /* Completes the response bookkeeping after the final bytes (drops the initial reference). */
 void graft__native_done(struct graft_request *gr, int status);
 /* Percent-decodes src into dst (room for n bytes); plus_space turns '+' into ' '. Returns length. */

@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "date.h"
 #include "native_req.h"
 #include "status.h"
+
+_Static_assert(GRAFT__STREAM_CAP > GRAFT__OUT_HIGH, "the hard cap is above the slow mark");
 
 static __thread graft__date tl_date;
 
@@ -120,9 +123,25 @@ static int finish_write(graft_request *gr, struct iovec *iov, int cnt, int flags
     return rc;
 }
 
-static int respond(graft_request *gr, int status, const char *ctype, const void *body, size_t len)
+/* An answer call after the server stopped (graft__native_free): nothing is sent and nothing
+ * of the engine or the embedder is touched, but a call that completes a response
+ * (final) still completes the request's bookkeeping, as it would for a client that went
+ * away: its initial reference goes, once. */
+static int answer_stopped(graft_request *gr, int final)
 {
-    if (!gr || gr->state != GR_NONE || !final_status(status))
+    if (final && gr->state != GR_DONE) {
+        gr->state = GR_DONE;
+        graft_request_release(gr);
+    } else if (!final && gr->state == GR_NONE) {
+        gr->state = GR_STREAMING; /* graft_stream_start: graft_stream_end must follow */
+    }
+    return GRAFT_EGONE;
+}
+
+static int respond_running(graft_request *gr, int status, const char *ctype, const void *body,
+                           size_t len)
+{
+    if (gr->state != GR_NONE || !final_status(status))
         return GRAFT_EINVAL;
     graft__buf head = {0};
     int close;
@@ -137,6 +156,20 @@ static int respond(graft_request *gr, int status, const char *ctype, const void 
     rc = finish_write(gr, iov, 2, GRAFT__W_FINAL | (close ? GRAFT__W_CLOSE : 0), status);
     graft__buf_free(&head);
     return rc > 0 ? 0 : rc;
+}
+
+/* Every answer call runs inside graft__native_enter/leave, so graft__native_free cannot
+ * pull the embedder from under it; n is read first because answering may free gr. */
+static int respond(graft_request *gr, int status, const char *ctype, const void *body, size_t len)
+{
+    if (!gr)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return answer_stopped(gr, 1);
+    int rc = respond_running(gr, status, ctype, body, len);
+    graft__native_leave(n);
+    return rc;
 }
 
 GRAFT_API int graft_respond(graft_request *gr, int status, const char *content_type,
@@ -156,17 +189,17 @@ GRAFT_API int graft_respond_borrowed(graft_request *gr, int status, const char *
     return rc;
 }
 
-GRAFT_API int graft_respond_file(graft_request *gr, int status, const char *content_type,
-                                 const char *path)
+static int respond_file_running(graft_request *gr, int status, const char *content_type,
+                                const char *path)
 {
-    if (!gr || gr->state != GR_NONE || !path || !final_status(status))
+    if (gr->state != GR_NONE || !path || !final_status(status))
         return GRAFT_EINVAL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
         if (fd >= 0)
             close(fd);
-        return respond(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
+        return respond_running(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
     }
     graft__buf head = {0};
     int close_after;
@@ -189,9 +222,22 @@ GRAFT_API int graft_respond_file(graft_request *gr, int status, const char *cont
     return rc == -EPIPE ? GRAFT_EGONE : rc < 0 ? GRAFT_ENOMEM : 0;
 }
 
-GRAFT_API int graft_stream_start(graft_request *gr, int status, const char *content_type)
+GRAFT_API int graft_respond_file(graft_request *gr, int status, const char *content_type,
+                                 const char *path)
 {
-    if (!gr || gr->state != GR_NONE || !final_status(status))
+    if (!gr)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return answer_stopped(gr, 1);
+    int rc = respond_file_running(gr, status, content_type, path);
+    graft__native_leave(n);
+    return rc;
+}
+
+static int stream_start_running(graft_request *gr, int status, const char *content_type)
+{
+    if (gr->state != GR_NONE || !final_status(status))
         return GRAFT_EINVAL;
     graft__buf head = {0};
     int close;
@@ -209,12 +255,32 @@ GRAFT_API int graft_stream_start(graft_request *gr, int status, const char *cont
     return rc < 0 ? rc : 0;
 }
 
-GRAFT_API int graft_stream_write(graft_request *gr, const void *data, size_t len)
+GRAFT_API int graft_stream_start(graft_request *gr, int status, const char *content_type)
 {
-    if (!gr || gr->state != GR_STREAMING)
+    if (!gr)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return answer_stopped(gr, 0);
+    int rc = stream_start_running(gr, status, content_type);
+    graft__native_leave(n);
+    return rc;
+}
+
+static int stream_write_running(graft_request *gr, const void *data, size_t len)
+{
+    if (gr->state != GR_STREAMING)
         return GRAFT_EINVAL;
     if (len == 0 || gr->req->is_head)
         return 0;
+    /* Only this writer adds to the queue, so what is queued now is an upper bound until the
+     * write below: the queue never exceeds the cap by more than one chunk. */
+    graft__conn *c = gr->req->conn;
+    pthread_mutex_lock(&c->mu);
+    size_t queued = graft__buf_avail(&c->out);
+    pthread_mutex_unlock(&c->mu);
+    if (queued > GRAFT__STREAM_CAP)
+        return GRAFT_EAGAIN;
     char pre[24];
     struct iovec iov[3];
     int cnt = 0;
@@ -228,13 +294,77 @@ GRAFT_API int graft_stream_write(graft_request *gr, const void *data, size_t len
     return finish_write(gr, iov, cnt, 0, gr->req->status);
 }
 
-GRAFT_API int graft_stream_end(graft_request *gr)
+GRAFT_API int graft_stream_write(graft_request *gr, const void *data, size_t len)
 {
-    if (!gr || gr->state != GR_STREAMING)
+    if (!gr)
         return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return GRAFT_EGONE; /* not final: graft_stream_end still completes the response */
+    int rc = stream_write_running(gr, data, len);
+    graft__native_leave(n);
+    return rc;
+}
+
+static int stream_end_running(graft_request *gr)
+{
+    if (gr->state != GR_STREAMING)
+        return GRAFT_EINVAL;
+    /* After the final write no WRITABLE or DISCONNECT comes for this request. */
+    graft__native_cancel_writable(gr);
     struct iovec iov = {"0\r\n\r\n", gr->chunked ? 5 : 0};
     int flags = GRAFT__W_FINAL | (gr->fail_status == -1 ? GRAFT__W_CLOSE : 0);
     gr->fail_status = 0;
     int rc = finish_write(gr, &iov, 1, flags, gr->req->status);
     return rc > 0 ? 0 : rc;
+}
+
+GRAFT_API int graft_stream_end(graft_request *gr)
+{
+    if (!gr)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return answer_stopped(gr, 1);
+    int rc = stream_end_running(gr);
+    graft__native_leave(n);
+    return rc;
+}
+
+static int on_writable_running(graft_request *gr, graft_writable_cb cb, void *ud)
+{
+    graft__req *r = gr->req;
+    graft__conn *c = r->conn;
+    int rc = 0;
+    graft_request_retain(gr); /* the armed callback's, dropped after it ran */
+    pthread_mutex_lock(&c->mu);
+    if (gr->state != GR_STREAMING || gr->wcb) {
+        rc = GRAFT_EINVAL;
+    } else if (c->closed || r->aborted || r->client_gone || r->response_done || c->req != r) {
+        rc = GRAFT_EGONE; /* no event would ever come */
+    } else {
+        gr->wcb = cb;
+        gr->wud = ud;
+        /* The engine delivers WRITABLE when a flush leaves the queue below the low mark;
+         * if it already is, a kick makes the poller flush (nothing) and deliver it. */
+        r->send_waiting = 1;
+        if (graft__buf_avail(&c->out) < GRAFT__OUT_LOW)
+            graft__conn_kick(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (rc)
+        graft_request_release(gr);
+    return rc;
+}
+
+GRAFT_API int graft_stream_on_writable(graft_request *gr, graft_writable_cb cb, void *ud)
+{
+    if (!gr || !cb)
+        return GRAFT_EINVAL;
+    graft__native *n = gr->nat;
+    if (graft__native_enter(n))
+        return GRAFT_EGONE;
+    int rc = on_writable_running(gr, cb, ud);
+    graft__native_leave(n);
+    return rc;
 }
