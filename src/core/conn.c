@@ -421,6 +421,8 @@ void graft__conn_shutdown(graft__conn *c, int abort)
     if (!r) {
         if (!graft__conn_pending(c) || abort)
             graft__conn_close_locked(c);
+        else
+            c->want_close = c->no_more_input = 1; /* close once the queued answer is out */
         goto out;
     }
     if (abort) {

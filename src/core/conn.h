@@ -107,7 +107,6 @@ struct graft__iothread {
     graft__header *hdrs;   /* scratch for the parser */
     char *rbuf;            /* GRAFT__READ_CHUNK bytes lent to the connection being read */
     int64_t accept_resume_ms; /* listeners paused (out of fds) until then, 0 when listening */
-    int accept_logged;     /* the current pause was logged */
 };
 
 struct graft__engine {
@@ -124,6 +123,7 @@ struct graft__engine {
     atomic_int listeners_removed;
     atomic_long connections;
     atomic_long inflight;
+    atomic_int accept_logged; /* an out-of-descriptors episode was logged (any thread's) */
     atomic_int ext_busy;  /* the embedder is inside code that may block (a hint, handoff.c) */
     pthread_mutex_t listen_mu;
 };
@@ -139,7 +139,11 @@ int graft__handoff_watch(graft__iothread *th, int fired);
  * connection that cannot be taken; logged once per episode. */
 void graft__iothread_pause_accept(graft__iothread *th, int err);
 /* iothread.c: an accept succeeded (ends the episode). */
-static inline void graft__iothread_accepted(graft__iothread *th) { th->accept_logged = 0; }
+static inline void graft__iothread_accepted(graft__iothread *th)
+{
+    if (atomic_load_explicit(&th->e->accept_logged, memory_order_relaxed))
+        atomic_store_explicit(&th->e->accept_logged, 0, memory_order_relaxed);
+}
 /* handoff.c: creates the standby epoll set and the watchdog timer. */
 int graft__handoff_init(graft__iothread *th);
 

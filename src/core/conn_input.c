@@ -331,7 +331,13 @@ void graft__conn_process(graft__conn *c)
     /* The client closed its side. */
     graft__req *r = c->req;
     if (!r) {
-        graft__conn_close_locked(c);
+        /* Answers already queued still go out (a client may half-close after its request,
+         * as uvicorn's transport flushes before closing): close once they are flushed
+         * (linger_or_close), --timeout-send bounding a client that never reads. */
+        c->want_close = 1;
+        c->no_more_input = 1;
+        if (!graft__conn_pending(c))
+            graft__conn_close_locked(c);
         return;
     }
     r->client_gone = 1;

@@ -57,7 +57,7 @@ void graft__iothread_pause_accept(graft__iothread *th, int err)
         return;
     watch_listeners(th, 0);
     th->accept_resume_ms = graft__now_ms() + ACCEPT_PAUSE_MS;
-    if (!th->accept_logged) {
+    if (!atomic_exchange(&th->e->accept_logged, 1)) {
         /* The engine has no logger of its own (no Python here); one stderr line per episode,
          * in the default log format, like asyncio's "socket.accept() out of system resource". */
         char msg[160];
@@ -67,7 +67,6 @@ void graft__iothread_pause_accept(graft__iothread *th, int err)
         if (n > 0 && write(2, msg, (size_t)n) < 0) {
             /* nothing better to do */
         }
-        th->accept_logged = 1;
     }
 }
 

@@ -341,6 +341,9 @@ static void run_ws(struct graft_request *gr)
         return;
     if (!gr->ws_open) {
         if (graft__ws_accept(gr->req, NULL, 0, NULL, 0) < 0) {
+            /* No 101 went out (out of memory, or the client left): end the exchange so the
+             * connection closes instead of waiting for an answer nobody will give. */
+            graft__req_write(gr->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
             gr->ws_closed = 1;
             gr->state = GR_DONE;
             set_native(gr->req, NULL);
@@ -427,6 +430,9 @@ static void run_one(struct graft_request *gr)
     }
     if (gr->fail_status) {
         if (gr->fail_status == 1) { /* client gone while parked */
+            /* End the exchange in the engine too, or the connection (and its fd) stays open
+             * with a request that nobody will ever answer. */
+            graft__req_write(gr->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
             gr->state = GR_DONE;
             set_native(gr->req, NULL);
             graft_request_release(gr);
@@ -562,8 +568,11 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
         if (!gr) {
             if (n->next) /* graft-serve has none: n->next was called through NULL here */
                 n->next(n->next_ud, r, ev);
-            else
-                graft__req_release(r); /* the connection's timers end it */
+            else {
+                /* Nobody will answer: end the exchange, or the connection stays open. */
+                graft__req_write(r, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+                graft__req_release(r);
+            }
             return;
         }
         gr->req = r; /* the event's reference */
@@ -577,8 +586,11 @@ void graft__native_deliver(void *ud, graft__req *r, int ev)
             gr_free(gr);
             if (n->next)
                 n->next(n->next_ud, r, ev);
-            else
-                graft__req_release(r); /* the connection's timers end it */
+            else {
+                /* Nobody will answer: end the exchange, or the connection stays open. */
+                graft__req_write(r, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+                graft__req_release(r);
+            }
             return;
         }
         r->native = gr;

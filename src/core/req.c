@@ -140,11 +140,9 @@ int graft__req_take_body(graft__req *r, graft__buf *out, int *more, int *gone)
         !r->response_started) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         r->continue_sent = 1;
-        if (graft__conn_pending(c) || write(c->fd, cont, sizeof cont - 1) != sizeof cont - 1) {
-            /* rare: a partial interim response goes through the queue */
-            graft__buf_append(&c->out, cont, sizeof cont - 1);
-            graft__conn_set_events(c, c->events | EPOLLOUT);
-        }
+        /* What the socket does not take is queued after what it did (never twice). */
+        struct iovec iov = {(void *)cont, sizeof cont - 1};
+        graft__conn_write_locked(c, &iov, 1);
     }
     size_t avail = graft__buf_avail(&r->body);
     if (avail) {

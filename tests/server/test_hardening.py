@@ -9,6 +9,7 @@ an accept loop spinning once out of file descriptors.
 from __future__ import annotations
 
 import resource
+import signal
 import socket
 import sys
 import time
@@ -101,6 +102,44 @@ def test_send_timeout_closes_a_client_that_stopped_reading(server_factory):
         assert c.request("GET", "/hello").status == 200
 
 
+def test_half_close_after_request_gets_whole_response(server_factory):
+    """A client that shuts its sending side after its request still gets every byte of
+    the answer already queued (uvicorn's transport flushes before it closes)."""
+    srv = server_factory(APP)
+    s = small_rcvbuf_conn(srv.port)
+    try:
+        s.sendall(b"GET /blob?mb=8 HTTP/1.1\r\nHost: t\r\n\r\n")
+        got = s.recv(65536)
+        time.sleep(0.2)  # the app has answered; most of the answer is queued
+        s.shutdown(socket.SHUT_WR)
+        got += slow_read(s, rate=1 << 40, limit=9 * MIB, timeout=20)
+        head, body = split_head(got)
+        assert len(body) == 8 * MIB, f"cut at {len(body)} bytes"
+        assert body == pattern(8 * MIB)
+    finally:
+        s.close()
+
+
+def test_sigterm_with_a_queued_answer_does_not_wait_for_keep_alive(server_factory):
+    """SIGTERM while a finished answer is still queued: the connection closes once it is
+    out, instead of becoming an idle keep-alive connection that shutdown waits for."""
+    srv = server_factory(APP, ["--timeout-keep-alive", "30"])
+    s = small_rcvbuf_conn(srv.port)
+    try:
+        s.sendall(b"GET /blob?mb=8 HTTP/1.1\r\nHost: t\r\n\r\n")
+        got = s.recv(65536)
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        srv.send_signal(signal.SIGTERM)
+        got += slow_read(s, rate=1 << 40, limit=9 * MIB, timeout=20)
+        head, body = split_head(got)
+        assert body == pattern(8 * MIB)
+        assert srv.wait(10) == 0, srv.output()
+        assert time.monotonic() - t0 < 10
+    finally:
+        s.close()
+
+
 # -- 2. responses leave in request order, whatever their kind --------------------------------
 
 def test_pipelined_after_pathsend_keeps_order(server_factory, big_file):
@@ -189,8 +228,10 @@ def _low_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
 
 
-def test_emfile_does_not_spin_and_recovers(server_factory):
-    srv = server_factory(APP, ["--timeout-keep-alive", "60"], preexec=_low_nofile)
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_emfile_does_not_spin_and_recovers(server_factory, threads):
+    srv = server_factory(APP, ["--timeout-keep-alive", "60", "--threads", threads],
+                         preexec=_low_nofile)
     socks = []
     try:
         pid = srv.proc.pid
