@@ -130,7 +130,8 @@ GRAFT_API size_t graft_body_read(graft_request *gr, void *buf, size_t cap, int *
     if (graft__buf_avail(&gr->body) == 0)
         graft__req_take_body(gr->req, &gr->body, &more, &gone);
     else
-        more = !gr->req->body_done;
+        /* Unlocked (req.h): a stale 0 only means done is reported by the next call. */
+        more = !atomic_load_explicit(&gr->req->body_done, memory_order_relaxed);
     size_t n = graft__buf_avail(&gr->body);
     if (n > cap)
         n = cap;
