@@ -1,0 +1,34 @@
+"""ASGI app for tests/server/test_flag_races.py. It reads the request body in two parts
+around http.response.start, then waits while the last part arrives, then finishes:
+
+    client:  head + part 1 | part 2      | part 3 (body complete)
+    app:     receive()     | send(start) | receive() | ...sleep... | send(body) or return
+
+With --io-poll thread the I/O thread stores part 3 and marks the body complete while the
+app sleeps, and the bridge's next step reads flags of the same request without the
+connection lock (send(body): response_started; the app's return: response_started, to
+choose between a 500 and a close). The receive() after send(start) takes the lock, which
+orders the unlocked read inside send(start) before the I/O thread's write, so that only
+the read under test can race. `make test-tsan` reports any race between them."""
+
+from __future__ import annotations
+
+import asyncio
+
+START = {"type": "http.response.start", "status": 200,
+         "headers": [(b"content-type", b"text/plain")]}
+
+
+async def app(scope, receive, send):
+    assert scope["type"] == "http"
+    if scope["path"] not in ("/body", "/no-body"):  # the harness's readiness probe
+        await send(START)
+        await send({"type": "http.response.body", "body": b"ready"})
+        return
+    got = (await receive())["body"]
+    await send(START)  # held until the first body message
+    await asyncio.sleep(0.1)
+    got += (await receive())["body"]
+    await asyncio.sleep(0.3)  # the last part arrives now, on the I/O thread
+    if scope["path"] == "/body":
+        await send({"type": "http.response.body", "body": b"%d" % len(got)})
