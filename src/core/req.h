@@ -44,6 +44,7 @@ typedef struct graft__req {
     /* Shared with the I/O thread: touched only under the connection lock. */
     struct graft__conn *conn;
     graft__buf body;              /* received body bytes not yet taken */
+    unsigned body_done : 1;       /* the whole body has arrived */
     unsigned shutdown : 1;        /* server shutting down: disconnect once the body is taken */
     unsigned aborted : 1;         /* server gave up on the request: writes fail */
     unsigned receive_waiting : 1; /* deliver BODY/DISCONNECT when something happens */
@@ -52,13 +53,13 @@ typedef struct graft__req {
     unsigned collect_body : 1;     /* buffer the whole body (native whole-body routes): no 64 KiB pause */
     unsigned response_done : 1;
     /* Written only under the connection lock, like the bits above, but also
-     * read without it on hot paths (the bridge's send(), graft_body_read), for
-     * a hint that the next locked call confirms. Adjacent bitfields are one
-     * memory location, so such a read would race with the poller setting any
-     * bit above; these flags are atomics of their own instead. Unlocked
-     * readers use relaxed loads (a plain load on x86/arm64): nothing is
-     * published through them. */
-    atomic_bool body_done;        /* the whole body has arrived */
+     * read without it by the bridge's send() and at the app's end. Adjacent
+     * bitfields are one memory location, so such a read would race with the
+     * poller setting any bit above; these flags are atomics of their own
+     * instead. Unlocked readers use relaxed loads (a plain load on x86 and
+     * arm64): nothing is published through them, response_started is set
+     * only by the thread that reads it, and a stale client_gone is caught by
+     * the next locked call. */
     atomic_bool client_gone;      /* read EOF, write error or reset */
     atomic_bool response_started; /* some response bytes were written */
     atomic_int refs;
