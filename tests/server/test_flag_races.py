@@ -3,7 +3,7 @@ writes the request's other flags (`src/core/req.h`). Functional checks here; the
 itself is caught by `make test-tsan`, which fails on any ThreadSanitizer report from the
 server (tests/apps/flag_apps.py says how). With all the flags in one bitfield these
 reported cycle_io.c (send) and cycle.c (the app's return) against conn_input.c (request
-body complete)."""
+body complete), and ws_cycle.c (a denial's end) against conn_input.c (client gone)."""
 
 from __future__ import annotations
 
@@ -48,3 +48,21 @@ def test_body_while_request_body_completes(server, round_):
 def test_return_without_body_while_request_body_completes(server, round_):
     r = _exchange(server.port, b"/no-body")
     assert r.status == 500, r
+
+
+WS_HANDSHAKE = (b"GET /ws HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
+                b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n")
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_ws_denial_unfinished_while_client_leaves(server, round_):
+    with Conn(server.port) as c:
+        c.send(WS_HANDSHAKE)
+        deadline = time.monotonic() + 5
+        while b"denied" not in c.buf and not c.eof and time.monotonic() < deadline:
+            c.recv_for(0.05)
+        assert c.buf.startswith(b"HTTP/1.1 403 ") and b"denied" in c.buf, c.buf
+    # the client has left; the app returns without finishing: the server must go on serving
+    time.sleep(0.4)
+    r = _exchange(server.port, b"/body")
+    assert r.status == 200, r
