@@ -7,13 +7,20 @@ import shutil
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-sanitize = os.environ.get("GRAFT_SANITIZE")  # "1": ASan+UBSan build for `make test-asan`
+# GRAFT_SANITIZE: "1" (or "address") = ASan+UBSan build for `make test-asan`; "thread" = TSan
+# build for `make test-tsan`. The two cannot be combined in one binary.
+sanitize = os.environ.get("GRAFT_SANITIZE", "")
 cflags = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-g", "-Wall", "-Wextra", "-fvisibility=hidden",
           "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
 ldflags = []
-if sanitize:
+if sanitize in ("1", "address"):
     cflags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1"]
     ldflags += ["-fsanitize=address,undefined"]
+elif sanitize == "thread":
+    cflags += ["-fsanitize=thread", "-fno-omit-frame-pointer", "-O1"]
+    ldflags += ["-fsanitize=thread"]
+elif sanitize:
+    raise SystemExit(f"GRAFT_SANITIZE={sanitize!r}: expected 1, address or thread")
 
 core = sorted(glob.glob("src/core/*.c"))
 bridge = sorted(glob.glob("src/bridge/*.c"))

@@ -41,7 +41,9 @@ void graft_cycle_finish(graft_cycle *cy, int raised)
             log_app_error(cy->srv, "ASGI callable returned without sending handshake.", NULL);
         graft_asgi_ws_finish(cy, raised);
     } else if (cy->state != CYC_DONE && cy->req) {
-        if (cy->state == CYC_INIT || !cy->req->response_started) {
+        /* Unlocked: only this thread sets response_started (req.h), so the load is exact. */
+        if (cy->state == CYC_INIT ||
+            !atomic_load_explicit(&cy->req->response_started, memory_order_relaxed)) {
             if (!raised && cy->state == CYC_INIT)
                 log_app_error(cy->srv, "ASGI callable returned without starting response.", NULL);
             else if (!raised)

@@ -251,7 +251,8 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
     const char *data = PyBytes_AS_STRING(body);
     size_t len = (size_t)PyBytes_GET_SIZE(body);
     graft__buf head = {0};
-    if (!cy->head_built && !cy->req->response_started) {
+    /* Unlocked: only this thread sets response_started (req.h), so the load is exact. */
+    if (!cy->head_built && !atomic_load_explicit(&cy->req->response_started, memory_order_relaxed)) {
         if (graft_head_build(cy, &head, len, !more) < 0)
             return NULL;
         cy->head_built = 1;
@@ -384,7 +385,8 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
     cy->status = (int)s;
     Py_XSETREF(cy->headers, seq);
     cy->state = CYC_STARTED;
-    if (cy->req->client_gone)
+    /* Unlocked hint (req.h): a client that left since is caught by the next write. */
+    if (atomic_load_explicit(&cy->req->client_gone, memory_order_relaxed))
         return raise_disconnected(cy);
     return graft_ready_new(st, Py_None);
 }
@@ -438,7 +440,7 @@ PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
                      "Expected ASGI message 'http.response.body', but got '%U'.", type);
         return NULL;
     }
-    if (cy->req->client_gone)
+    if (atomic_load_explicit(&cy->req->client_gone, memory_order_relaxed)) /* hint, see above */
         return raise_disconnected(cy);
     PyErr_Format(PyExc_RuntimeError,
                  "Unexpected ASGI message '%U' sent, after response already completed.", type);

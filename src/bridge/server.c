@@ -270,13 +270,15 @@ static PyObject *server_start(PyObject *self, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "Server not initialised or already started");
         return NULL;
     }
+    /* Before the I/O threads exist: graft_deliver reads it from them, unlocked,
+     * and thread creation is what orders this store before their reads. */
+    srv->loop_thread = pthread_self();
     int rc = graft__engine_start(srv->engine);
     if (rc < 0) {
         errno = -rc;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
     srv->started = 1;
-    srv->loop_thread = pthread_self();
     return graft_server_watch_all(srv);
 }
 

@@ -278,7 +278,8 @@ void graft_asgi_ws_finish(graft_cycle *cy, int raised)
         return;
     }
     if (cy->ws_denial && cy->state != CYC_DONE) {
-        if (!cy->req->response_started) {
+        /* Unlocked: only this thread sets response_started (req.h). */
+        if (!atomic_load_explicit(&cy->req->response_started, memory_order_relaxed)) {
             int graft_cycle_write_simple(graft_cycle * cy, int status, const char *body);
             graft_cycle_write_simple(cy, 500, "Internal Server Error");
         } else

@@ -126,11 +126,13 @@ GRAFT_API const char *graft_body(graft_request *gr, size_t *len)
 
 GRAFT_API size_t graft_body_read(graft_request *gr, void *buf, size_t cap, int *done)
 {
-    int more = 0, gone = 0;
-    if (graft__buf_avail(&gr->body) == 0)
+    int more = 1, gone = 0;
+    /* When this read empties what we hold, ask the engine, under its lock: bytes may have
+     * arrived since, and only then can the end be reported. (Judging by body_done alone,
+     * unlocked, raced with the poller and reported the end while the tail of the body
+     * still waited in the request.) While bytes stay held, the end is not near: no lock. */
+    if (graft__buf_avail(&gr->body) <= cap)
         graft__req_take_body(gr->req, &gr->body, &more, &gone);
-    else
-        more = !gr->req->body_done;
     size_t n = graft__buf_avail(&gr->body);
     if (n > cap)
         n = cap;

@@ -12,7 +12,11 @@ struct graft_request {
     const graft__route *route;
     graft__match m;
     atomic_int refs;       /* 1 until the response completes, + retains */
-    int state;             /* GR_*, touched by whoever answers */
+    /* GR_*, set by whoever answers. Atomic: a handler that returns GRAFT_OK may hand the
+     * request to a thread of its own, which answers while run_one still reads the state
+     * to see whether the handler answered. One answering thread at a time, so plain
+     * (sequentially consistent) loads and stores are all it needs. */
+    atomic_int state;
     int waiting_body;      /* parked until the whole body arrives */
     int fail_status;       /* answer this instead of calling the handler */
     int chunked;

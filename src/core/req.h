@@ -45,15 +45,23 @@ typedef struct graft__req {
     struct graft__conn *conn;
     graft__buf body;              /* received body bytes not yet taken */
     unsigned body_done : 1;       /* the whole body has arrived */
-    unsigned client_gone : 1;     /* read EOF, write error or reset */
     unsigned shutdown : 1;        /* server shutting down: disconnect once the body is taken */
     unsigned aborted : 1;         /* server gave up on the request: writes fail */
     unsigned receive_waiting : 1; /* deliver BODY/DISCONNECT when something happens */
     unsigned send_waiting : 1;    /* deliver WRITABLE when output drains */
     unsigned continue_sent : 1;
-    unsigned response_started : 1; /* some response bytes were written */
     unsigned collect_body : 1;     /* buffer the whole body (native whole-body routes): no 64 KiB pause */
     unsigned response_done : 1;
+    /* Written only under the connection lock, like the bits above, but also
+     * read without it by the bridge's send() and at the app's end. Adjacent
+     * bitfields are one memory location, so such a read would race with the
+     * poller setting any bit above; these flags are atomics of their own
+     * instead. Unlocked readers use relaxed loads (a plain load on x86 and
+     * arm64): nothing is published through them, response_started is set
+     * only by the thread that reads it, and a stale client_gone is caught by
+     * the next locked call. */
+    atomic_bool client_gone;      /* read EOF, write error or reset */
+    atomic_bool response_started; /* some response bytes were written */
     atomic_int refs;
 } graft__req;
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,9 @@ from native_util import ServeProcess, build_cmd, start_graft  # noqa: E402
 from util import stop_and_check  # noqa: E402
 
 LIBS_DIR = HERE / "libs"
+# The compiler and its shell are not ours: `make test-tsan` preloads TSan's runtime for graft,
+# and the shell crashes under it.
+BUILD_ENV = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "TSAN_OPTIONS")}
 HELLO_C = REPO / "examples" / "hello" / "hello.c"
 
 
@@ -43,7 +47,7 @@ def native_libs(tmp_path_factory) -> dict[str, Path]:
         out = outdir / f"{name}.so"
         cmd = build_cmd(src, out)
         procs[name] = (cmd, out, subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE,
-                                                  stderr=subprocess.STDOUT))
+                                                  stderr=subprocess.STDOUT, env=BUILD_ENV))
     built, errors = {}, []
     for name, (cmd, out, p) in procs.items():
         try:
