@@ -296,6 +296,7 @@ class Config:
         timeout_send: float = 60.0,
         native: list[str] | None = None,
         blocking_threads: int = 4,
+        pathsend: bool = False,
     ) -> None:
         if reload:
             raise ValueError(
@@ -365,6 +366,9 @@ class Config:
             native = [native]
         self.native: list[str] = [os.fspath(p) for p in (native or [])]
         self.blocking_threads = _check_int("blocking_threads", blocking_threads, 0)
+        # Off by default, as uvicorn (which has no pathsend): offering it makes Starlette's
+        # GZipMiddleware leave FileResponse/StaticFiles uncompressed.
+        self.pathsend = bool(pathsend)
 
         # Header list sent on every response after `date`: `server: graft` unless disabled or
         # overridden by a --header, then the --header values (uvicorn's order).

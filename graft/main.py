@@ -218,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="Worker threads for native routes marked GRAFT_ROUTE_BLOCKING. [default: 4]",
     )
 
+    g.add_argument(
+        "--pathsend",
+        action=bool_opt,
+        default=False,
+        help="Offer the ASGI http.response.pathsend extension (zero-copy file responses). "
+        "Off by default, as in uvicorn: while it is offered, Starlette's GZipMiddleware does "
+        "not compress FileResponse/StaticFiles. [default: off]",
+    )
+
     g = p.add_argument_group("logging")
     g.add_argument(
         "--log-config", default=None, metavar="PATH", help="Logging configuration file (.json, .yaml, .ini)."

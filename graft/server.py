@@ -143,6 +143,7 @@ class Server:
             io_poll=config.io_poll == "loop",
             on_handoff=self._on_handoff,
             ws_log=_ws_log,
+            pathsend=config.pathsend,
         )
         self._loop.add_reader(self.core.fileno(), self.core.drain)
         self.core.start()

@@ -430,7 +430,8 @@ PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
     if (cy->state == CYC_STARTED) {
         if (PyUnicode_Compare(type, st->v_resp_body) == 0)
             return graft_cycle_send_body(cy, msg);
-        if (PyUnicode_Compare(type, st->v_resp_pathsend) == 0)
+        /* Only when offered: without --pathsend the app gets uvicorn's error for it. */
+        if (cy->srv->extensions && PyUnicode_Compare(type, st->v_resp_pathsend) == 0)
             return send_path(cy, msg);
         if (PyErr_Occurred())
             return NULL;

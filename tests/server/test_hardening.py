@@ -49,7 +49,7 @@ SLOW_ARGS = ["--timeout-keep-alive", "1", "--timeout-send", "2"]
 def test_slow_download_completes_past_keep_alive(server_factory, big_file, target):
     """16 MiB read at ~5 MiB/s (over 3 s) with a 1 s keep-alive timeout: every byte arrives,
     and the connection is still usable afterwards."""
-    srv = server_factory(APP, SLOW_ARGS)
+    srv = server_factory(APP, SLOW_ARGS + (["--pathsend"] if target == "file" else []))
     path = f"/file?path={big_file}" if target == "file" else target
     s = small_rcvbuf_conn(srv.port)
     try:
@@ -104,7 +104,7 @@ def test_send_timeout_closes_a_client_that_stopped_reading(server_factory):
 # -- 2. responses leave in request order, whatever their kind --------------------------------
 
 def test_pipelined_after_pathsend_keeps_order(server_factory, big_file):
-    srv = server_factory(APP)
+    srv = server_factory(APP, ["--pathsend"])
     s = small_rcvbuf_conn(srv.port)
     try:
         f = f"GET /file?path={big_file} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
