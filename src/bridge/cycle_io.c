@@ -220,6 +220,10 @@ static PyObject *wait_or_ready(graft_cycle *cy, int rc)
 {
     graft_server *srv = cy->srv;
     if (rc == -EPIPE) {
+        /* The client left mid-response: the exchange ends here, and its access-log line
+         * (uvicorn writes it when the response starts) with it. */
+        if (cy->state == CYC_STARTED)
+            graft_access_log(srv, cy->req, cy->status);
         cy->state = CYC_DONE;
         return raise_disconnected(cy);
     }
@@ -381,11 +385,15 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
         Py_DECREF(seq);
         return NULL;
     }
+    if (cy->req->client_gone) {
+        /* Refused before the response counts as started: no access-log line for it, as
+         * uvicorn logs none for a start sent after the client left. */
+        Py_DECREF(seq);
+        return raise_disconnected(cy);
+    }
     cy->status = (int)s;
     Py_XSETREF(cy->headers, seq);
     cy->state = CYC_STARTED;
-    if (cy->req->client_gone)
-        return raise_disconnected(cy);
     return graft_ready_new(st, Py_None);
 }
 

@@ -91,7 +91,7 @@ def read_first_chunk(port: int, request: bytes, timeout: float = 10.0) -> socket
     s.sendall(request)
     buf = b""
     deadline = time.monotonic() + timeout
-    while b"\r\n\r\n" not in buf or buf.endswith(b"\r\n\r\n"):
+    while b"\r\n\r\n" not in buf or len(buf) == buf.index(b"\r\n\r\n") + 4:
         assert time.monotonic() < deadline, buf
         chunk = s.recv(65536)
         assert chunk, f"closed early: {buf!r}"

@@ -9,6 +9,7 @@ GET  /style.css      FileResponse behind GZipMiddleware (issue 13 item 8)
 GET  /slow?key=K     StreamingResponse, a chunk every 50 ms for 5 s; records "end"
 GET  /sse?key=K      sse-starlette events every 50 ms for 5 s; records "end"
 GET  /late?key=K     raw ASGI: waits for http.disconnect, then answers (a long poll)
+GET  /boom?key=K     raw ASGI: waits for http.disconnect, then raises RuntimeError
 POST /reject         413 without reading the body
 GET  /events?key=K   what the app recorded for K
 """
@@ -107,6 +108,18 @@ class Late:
             record(key, "end")
 
 
+class Boom:
+    """Waits for the disconnect, then fails: a real app error, logged even for a departed
+    client (by uvicorn too)."""
+
+    async def __call__(self, scope, receive, send):
+        key = Request(scope).query_params.get("key")
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        record(key, "end")
+        raise RuntimeError("boom")
+
+
 async def reject(request: Request) -> Response:
     return PlainTextResponse("too big", status_code=413)
 
@@ -126,6 +139,7 @@ app = Starlette(
         Route("/slow", slow),
         Route("/sse", sse),
         Route("/late", Late()),
+        Route("/boom", Boom()),
         Route("/reject", reject, methods=["POST"]),
         Route("/events", events),
     ],

@@ -1,0 +1,62 @@
+"""Clients that leave (issue 13 item 4): uvicorn logs no ERROR when a client leaves in the
+middle of a stream, nor when an app answers a client it already saw leave; graft must log
+exactly the same lines (error and access log), while real app errors stay logged.
+
+Each framework gets servers of its own; every case waits until the app reports that it
+finished with the request, then both servers are stopped (which waits for the rest) and
+their logs are diffed."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from compat_util import abort, clean_exit, log_lines, read_first_chunk, stop, wait_events
+
+# app -> [(path, event the app records once it is done with the departed client)]
+CASES = {
+    # /boom: a real error after the client left, logged by both
+    "starlette_app:app": [("/slow", "end"), ("/sse", "end"), ("/late", "end"), ("/boom", "end")],
+    "fastapi_app:app": [("/slow", "end"), ("/late", "disconnect")],
+    "django_app:app": [("/slow", "end")],
+    "litestar_app:app": [("/slow", "end")],
+}
+
+
+def leave_mid_stream(port: int, path: str, key: str) -> None:
+    s = read_first_chunk(port, f"GET {path}?key={key} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    abort(s)
+
+
+def leave_before_answer(port: int, path: str, key: str) -> None:
+    """A long poll: the request is in, the client leaves before the answer."""
+    import socket
+    import time
+
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"GET {path}?key={key} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    time.sleep(0.2)  # only lets the request reach the app; the close is what is tested
+    s.close()
+
+
+@pytest.mark.parametrize("app", list(CASES), ids=lambda a: a.split("_app")[0])
+def test_departed_clients_log_as_uvicorn(fresh_pair, app):
+    servers = fresh_pair(app)
+    for path, done in CASES[app]:
+        for s in servers:
+            key = f"{s.impl}-{path.strip('/')}-{uuid.uuid4().hex[:8]}"
+            if path in ("/late", "/boom"):
+                leave_before_answer(s.port, path, key)
+            else:
+                leave_mid_stream(s.port, path, key)
+            wait_events(s.port, key, done)
+    logs = {}
+    for s in servers:
+        rc = stop(s)
+        assert clean_exit(s, rc), f"{s.impl} exited with {rc}\n{s.output()}"
+        logs[s.impl] = [re.sub(r"key=[^ &]+", "key=K", line) for line in log_lines(s.output())]
+    assert logs["graft"] == logs["uvicorn"], {s.impl: s.output() for s in servers}
+    if app.startswith("starlette"):
+        assert "ERROR:    Exception in ASGI application" in logs["graft"]
