@@ -341,6 +341,19 @@ static void cycle_dealloc(graft_cycle *cy)
     Py_DECREF(tp);
 }
 
+static PyObject *cycle_get_departed(PyObject *self, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(http_gone((graft_cycle *)self));
+}
+
+static PyGetSetDef cycle_getset[] = {
+    {"departed", cycle_get_departed, NULL,
+     "The HTTP client left (or the server gave up on it) before the response completed: "
+     "nothing the app still does can reach anyone.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyMethodDef cycle_methods[] = {
     {"send", cycle_send_m, METH_O, NULL},
     {"throw", cycle_throw_m, METH_VARARGS, NULL},
@@ -357,6 +370,7 @@ static PyType_Slot cycle_slots[] = {
     {Py_tp_iter, cycle_await},
     {Py_tp_iternext, cycle_next},
     {Py_tp_methods, cycle_methods},
+    {Py_tp_getset, cycle_getset},
     {Py_tp_doc, "One HTTP request/response exchange with the ASGI app (a coroutine)."},
     {0, NULL},
 };

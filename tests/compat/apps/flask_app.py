@@ -44,6 +44,7 @@ def slow():
     def gen():
         try:
             for i in range(40):
+                record(key, f"tick {i}")
                 yield f"tick {i}\n"
                 time.sleep(0.05)
         finally:
