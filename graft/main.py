@@ -333,6 +333,29 @@ def build_parser() -> argparse.ArgumentParser:
         "(a client that stopped reading). [default: 60]",
     )
 
+    g.add_argument(
+        "--timeout-linger",
+        type=_number,
+        default=30.0,
+        help="After answering a request whose body was not read (a 413 to an upload), keep "
+        "reading and discarding it for at most this many seconds before closing, so the "
+        "client can finish sending and read the answer (nginx's lingering_time). [default: 30]",
+    )
+    g.add_argument(
+        "--timeout-linger-idle",
+        type=_number,
+        default=5.0,
+        help="End that lingering close after this many seconds without data "
+        "(nginx's lingering_timeout). [default: 5]",
+    )
+    g.add_argument(
+        "--limit-linger",
+        type=_size,
+        default=64 * 1024 * 1024,
+        help="End that lingering close after discarding this many bytes (K/M/G suffixes ok). "
+        "[default: 64M]",
+    )
+
     g = p.add_argument_group("unsupported (clear errors)")
     g.add_argument("--reload", action="store_true", default=False, help="Not supported by graft.")
     g.add_argument("--ssl-keyfile", default=None, help="Not supported by graft: terminate TLS in a proxy.")

@@ -90,7 +90,8 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "limit_concurrency", "limit_max_requests", "on_max_requests",
                              "unix_path", "native", "blocking_threads", "ws", "ws_max_size",
                              "ws_max_queue", "ws_ping_interval", "ws_ping_timeout",
-                             "ws_per_message_deflate", "io_poll", "on_handoff", "ws_log", "timeout_send", "pathsend", NULL};
+                             "ws_per_message_deflate", "io_poll", "on_handoff", "ws_log", "timeout_send", "pathsend", "timeout_linger",
+                             "timeout_linger_idle", "limit_linger", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
     PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None,
              *ws_log = Py_None;
@@ -101,16 +102,18 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     int server_header = 1, date_header = 1, threads = 1;
     Py_ssize_t lim_line = 8190, lim_head = 65536, lim_fields = 100;
     unsigned long long max_body = 0;
-    double t_ka = 5, t_hdr = 10, t_body = 30, t_send = 60;
+    double t_ka = 5, t_hdr = 10, t_body = 30, t_send = 60, t_linger = 30, t_linger_idle = 5;
+    unsigned long long max_linger = 64ull << 20;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdp", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddK", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
                                      &lim_conc, &max_req, &on_max, &unix_path, &native,
                                      &blocking_threads, &ws_on, &ws_max, &ws_queue, &ws_ping,
-                                     &ws_ping_to, &ws_deflate, &io_poll, &on_handoff, &ws_log, &t_send, &pathsend))
+                                     &ws_ping_to, &ws_deflate, &io_poll, &on_handoff, &ws_log, &t_send, &pathsend,
+                                     &t_linger, &t_linger_idle, &max_linger))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -227,6 +230,9 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         .timeout_header = t_hdr,
         .timeout_body = t_body,
         .timeout_send = t_send,
+        .timeout_linger = t_linger,
+        .timeout_linger_idle = t_linger_idle,
+        .max_linger = max_linger,
         .threads = threads,
         .limit_concurrency = lim_conc,
         .listen_fds = lfds,
