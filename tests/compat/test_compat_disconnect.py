@@ -60,3 +60,25 @@ def test_departed_clients_log_as_uvicorn(fresh_pair, app):
     assert logs["graft"] == logs["uvicorn"], {s.impl: s.output() for s in servers}
     if app.startswith("starlette"):
         assert "ERROR:    Exception in ASGI application" in logs["graft"]
+
+
+def test_long_poll_abandoned_at_shutdown(fresh_pair):
+    """A long poll in flight at SIGTERM whose client then leaves (a browser closing while the
+    server restarts): uvicorn's late send() is silent, so it logs nothing and exits 0; so
+    must graft (it used to log ClientDisconnected and a 500)."""
+    import signal
+    import socket
+
+    servers = fresh_pair("starlette_app:app")
+    logs = {}
+    for s in servers:
+        key = f"{s.impl}-poll"
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c.sendall(f"GET /poll?key={key} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        wait_events(s.port, key, "start")
+        s.send_signal(signal.SIGTERM)
+        c.close()
+        rc = s.wait(10)
+        assert clean_exit(s, rc), f"{s.impl} exited with {rc}\n{s.output()}"
+        logs[s.impl] = [re.sub(r"key=[^ &]+", "key=K", line) for line in log_lines(s.output())]
+    assert logs["graft"] == logs["uvicorn"] == [], {s.impl: s.output() for s in servers}

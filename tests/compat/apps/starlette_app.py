@@ -10,6 +10,7 @@ GET  /slow?key=K     StreamingResponse, a chunk every 50 ms for 5 s; records "en
 GET  /sse?key=K      sse-starlette events every 50 ms for 5 s; records "end"
 GET  /late?key=K     raw ASGI: waits for http.disconnect, then answers (a long poll)
 GET  /boom?key=K     raw ASGI: waits for http.disconnect, then raises RuntimeError
+GET  /poll?key=K     raw ASGI: answers after 1.5 s without listening for the disconnect
 POST /reject         413 without reading the body
 GET  /events?key=K   what the app recorded for K
 """
@@ -108,6 +109,21 @@ class Late:
             record(key, "end")
 
 
+class Poll:
+    """A long poll as engine.io serves one: it waits on its own queue (here 1.5 s), not on
+    receive(), then answers."""
+
+    async def __call__(self, scope, receive, send):
+        key = Request(scope).query_params.get("key")
+        record(key, "start")
+        for _ in range(30):
+            await asyncio.sleep(0.05)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"poll"})
+        record(key, "end")
+
+
 class Boom:
     """Waits for the disconnect, then fails: a real app error, logged even for a departed
     client (by uvicorn too)."""
@@ -140,6 +156,7 @@ app = Starlette(
         Route("/sse", sse),
         Route("/late", Late()),
         Route("/boom", Boom()),
+        Route("/poll", Poll()),
         Route("/reject", reject, methods=["POST"]),
         Route("/events", events),
     ],
