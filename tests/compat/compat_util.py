@@ -55,7 +55,12 @@ class Reply:
     body: bytes
 
     def comparable(self) -> tuple:
-        return (self.status, sorted((k, v) for k, v in self.headers if k not in VOLATILE), self.body)
+        def norm(k: str, v: str) -> str:
+            # Flask builds Allow from a set: its order follows the process's hash seed.
+            return ", ".join(sorted(t.strip() for t in v.split(","))) if k == "allow" else v
+
+        return (self.status, sorted((k, norm(k, v)) for k, v in self.headers if k not in VOLATILE),
+                self.body)
 
 
 def fetch(port: int, method: str, path: str, *, headers=None, body: bytes | None = None,

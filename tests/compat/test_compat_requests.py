@@ -10,8 +10,15 @@ from compat_util import fetch
 GZIP = {"Accept-Encoding": "gzip"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
+# A fixed Host, so redirects that echo it (Location) are the same under both servers' ports.
+HOST = {"Host": "compat.test"}
+
 COMMON = {
     "hello": ("GET", "/hello", None, None),
+    "trailing-slash": ("GET", "/hello/", HOST, None),
+    "percent-path": ("GET", "/hello%20there", None, None),
+    "long-stream": ("GET", "/stream?n=3000", None, None),
+    "options": ("OPTIONS", "/hello", None, None),
     "json": ("GET", "/json", None, None),
     "not-found": ("GET", "/missing", None, None),
     "stream": ("GET", "/stream?n=7", None, None),
@@ -39,6 +46,8 @@ MATRIX = {
     "fastapi_app:app": {
         **{k: v for k, v in COMMON.items() if k != "json"},
         "item": ("GET", "/items/42?q=x", None, None),
+        "item-unicode-query": ("GET", "/items/42?q=%C3%A9t%C3%A9+x", None, None),
+        "item-percent-path": ("GET", "/items/4%32", None, None),
         "item-422": ("GET", "/items/abc", None, None),
         "create": ("POST", "/items", {"Content-Type": "application/json"}, b'{"name": "w", "price": 2.5}'),
         "create-422": ("POST", "/items", {"Content-Type": "application/json"}, b'{"name": 1}'),
