@@ -183,15 +183,12 @@ class Server:
             self._exit_event.set()
 
     # -- shutdown -----------------------------------------------------------------------------
-    def _cancel_app_tasks(self, which) -> int:
-        """Cancels the tasks running the app for requests ``which(cycle)`` selects."""
-        n = 0
+    def _cancel_app_tasks(self) -> None:
+        """Cancels every task still running the app for a request, as uvicorn does after
+        --timeout-graceful-shutdown."""
         for task in asyncio.all_tasks(self._loop):
-            cycle = task.get_coro()
-            if isinstance(cycle, _graft.Cycle) and not task.done() and which(cycle):
+            if isinstance(task.get_coro(), _graft.Cycle) and not task.done():
                 task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
-                n += 1
-        return n
 
     def _cancel_departed(self) -> None:
         """Without a graceful timeout uvicorn waits for every task; there a request whose client
@@ -238,7 +235,7 @@ class Server:
                 core.abort()
                 # As uvicorn after the timeout: the apps' tasks are cancelled, not only their
                 # connections closed (a task blocked on something else would never notice).
-                self._cancel_app_tasks(lambda cycle: True)
+                self._cancel_app_tasks()
                 end = time.monotonic() + 1.0
                 while core.inflight and time.monotonic() < end and not self.force_exit:
                     await asyncio.sleep(0.02)

@@ -31,13 +31,12 @@ def leave_mid_stream(port: int, path: str, key: str) -> None:
 
 
 def leave_before_answer(port: int, path: str, key: str) -> None:
-    """A long poll: the request is in, the client leaves before the answer."""
+    """A long poll: once the app has the request, the client leaves before the answer."""
     import socket
-    import time
 
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(f"GET {path}?key={key} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
-    time.sleep(0.2)  # only lets the request reach the app; the close is what is tested
+    wait_events(port, key, "start")
     s.close()
 
 

@@ -78,6 +78,7 @@ async def slow(key: str = ""):
 
 @app.get("/late")
 async def late(request: Request, key: str = ""):
+    record(key, "start")
     while (await request.receive())["type"] != "http.disconnect":
         pass
     record(key, "disconnect")

@@ -98,6 +98,7 @@ class Late:
 
     async def __call__(self, scope, receive, send):
         key = Request(scope).query_params.get("key")
+        record(key, "start")
         while (await receive())["type"] != "http.disconnect":
             pass
         record(key, "disconnect")
@@ -130,6 +131,7 @@ class Boom:
 
     async def __call__(self, scope, receive, send):
         key = Request(scope).query_params.get("key")
+        record(key, "start")
         while (await receive())["type"] != "http.disconnect":
             pass
         record(key, "end")
