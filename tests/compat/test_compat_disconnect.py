@@ -81,3 +81,30 @@ def test_long_poll_abandoned_at_shutdown(fresh_pair):
         assert clean_exit(s, rc), f"{s.impl} exited with {rc}\n{s.output()}"
         logs[s.impl] = [re.sub(r"key=[^ &]+", "key=K", line) for line in log_lines(s.output())]
     assert logs["graft"] == logs["uvicorn"] == [], {s.impl: s.output() for s in servers}
+
+
+def test_socketio_long_poll_abandoned_at_shutdown(fresh_pair):
+    """The same with python-socketio's own long poll (engine.io polling transport)."""
+    import json as _json
+    import signal
+    import socket
+
+    import httpx
+
+    servers = fresh_pair("socketio_app:app")
+    logs = {}
+    for s in servers:
+        base = f"http://127.0.0.1:{s.port}/socket.io/?EIO=4&transport=polling"
+        hs = httpx.get(base, timeout=10)
+        assert hs.status_code == 200 and hs.text.startswith("0"), hs.text
+        sid = _json.loads(hs.text[1:])["sid"]
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c.sendall(f"GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        s.send_signal(signal.SIGTERM)
+        c.close()
+        rc = s.wait(10)
+        assert clean_exit(s, rc), f"{s.impl} exited with {rc}\n{s.output()}"
+        logs[s.impl] = [re.sub(r"sid=[^ &]+", "sid=S", line) for line in log_lines(s.output())
+                        if "transport=polling HTTP" not in line]  # the handshake
+    assert logs["graft"] == logs["uvicorn"], {s.impl: s.output() for s in servers}
+    assert not [line for line in logs["graft"] if line.startswith("ERROR")], logs
