@@ -22,6 +22,7 @@ CASES = {
     "fastapi_app:app": [("/slow", "end"), ("/late", "disconnect")],
     "django_app:app": [("/slow", "end")],
     "litestar_app:app": [("/slow", "end")],
+    "quart_app:app": [("/slow", "end")],
 }
 
 

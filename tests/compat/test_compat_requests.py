@@ -57,6 +57,7 @@ MATRIX = {
     "django_app:app": {**COMMON, **ECHO},
     "flask_app:app": dict(COMMON),
     "litestar_app:app": {**COMMON, **ECHO},
+    "quart_app:app": {**COMMON, **ECHO},
 }
 
 CASES = [pytest.param(app, case, id=f"{app.split('_app')[0]}-{case}")

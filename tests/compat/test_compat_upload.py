@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 SIZE = 8 << 20
-APPS = ["starlette_app:app", "fastapi_app:app", "django_app:app", "flask_app:app", "litestar_app:app"]
+APPS = ["starlette_app:app", "fastapi_app:app", "django_app:app", "flask_app:app", "litestar_app:app",
+        "quart_app:app"]
 
 
 def upload(port: int) -> tuple[int, BaseException | None, bytes]:
