@@ -294,8 +294,12 @@ class Config:
         timeout_request_header: float = 10.0,
         timeout_body_read: float = 30.0,
         timeout_send: float = 60.0,
+        timeout_linger: float = 30.0,
+        timeout_linger_idle: float = 5.0,
+        limit_linger: int = 64 * 1024 * 1024,
         native: list[str] | None = None,
         blocking_threads: int = 4,
+        pathsend: bool = False,
     ) -> None:
         if reload:
             raise ValueError(
@@ -361,10 +365,16 @@ class Config:
         )
         self.timeout_body_read = _check_number("timeout_body_read", timeout_body_read, allow_zero=False)
         self.timeout_send = _check_number("timeout_send", timeout_send, allow_zero=False)
+        self.timeout_linger = _check_number("timeout_linger", timeout_linger, allow_zero=False)
+        self.timeout_linger_idle = _check_number("timeout_linger_idle", timeout_linger_idle, allow_zero=False)
+        self.limit_linger = _check_int("limit_linger", limit_linger, 1)
         if isinstance(native, (str, os.PathLike)):
             native = [native]
         self.native: list[str] = [os.fspath(p) for p in (native or [])]
         self.blocking_threads = _check_int("blocking_threads", blocking_threads, 0)
+        # Off by default, as uvicorn (which has no pathsend): offering it makes Starlette's
+        # GZipMiddleware leave FileResponse/StaticFiles uncompressed.
+        self.pathsend = bool(pathsend)
 
         # Header list sent on every response after `date`: `server: graft` unless disabled or
         # overridden by a --header, then the --header values (uvicorn's order).

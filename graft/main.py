@@ -218,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="Worker threads for native routes marked GRAFT_ROUTE_BLOCKING. [default: 4]",
     )
 
+    g.add_argument(
+        "--pathsend",
+        action=bool_opt,
+        default=False,
+        help="Offer the ASGI http.response.pathsend extension (zero-copy file responses). "
+        "Off by default, as in uvicorn: while it is offered, Starlette's GZipMiddleware does "
+        "not compress FileResponse/StaticFiles. [default: off]",
+    )
+
     g = p.add_argument_group("logging")
     g.add_argument(
         "--log-config", default=None, metavar="PATH", help="Logging configuration file (.json, .yaml, .ini)."
@@ -322,6 +331,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         help="Close a connection whose pending response makes no progress for this many seconds "
         "(a client that stopped reading). [default: 60]",
+    )
+
+    g.add_argument(
+        "--timeout-linger",
+        type=_number,
+        default=30.0,
+        help="After answering a request whose body was not read (a 413 to an upload), keep "
+        "reading and discarding it for at most this many seconds before closing, so the "
+        "client can finish sending and read the answer (nginx's lingering_time). [default: 30]",
+    )
+    g.add_argument(
+        "--timeout-linger-idle",
+        type=_number,
+        default=5.0,
+        help="End that lingering close after this many seconds without data "
+        "(nginx's lingering_timeout). [default: 5]",
+    )
+    g.add_argument(
+        "--limit-linger",
+        type=_size,
+        default=64 * 1024 * 1024,
+        help="End that lingering close after discarding this many bytes (K/M/G suffixes ok). "
+        "[default: 64M]",
     )
 
     g = p.add_argument_group("unsupported (clear errors)")

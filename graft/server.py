@@ -128,6 +128,9 @@ class Server:
             timeout_request_header=float(config.timeout_request_header),
             timeout_body_read=float(config.timeout_body_read),
             timeout_send=float(config.timeout_send),
+            timeout_linger=float(config.timeout_linger),
+            timeout_linger_idle=float(config.timeout_linger_idle),
+            limit_linger=config.limit_linger,
             limit_concurrency=config.limit_concurrency or 0,
             limit_max_requests=config.limit_max_requests or 0,
             on_max_requests=self._max_requests_reached,
@@ -143,6 +146,7 @@ class Server:
             io_poll=config.io_poll == "loop",
             on_handoff=self._on_handoff,
             ws_log=_ws_log,
+            pathsend=config.pathsend,
         )
         self._loop.add_reader(self.core.fileno(), self.core.drain)
         self.core.start()
@@ -179,6 +183,36 @@ class Server:
             self._exit_event.set()
 
     # -- shutdown -----------------------------------------------------------------------------
+    def _cancel_app_tasks(self) -> None:
+        """Cancels every task still running the app for a request, as uvicorn does after
+        --timeout-graceful-shutdown."""
+        for task in asyncio.all_tasks(self._loop):
+            if isinstance(task.get_coro(), _graft.Cycle) and not task.done():
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+
+    def _cancel_departed(self) -> None:
+        """Without a graceful timeout uvicorn waits for every task; there a request whose client
+        left runs to its end, because uvicorn's send() is silent then. graft's send() raises
+        (ASGI 2.4), and an app that then waits on something only that send() would have
+        released (a2wsgi: its WSGI thread blocks on a full queue once the task feeding send()
+        died) would never end, nor would the shutdown. So once every request still running
+        has lost its client, nothing can reach anyone any more: their tasks are cancelled."""
+        core = self.core
+        departed = self._departed_tasks()
+        if departed and len(departed) >= core.inflight:
+            for task in departed:
+                task.cancel(msg="Task cancelled, client disconnected during shutdown")
+
+    def _departed_tasks(self) -> list[asyncio.Task]:
+        out = []
+        for task in asyncio.all_tasks(self._loop):
+            cycle = task.get_coro()
+            if isinstance(cycle, _graft.Cycle) and not task.done() and not task.cancelling():
+                if not cycle.departed:
+                    return []  # someone is still served: wait, as uvicorn does
+                out.append(task)
+        return out
+
     async def shutdown(self) -> None:
         logger.info("Shutting down")
         core = self.core
@@ -194,9 +228,14 @@ class Server:
                     logger.error("Cancel %d running task(s), timeout graceful shutdown exceeded",
                                  core.inflight)
                     break
+                if deadline is None:
+                    self._cancel_departed()
                 await asyncio.sleep(0.02)
             if core.inflight or core.connections:
                 core.abort()
+                # As uvicorn after the timeout: the apps' tasks are cancelled, not only their
+                # connections closed (a task blocked on something else would never notice).
+                self._cancel_app_tasks()
                 end = time.monotonic() + 1.0
                 while core.inflight and time.monotonic() < end and not self.force_exit:
                     await asyncio.sleep(0.02)

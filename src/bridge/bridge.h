@@ -47,7 +47,7 @@ typedef struct {
     PyObject *app, *loop, *create_task, *create_future, *call_soon;
     PyObject *state;        /* lifespan state dict, shallow-copied per request */
     PyObject *scope_template; /* constant scope keys */
-    PyObject *extensions;   /* template for scope["extensions"] */
+    PyObject *extensions;   /* template for scope["extensions"]; NULL: no such key (pathsend off) */
     PyObject *ws_extensions; /* the same for WebSocket scopes */
     PyObject *root_path;    /* str */
     PyObject *access_log;   /* callable or None */

@@ -11,6 +11,7 @@ PyObject *graft_cycle_receive(PyObject *self, PyObject *unused);
 PyObject *graft_cycle_send(PyObject *self, PyObject *msg);
 void graft_cycle_resolve_receive(graft_cycle *cy);
 void graft_cycle_response_done(graft_cycle *cy);
+void graft_cycle_settle_receive(graft_cycle *cy, PyObject *msg);
 int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
 
 static PyMethodDef receive_def = {"receive", graft_cycle_receive, METH_NOARGS, NULL};
@@ -30,6 +31,81 @@ static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
         PyErr_WriteUnraisable(srv->log_error);
 }
 
+/* Whether the HTTP exchange can no longer reach its client (left, or given up on by the
+ * server). uvicorn then stays silent about an unfinished response: nobody waits for it, and
+ * an ERROR per departed client would page whoever watches the logs. */
+static int http_gone(graft_cycle *cy)
+{
+    return !cy->ws && cy->req && graft__req_gone(cy->req);
+}
+
+/* Exceptions on the path being examined: chains can loop (anyio re-raises a group's only
+ * member, whose context is then the group itself). */
+typedef struct {
+    PyObject *seen[16];
+    int n;
+} exc_path;
+
+static int from_disconnect(graft_state *st, PyObject *exc, exc_path *p);
+
+static int on_path(exc_path *p, PyObject *exc)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->seen[i] == exc)
+            return 1;
+    return 0;
+}
+
+/* Nothing went wrong before our send() raised ClientDisconnected: no other error in what it
+ * was raised while handling (an error page for a real failure that could not be sent must
+ * still be logged, as uvicorn logs the failure itself). */
+static int clean_disconnect(graft_state *st, PyObject *exc, exc_path *p)
+{
+    PyObject *links[2] = {PyException_GetCause(exc), PyException_GetContext(exc)};
+    int ok = 1;
+    for (int i = 0; i < 2; i++) {
+        PyObject *l = links[i];
+        if (ok && l && l != Py_None && !on_path(p, l) &&
+            PyObject_TypeCheck(l, (PyTypeObject *)PyExc_Exception))
+            ok = from_disconnect(st, l, p);
+        Py_XDECREF(l);
+    }
+    return ok;
+}
+
+/* Whether exc is only the departure of the client: the ClientDisconnected our own send()
+ * raised, or what the app made of it (Starlette's ClientDisconnect raised from it, an
+ * exception group whose members all are). */
+static int from_disconnect(graft_state *st, PyObject *exc, exc_path *p)
+{
+    if (!exc || exc == Py_None || p->n == (int)(sizeof p->seen / sizeof p->seen[0]))
+        return 0;
+    p->seen[p->n++] = exc;
+    int r = 0;
+    if (PyObject_TypeCheck(exc, (PyTypeObject *)st->client_disconnected)) {
+        r = clean_disconnect(st, exc, p);
+    } else if (PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_BaseExceptionGroup)) {
+        PyObject *members = PyObject_GetAttrString(exc, "exceptions");
+        if (!members)
+            PyErr_Clear();
+        r = members && PyTuple_Check(members) && PyTuple_GET_SIZE(members) > 0;
+        for (Py_ssize_t i = 0; r && i < PyTuple_GET_SIZE(members); i++) {
+            PyObject *m = PyTuple_GET_ITEM(members, i);
+            r = on_path(p, m) || from_disconnect(st, m, p);
+        }
+        Py_XDECREF(members);
+    } else {
+        PyObject *links[2] = {PyException_GetCause(exc), PyException_GetContext(exc)};
+        for (int i = 0; i < 2; i++) {
+            if (!r && links[i] && !on_path(p, links[i]))
+                r = from_disconnect(st, links[i], p);
+            Py_XDECREF(links[i]);
+        }
+    }
+    p->n--;
+    return r;
+}
+
 /* The app finished (raised == 0) or raised: make sure the client gets an
  * answer or a close, then let the request go. */
 void graft_cycle_finish(graft_cycle *cy, int raised)
@@ -40,6 +116,22 @@ void graft_cycle_finish(graft_cycle *cy, int raised)
         if (!raised && !cy->ws_accepted && !cy->ws_closed && !cy->ws_denial && cy->req)
             log_app_error(cy->srv, "ASGI callable returned without sending handshake.", NULL);
         graft_asgi_ws_finish(cy, raised);
+    } else if (cy->state != CYC_DONE && cy->req && http_gone(cy)) {
+        /* No 500 for a client that is not there, nor an error (uvicorn writes neither): just
+         * end the exchange. A response the app had started is logged with its status, as
+         * uvicorn logs it when it starts. */
+        graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+        if (cy->state == CYC_STARTED)
+            graft_access_log(cy->srv, cy->req, cy->status);
+        cy->state = CYC_DONE;
+        if (cy->receive_fut) {
+            PyObject *msg = Py_BuildValue("{OO}", cy->srv->st->k_type, cy->srv->st->v_http_disconnect);
+            if (msg) {
+                graft_cycle_settle_receive(cy, msg);
+                Py_DECREF(msg);
+            } else
+                PyErr_Clear();
+        }
     } else if (cy->state != CYC_DONE && cy->req) {
         /* Unlocked: only this thread sets response_started (req.h), so the load is exact. */
         if (cy->state == CYC_INIT ||
@@ -99,7 +191,11 @@ static PySendResult drive(graft_cycle *cy, PySendResult st, PyObject **result)
     PyObject *exc = graft_fetch_exc();
     Py_INCREF(cy);
     int base_only = exc && !PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_Exception);
-    if (!base_only)
+    /* The app only passed on what our send() told it: the client left (uvicorn's send() is
+     * silent then, so its apps never raise this). Any other error is logged. */
+    exc_path path = {.n = 0};
+    int departed = !base_only && http_gone(cy) && from_disconnect(cy->srv->st, exc, &path);
+    if (!base_only && !departed)
         log_app_error(cy->srv, "Exception in ASGI application\n", exc);
     graft_cycle_finish(cy, 1);
     Py_DECREF(cy);
@@ -247,6 +343,19 @@ static void cycle_dealloc(graft_cycle *cy)
     Py_DECREF(tp);
 }
 
+static PyObject *cycle_get_departed(PyObject *self, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(http_gone((graft_cycle *)self));
+}
+
+static PyGetSetDef cycle_getset[] = {
+    {"departed", cycle_get_departed, NULL,
+     "The HTTP client left (or the server gave up on it) before the response completed: "
+     "nothing the app still does can reach anyone.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyMethodDef cycle_methods[] = {
     {"send", cycle_send_m, METH_O, NULL},
     {"throw", cycle_throw_m, METH_VARARGS, NULL},
@@ -263,6 +372,7 @@ static PyType_Slot cycle_slots[] = {
     {Py_tp_iter, cycle_await},
     {Py_tp_iternext, cycle_next},
     {Py_tp_methods, cycle_methods},
+    {Py_tp_getset, cycle_getset},
     {Py_tp_doc, "One HTTP request/response exchange with the ASGI app (a coroutine)."},
     {0, NULL},
 };

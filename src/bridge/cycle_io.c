@@ -220,6 +220,10 @@ static PyObject *wait_or_ready(graft_cycle *cy, int rc)
 {
     graft_server *srv = cy->srv;
     if (rc == -EPIPE) {
+        /* The client left mid-response: the exchange ends here, and its access-log line
+         * (uvicorn writes it when the response starts) with it. */
+        if (cy->state == CYC_STARTED)
+            graft_access_log(srv, cy->req, cy->status);
         cy->state = CYC_DONE;
         return raise_disconnected(cy);
     }
@@ -382,12 +386,15 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
         Py_DECREF(seq);
         return NULL;
     }
+    if (atomic_load_explicit(&cy->req->client_gone, memory_order_relaxed)) {
+        /* Unlocked hint (req.h). Refused before the response counts as started: no access-log line for it, as
+         * uvicorn logs none for a start sent after the client left. */
+        Py_DECREF(seq);
+        return raise_disconnected(cy);
+    }
     cy->status = (int)s;
     Py_XSETREF(cy->headers, seq);
     cy->state = CYC_STARTED;
-    /* Unlocked hint (req.h): a client that left since is caught by the next write. */
-    if (atomic_load_explicit(&cy->req->client_gone, memory_order_relaxed))
-        return raise_disconnected(cy);
     return graft_ready_new(st, Py_None);
 }
 
@@ -432,7 +439,8 @@ PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
     if (cy->state == CYC_STARTED) {
         if (PyUnicode_Compare(type, st->v_resp_body) == 0)
             return graft_cycle_send_body(cy, msg);
-        if (PyUnicode_Compare(type, st->v_resp_pathsend) == 0)
+        /* Only when offered: without --pathsend the app gets uvicorn's error for it. */
+        if (cy->srv->extensions && PyUnicode_Compare(type, st->v_resp_pathsend) == 0)
             return send_path(cy, msg);
         if (PyErr_Occurred())
             return NULL;

@@ -147,9 +147,13 @@ int graft_head_build(graft_cycle *cy, graft__buf *o, uint64_t final_len, int is_
     int keep = graft__req_keep_alive(r) && !cy->close;
     if (!cy->no_body && cy->content_length < 0) {
         if (is_final) {
-            char cl[48];
-            int k = snprintf(cl, sizeof cl, "content-length: %llu\r\n", (unsigned long long)final_len);
-            rc |= put(o, cl, (size_t)k);
+            /* HEAD with nothing to measure: GET may well send a body (a stream, SSE), and
+             * RFC 9110 §8.6 allows a length on HEAD only if it equals GET's, so none. */
+            if (!(cy->head_only && final_len == 0)) {
+                char cl[48];
+                int k = snprintf(cl, sizeof cl, "content-length: %llu\r\n", (unsigned long long)final_len);
+                rc |= put(o, cl, (size_t)k);
+            }
             cy->content_length = (int64_t)final_len;
         } else if (r->minor_version >= 1) {
             if (!cy->head_only)

@@ -241,7 +241,10 @@ PyObject *graft_scope_new(graft_server *srv, graft__req *r)
         SET(k_server, Py_BuildValue("(si)", r->server_ip, r->server_port));
     }
     SET(k_state, PyDict_Copy(srv->state));
-    SET(k_extensions, PyDict_Copy(srv->extensions));
+    /* No extensions key at all without pathsend, as uvicorn: an offered pathsend changes what
+     * some frameworks send (Starlette's GZipMiddleware skips pathsend responses). */
+    if (srv->extensions)
+        SET(k_extensions, PyDict_Copy(srv->extensions));
     if (apply_proxy(srv, r, scope) < 0)
         goto fail;
     return scope;

@@ -90,27 +90,30 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "limit_concurrency", "limit_max_requests", "on_max_requests",
                              "unix_path", "native", "blocking_threads", "ws", "ws_max_size",
                              "ws_max_queue", "ws_ping_interval", "ws_ping_timeout",
-                             "ws_per_message_deflate", "io_poll", "on_handoff", "ws_log", "timeout_send", NULL};
+                             "ws_per_message_deflate", "io_poll", "on_handoff", "ws_log", "timeout_send", "pathsend", "timeout_linger",
+                             "timeout_linger_idle", "limit_linger", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
     PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None,
              *ws_log = Py_None;
     int blocking_threads = 4;
-    int ws_on = 1, ws_queue = 32, ws_deflate = 1, io_poll = 1;
+    int ws_on = 1, ws_queue = 32, ws_deflate = 1, io_poll = 1, pathsend = 0;
     unsigned long long ws_max = 16777216;
     double ws_ping = 20, ws_ping_to = 20;
     int server_header = 1, date_header = 1, threads = 1;
     Py_ssize_t lim_line = 8190, lim_head = 65536, lim_fields = 100;
     unsigned long long max_body = 0;
-    double t_ka = 5, t_hdr = 10, t_body = 30, t_send = 60;
+    double t_ka = 5, t_hdr = 10, t_body = 30, t_send = 60, t_linger = 30, t_linger_idle = 5;
+    unsigned long long max_linger = 64ull << 20;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOd", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddK", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
                                      &lim_conc, &max_req, &on_max, &unix_path, &native,
                                      &blocking_threads, &ws_on, &ws_max, &ws_queue, &ws_ping,
-                                     &ws_ping_to, &ws_deflate, &io_poll, &on_handoff, &ws_log, &t_send))
+                                     &ws_ping_to, &ws_deflate, &io_poll, &on_handoff, &ws_log, &t_send, &pathsend,
+                                     &t_linger, &t_linger_idle, &max_linger))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -177,9 +180,13 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         Py_DECREF(srvaddr);
     } else if (PyDict_SetItem(t, st->k_server, Py_None) < 0)
         return -1;
-    srv->extensions = Py_BuildValue("{s:{}}", "http.response.pathsend");
+    if (pathsend) {
+        srv->extensions = Py_BuildValue("{s:{}}", "http.response.pathsend");
+        if (!srv->extensions)
+            return -1;
+    }
     srv->ws_extensions = Py_BuildValue("{s:{}}", "websocket.http.response");
-    if (!srv->extensions || !srv->ws_extensions)
+    if (!srv->ws_extensions)
         return -1;
 
     PyObject *fdseq = PySequence_Fast(fds, "fds must be a sequence of int");
@@ -223,6 +230,9 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         .timeout_header = t_hdr,
         .timeout_body = t_body,
         .timeout_send = t_send,
+        .timeout_linger = t_linger,
+        .timeout_linger_idle = t_linger_idle,
+        .max_linger = max_linger,
         .threads = threads,
         .limit_concurrency = lim_conc,
         .listen_fds = lfds,

@@ -18,8 +18,6 @@
 #include "status.h"
 #include "ws_state.h"
 
-#define LINGER_MS 2000
-
 void graft__conn_process(graft__conn *c);
 void graft__conn_read(graft__conn *c);
 void graft__conn_update_interest(graft__conn *c);
@@ -212,9 +210,11 @@ void graft__conn_release(graft__conn *c)
     free(c);
 }
 
-/* Server-initiated close with possibly unread input: half-close our side and
- * keep reading for a while, so the kernel does not answer unread bytes with a
- * reset that destroys the response before the client reads it. */
+/* Server-initiated close with possibly unread input: half-close our side and keep reading
+ * and discarding for a while (nginx's lingering close), so the kernel does not answer unread
+ * bytes with a reset. A client still sending a body we answered early (a 413 to a large
+ * upload) can then finish sending and read the answer, which a reset would destroy or hide
+ * behind a failed send. Bounded in time, idle time and bytes (engine config). */
 static void linger_or_close(graft__conn *c)
 {
     if (graft__conn_pending(c))
@@ -224,8 +224,12 @@ static void linger_or_close(graft__conn *c)
         return;
     }
     if (!c->lingering) {
+        const graft__engine_config *cfg = &c->th->e->cfg;
+        int64_t now = graft__now_ms();
         c->lingering = 1;
-        c->linger_until_ms = graft__now_ms() + LINGER_MS;
+        c->linger_until_ms = now + (int64_t)(cfg->timeout_linger * 1000);
+        c->linger_data_ms = now;
+        c->lingered = 0;
         shutdown(c->fd, SHUT_WR);
         graft__conn_in_drop(c);
         graft__conn_set_events(c, EPOLLIN | EPOLLRDHUP);
@@ -234,17 +238,27 @@ static void linger_or_close(graft__conn *c)
 
 static void linger_read(graft__conn *c)
 {
-    char scratch[4096];
+    const graft__engine_config *cfg = &c->th->e->cfg;
+    char scratch[16384];
+    /* A bounded batch per event, so one fast sender does not hold the thread: after a full
+     * batch level-triggered epoll reports the rest, and the sweep enforces the time limits. */
     for (int i = 0; i < 16; i++) {
         ssize_t n = read(c->fd, scratch, sizeof scratch);
-        if (n > 0)
+        if (n > 0) {
+            c->lingered += (uint64_t)n;
+            c->linger_data_ms = graft__now_ms();
+            if (c->lingered > cfg->max_linger)
+                goto close; /* enough: what the client still sends gets a reset */
             continue;
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
             return;
-        break; /* EOF or error */
+        goto close; /* EOF or error */
     }
+    return;
+close:
     graft__conn_close_locked(c);
 }
 
@@ -365,7 +379,8 @@ void graft__conn_sweep(graft__conn *c, int64_t now)
     if (c->closed)
         goto out;
     if (c->lingering) {
-        if (now >= c->linger_until_ms)
+        if (now >= c->linger_until_ms ||
+            now - c->linger_data_ms >= (int64_t)(e->cfg.timeout_linger_idle * 1000))
             graft__conn_close_locked(c);
         goto out;
     }

@@ -24,6 +24,10 @@ typedef struct graft__iothread graft__iothread;
 #define GRAFT__PIPELINE_MAX (64 * 1024)
 /* Unread request body we are willing to read and discard to keep a connection. */
 #define GRAFT__DRAIN_MAX (1024 * 1024)
+/* Lingering close defaults (engine config 0): total seconds, seconds without data, bytes. */
+#define GRAFT__LINGER_S 30.0
+#define GRAFT__LINGER_IDLE_S 5.0
+#define GRAFT__LINGER_MAX ((uint64_t)64 * 1024 * 1024)
 /* Bytes read per read(2); also the size of each I/O thread's shared read buffer. */
 #define GRAFT__READ_CHUNK 16384
 
@@ -62,7 +66,9 @@ typedef struct graft__conn {
     unsigned kicked : 1;   /* EPOLLOUT armed only to wake the I/O thread */
     unsigned lingering : 1; /* write side shut, discarding input until EOF or timeout */
     unsigned no_more_input : 1; /* a framing error or close: never parse another request */
-    int64_t linger_until_ms;
+    int64_t linger_until_ms;  /* lingering ends then at the latest */
+    int64_t linger_data_ms;   /* input last arrived while lingering */
+    uint64_t lingered;        /* bytes discarded while lingering */
     uint64_t drained;      /* body bytes discarded after the response completed */
     uint64_t sent;         /* bytes written to the socket (progress for the send timeout) */
     uint64_t sweep_sent;   /* `sent` when the sweep last saw progress */

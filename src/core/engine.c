@@ -20,6 +20,12 @@ int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver
     if (!e)
         return -ENOMEM;
     e->cfg = *cfg;
+    if (e->cfg.timeout_linger <= 0)
+        e->cfg.timeout_linger = GRAFT__LINGER_S;
+    if (e->cfg.timeout_linger_idle <= 0)
+        e->cfg.timeout_linger_idle = GRAFT__LINGER_IDLE_S;
+    if (!e->cfg.max_linger)
+        e->cfg.max_linger = GRAFT__LINGER_MAX;
     e->deliver = deliver;
     e->ud = ud;
     e->nthreads = cfg->threads;

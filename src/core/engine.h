@@ -39,6 +39,13 @@ typedef struct graft__engine_config {
     double timeout_header;      /* seconds to receive a whole request head */
     double timeout_body;        /* idle seconds while the app waits for body bytes */
     double timeout_send;        /* seconds pending output may make no progress before a close */
+    /* Lingering close (after our answer, with the write side shut, input is read and
+     * discarded so the client can finish sending and read the answer, rather than get a
+     * reset): at most this many seconds in all, this many without data, this many bytes.
+     * 0 picks the default (30 s, 5 s, 64 MiB; nginx's lingering_time/lingering_timeout). */
+    double timeout_linger;
+    double timeout_linger_idle;
+    uint64_t max_linger;
     int threads;                /* I/O threads, >= 1 */
     int limit_concurrency;      /* 0: none; else 503 beyond this many connections or requests */
     const int *listen_fds;      /* listening sockets, already bound and listening */

@@ -89,7 +89,10 @@ static int build_head(graft_request *gr, graft__buf *o, int status, const char *
     int no_body = status == 204 || status == 304;
     gr->chunked = 0;
     if (!no_body) {
-        if (body_len >= 0) {
+        /* HEAD with an empty body says nothing about GET's length (RFC 9110 §8.6): none. */
+        if (body_len == 0 && r->is_head) {
+            /* no framing header at all */
+        } else if (body_len >= 0) {
             char cl[48];
             int k = snprintf(cl, sizeof cl, "content-length: %lld\r\n", (long long)body_len);
             rc |= graft__buf_append(o, cl, (size_t)k);

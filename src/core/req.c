@@ -179,6 +179,15 @@ void graft__req_release(graft__req *r)
     free(r);
 }
 
+int graft__req_gone(graft__req *r)
+{
+    graft__conn *c = r->conn;
+    pthread_mutex_lock(&c->mu);
+    int gone = r->client_gone || r->aborted || (c->closed && !r->response_done);
+    pthread_mutex_unlock(&c->mu);
+    return gone;
+}
+
 int graft__req_wait_disconnect(graft__req *r)
 {
     graft__conn *c = r->conn;

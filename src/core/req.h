@@ -97,6 +97,10 @@ int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, in
  * the server is not shutting down). Decides Connection: close in the head. */
 int graft__req_keep_alive(graft__req *r);
 
+/* Whether nobody can receive this request's response any more: the client left (EOF,
+ * reset, write error, send timeout) or the server gave up on it. */
+int graft__req_gone(graft__req *r);
+
 /* Drops one reference; the last one frees the request. */
 void graft__req_release(graft__req *r);
 

@@ -27,7 +27,8 @@ typedef struct opts {
     int ws, ws_deflate, ws_queue;
     long ws_max_size;
     double ws_ping_interval, ws_ping_timeout;
-    double keep_alive, graceful, header_timeout, body_timeout, send_timeout;
+    double keep_alive, graceful, header_timeout, body_timeout, send_timeout, linger, linger_idle;
+    long limit_linger;
     long limit_line, limit_head, limit_fields, limit_body, limit_concurrency;
     char headers[4096];
     size_t headers_len;
@@ -40,6 +41,7 @@ static void usage(FILE *f)
           "  --threads N (1)           --workers N (1)               --blocking-threads N (4)\n"
           "  --timeout-keep-alive S (5)  --timeout-graceful-shutdown S (30)\n"
           "  --timeout-request-header S (10)  --timeout-body-read S (30)  --timeout-send S (60)\n"
+          "  --timeout-linger S (30)  --timeout-linger-idle S (5)  --limit-linger B (67108864)\n"
           "  --limit-request-line B (8190)  --limit-request-head B (65536)\n"
           "  --limit-request-fields N (100)  --limit-request-body B (none)  --limit-concurrency N\n"
           "  --backlog N (2048)  --header NAME:VALUE  --no-access-log  --no-server-header\n"
@@ -55,6 +57,7 @@ static int parse(opts *o, int argc, char **argv)
     *o = (opts){.host = "127.0.0.1", .port = 8000, .threads = 1, .workers = 1, .backlog = 2048,
                 .access_log = 1, .server_header = 1, .date_header = 1, .blocking = 4,
                 .keep_alive = 5, .graceful = 30, .header_timeout = 10, .body_timeout = 30, .send_timeout = 60,
+                .linger = 30, .linger_idle = 5, .limit_linger = 64L << 20,
                 .limit_line = 8190, .limit_head = 65536, .limit_fields = 100, .ws = 1,
                 .ws_deflate = 1, .ws_queue = 32, .ws_max_size = 16777216, .ws_ping_interval = 20,
                 .ws_ping_timeout = 20};
@@ -90,6 +93,12 @@ static int parse(opts *o, int argc, char **argv)
             o->body_timeout = atof(v);
         else if (ARG("--timeout-send"))
             o->send_timeout = atof(v);
+        else if (ARG("--timeout-linger"))
+            o->linger = atof(v);
+        else if (ARG("--timeout-linger-idle"))
+            o->linger_idle = atof(v);
+        else if (ARG("--limit-linger"))
+            o->limit_linger = atol(v);
         else if (ARG("--limit-request-line"))
             o->limit_line = atol(v);
         else if (ARG("--limit-request-head"))
@@ -232,6 +241,9 @@ static int serve(const opts *o, int lfd)
         .timeout_header = o->header_timeout,
         .timeout_body = o->body_timeout,
         .timeout_send = o->send_timeout,
+        .timeout_linger = o->linger,
+        .timeout_linger_idle = o->linger_idle,
+        .max_linger = o->limit_linger > 0 ? (uint64_t)o->limit_linger : 0,
         .threads = o->threads,
         .limit_concurrency = (int)o->limit_concurrency,
         .listen_fds = &lfd,

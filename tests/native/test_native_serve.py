@@ -69,6 +69,19 @@ def test_serve_hello(native_libs, serve_factory):
                                                  (200, b"Hello, 2!")], got
 
 
+def test_serve_head_of_empty_body_has_no_length(native_libs, serve_factory):
+    # RFC 9110 §8.6: a HEAD response may carry content-length only if it equals GET's; an
+    # empty native body says nothing about that, so HEAD gets none (and GET its 0).
+    s = serve_factory([native_libs["features"]])
+    with Conn(s.port) as c:
+        h = c.request("HEAD", "/empty")
+        assert h.status == 200 and h.body == b"", h
+        assert h.header("content-length") is None, h.headers
+        assert h.header("transfer-encoding") is None, h.headers
+        g = c.request("GET", "/empty")
+        assert g.status == 200 and g.body == b"" and g.header("content-length") == "0", g
+
+
 def test_serve_head_on_get_route(native_libs, serve_factory):
     # no app behind graft-serve: HEAD is answered by the GET route, without a body
     s = serve_factory([native_libs["hello"]])

@@ -64,6 +64,8 @@ def test_defaults():
     assert c.timeout_keep_alive == 5 and c.timeout_graceful_shutdown is None
     assert c.headers == [] and c.native == [] and c.threads == 1
     assert c.limit_request_body is None and c.limit_request_fields == 100
+    assert c.pathsend is False  # as uvicorn, which has none (issue 13 item 8)
+    assert (c.timeout_linger, c.timeout_linger_idle, c.limit_linger) == (30, 5, 64 * 1024 * 1024)
 
 
 def test_every_option_reaches_config(tmp_path):
@@ -88,6 +90,7 @@ def test_every_option_reaches_config(tmp_path):
         "--native", "a.so", "--native", "b.so",
         "--ws", "none", "--ws-max-size", "1024", "--ws-ping-interval", "5",
         "--ws-per-message-deflate", "false", "--interface", "asgi3",
+        "--pathsend", "--timeout-linger", "12", "--timeout-linger-idle", "2", "--limit-linger", "8M",
     ])
     assert (c.app, c.host, c.port) == ("pkg.mod:factory", "0.0.0.0", 9001)
     assert (c.workers, c.threads, c.loop, c.lifespan) == (3, 4, "asyncio", "on")
@@ -107,6 +110,8 @@ def test_every_option_reaches_config(tmp_path):
     assert c.native == ["a.so", "b.so"]
     assert (c.ws, c.ws_max_size, c.ws_ping_interval, c.ws_per_message_deflate) == ("none", 1024, 5.0, False)
     assert c.interface == "asgi3"
+    assert c.pathsend is True
+    assert (c.timeout_linger, c.timeout_linger_idle, c.limit_linger) == (12, 2, 8 * 1024 * 1024)
     Config("m:app")  # restore default logging for later tests
 
 
@@ -132,6 +137,9 @@ def test_environment_defaults(monkeypatch):
     assert kwargs["app"] == "envmod:app" and kwargs["port"] == 9123 and kwargs["access_log"] is False
     assert kwargs["headers"] == [("X-A", "1"), ("X-B", "2")]
     assert parse_args(["m:app", "--port", "1"])["port"] == 1  # the command line wins
+    monkeypatch.setenv("GRAFT_PATHSEND", "1")
+    assert parse_args(["m:app"])["pathsend"] is True
+    assert parse_args(["m:app", "--no-pathsend"])["pathsend"] is False
 
 
 @pytest.mark.parametrize(

@@ -112,13 +112,10 @@ def compare(a: dict, b: dict, ignore=()) -> None:
 
 UPLOAD = (b"hello upload\n" * 500)
 
-# FileResponse routes are requested without gzip negotiation: Starlette serves a
-# FileResponse with http.response.pathsend when the server offers it (graft does,
-# uvicorn does not), and GZipMiddleware never compresses pathsend responses, so
-# with Accept-Encoding: gzip the two servers legitimately differ in
-# content-encoding/vary/content-length while the decoded bodies are identical.
-# Even without compression GZipMiddleware adds "Vary: Accept-Encoding" to
-# non-pathsend responses only, so Vary is not compared for FileResponse routes.
+# FileResponse routes are requested without gzip negotiation and Vary is not compared
+# for them: written when graft offered http.response.pathsend by default (GZipMiddleware
+# never compresses pathsend responses). It no longer does (--pathsend is opt-in), and
+# tests/compat/test_compat_requests.py checks gzip'd FileResponse against uvicorn.
 IDENTITY = {"Accept-Encoding": "identity"}
 FILE_IGNORE = {"vary"}
 

@@ -50,7 +50,7 @@ SLOW_ARGS = ["--timeout-keep-alive", "1", "--timeout-send", "2"]
 def test_slow_download_completes_past_keep_alive(server_factory, big_file, target):
     """16 MiB read at ~5 MiB/s (over 3 s) with a 1 s keep-alive timeout: every byte arrives,
     and the connection is still usable afterwards."""
-    srv = server_factory(APP, SLOW_ARGS)
+    srv = server_factory(APP, SLOW_ARGS + (["--pathsend"] if target == "file" else []))
     path = f"/file?path={big_file}" if target == "file" else target
     s = small_rcvbuf_conn(srv.port)
     try:
@@ -143,7 +143,7 @@ def test_sigterm_with_a_queued_answer_does_not_wait_for_keep_alive(server_factor
 # -- 2. responses leave in request order, whatever their kind --------------------------------
 
 def test_pipelined_after_pathsend_keeps_order(server_factory, big_file):
-    srv = server_factory(APP)
+    srv = server_factory(APP, ["--pathsend"])
     s = small_rcvbuf_conn(srv.port)
     try:
         f = f"GET /file?path={big_file} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
@@ -261,3 +261,55 @@ def test_emfile_does_not_spin_and_recovers(server_factory, threads):
     finally:
         for s in socks:
             s.close()
+
+
+# -- 7. lingering close after an early answer: bounded in bytes and idle time ----------------
+
+def _send_body_after_early_answer(port: int, total: int, stop_after: int | None = None):
+    """POST /noread (answered without reading) with a ``total``-byte body, sent at the pace the
+    server reads; stops sending after ``stop_after`` bytes if given. Returns (sent, error)."""
+    s = socket.create_connection((HOST, port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    s.sendall(b"POST /noread HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % total)
+    sent, piece = 0, b"b" * 65536
+    limit = total if stop_after is None else stop_after
+    try:
+        while sent < limit:
+            sent += s.send(piece[: limit - sent])
+            time.sleep(0.001)
+    except OSError as e:
+        s.close()
+        return sent, e
+    return sent, s
+
+
+def test_linger_reads_a_whole_upload_after_an_early_answer(server_factory):
+    srv = server_factory("raw_apps:app")
+    sent, s = _send_body_after_early_answer(srv.port, 16 * MIB)
+    assert sent == 16 * MIB and not isinstance(s, BaseException), (sent, s)
+    head, _ = split_head(s.recv(65536))
+    assert head.startswith(b"HTTP/1.1 200")
+    s.close()
+
+
+def test_linger_is_bounded_in_bytes(server_factory):
+    srv = server_factory("raw_apps:app", ["--limit-linger", "2M"])
+    sent, err = _send_body_after_early_answer(srv.port, 64 * MIB)
+    assert isinstance(err, OSError), "the server read 64 MiB past --limit-linger 2M"
+    assert sent < 16 * MIB, sent  # 1 MiB drained + 2 MiB lingered + socket buffers
+
+
+def test_linger_is_bounded_in_idle_time(server_factory):
+    srv = server_factory("raw_apps:app", ["--timeout-linger-idle", "1"])
+    sent, s = _send_body_after_early_answer(srv.port, 16 * MIB, stop_after=4 * MIB)
+    try:
+        assert sent == 4 * MIB, sent
+        time.sleep(0.5)
+        s.send(b"x" * 10)  # within the idle time: still read (and the idle clock restarts)
+        time.sleep(2.0)    # past it (the sweep looks every 250 ms): closed
+        with pytest.raises(OSError):
+            for _ in range(5):
+                s.send(b"x" * 10)  # the first one draws a reset, a later one fails
+                time.sleep(0.1)
+    finally:
+        s.close()

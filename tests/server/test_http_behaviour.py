@@ -641,18 +641,28 @@ def test_receive_after_response_complete_is_disconnect(raw_server):
     assert log == ["http.disconnect"], log
 
 
-def test_pathsend(raw_server):
-    r = raw_server.request("GET", "/pathsend")
+def test_pathsend(server_factory):
+    s = server_factory("raw_apps:app", ["--pathsend"])
+    r = s.request("GET", "/pathsend")
     assert r.status == 200, r
     with open(os.path.join(APPS_DIR, "raw_apps.py"), "rb") as f:
         expected = f.read()
     assert r.body == expected
     assert r.header("content-length") == str(len(expected))
-
-
-def test_pathsend_advertised(raw_server):
-    j = raw_server.request("GET", "/echo").json()
+    j = s.request("GET", "/echo").json()
     assert "http.response.pathsend" in j["extensions"]
+
+
+def test_pathsend_off_by_default(raw_server):
+    """As uvicorn, which has no pathsend: not offered, and refused if sent anyway."""
+    j = raw_server.request("GET", "/echo").json()
+    assert j["extensions"] == []
+    assert raw_server.request("GET", "/pathsend").status == 501
+
+
+def test_pathsend_env(server_factory):
+    s = server_factory("raw_apps:app", env={"GRAFT_PATHSEND": "1"})
+    assert "http.response.pathsend" in s.request("GET", "/echo").json()["extensions"]
 
 
 # ---------------------------------------------------------------------------

@@ -236,6 +236,14 @@ static int echo(graft_request *req, void *st)
     return graft_respond(req, 200, "application/octet-stream", b, n);
 }
 
+/* An empty body: its HEAD (graft-serve answers HEAD with the GET route) must not claim
+ * content-length: 0 (RFC 9110 §8.6). */
+static int empty(graft_request *req, void *st)
+{
+    count(st);
+    return graft_respond(req, 200, "text/plain", "", 0);
+}
+
 /* ---- declining ---- */
 
 static int wants_decline(graft_request *req)
@@ -655,6 +663,7 @@ int graft_register(graft_router *r, const char *config)
         {"GET", "/json", json, 0},
         {"POST", "/json-strings", json_strings, GRAFT_ROUTE_BODY},
         {"GET", "/pid", pid, 0},
+        {"GET", "/empty", empty, 0},
         {"GET", "/interim", interim, 0},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
