@@ -23,7 +23,7 @@ typedef struct {
 typedef struct {
     PyTypeObject *server_type;
     PyTypeObject *cycle_type;
-    PyTypeObject *ready_type;
+    PyTypeObject *op_type;
     PyObject *client_disconnected; /* graft.ClientDisconnected(OSError) */
     /* interned keys and constant values for scopes and messages */
     PyObject *k_type, *k_asgi, *k_http_version, *k_server, *k_client, *k_scheme, *k_method,
@@ -106,10 +106,19 @@ extern PyModuleDef graft_module_def;
 
 int graft_server_type_init(PyObject *m, graft_state *st);
 int graft_cycle_type_init(PyObject *m, graft_state *st);
-int graft_ready_type_init(PyObject *m, graft_state *st);
+int graft_op_type_init(PyObject *m, graft_state *st);
 
-/* An awaitable that is already complete with value (a new reference to it is taken). */
-PyObject *graft_ready_new(graft_state *st, PyObject *value);
+/* receive() and send() as the app calls them: each returns a coroutine (op.c) that does
+ * the work below when the awaiting task first steps it. */
+enum { GRAFT_OP_RECEIVE, GRAFT_OP_SEND, GRAFT_OP_WS_RECEIVE, GRAFT_OP_WS_SEND };
+PyObject *graft_op_receive(PyObject *cy, PyObject *unused);
+PyObject *graft_op_send(PyObject *cy, PyObject *msg);
+PyObject *graft_op_ws_receive(PyObject *cy, PyObject *unused);
+PyObject *graft_op_ws_send(PyObject *cy, PyObject *msg);
+/* The work itself, on the loop's thread: the result now (None, or a message dict for a
+ * receive), or an asyncio Future to wait on; NULL with an exception set. */
+PyObject *graft_cycle_receive(PyObject *cy, PyObject *unused);
+PyObject *graft_cycle_send(PyObject *cy, PyObject *msg);
 
 /* The 'type' of an ASGI message (borrowed), or NULL with TypeError/KeyError set. */
 PyObject *graft_msg_type(graft_state *st, PyObject *msg);

@@ -7,16 +7,14 @@
 
 #include "bridge.h"
 
-PyObject *graft_cycle_receive(PyObject *self, PyObject *unused);
-PyObject *graft_cycle_send(PyObject *self, PyObject *msg);
 void graft_cycle_resolve_receive(graft_cycle *cy);
 void graft_cycle_response_done(graft_cycle *cy);
 int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
 
-static PyMethodDef receive_def = {"receive", graft_cycle_receive, METH_NOARGS, NULL};
-static PyMethodDef send_def = {"send", graft_cycle_send, METH_O, NULL};
-static PyMethodDef ws_receive_def = {"receive", graft_asgi_ws_receive, METH_NOARGS, NULL};
-static PyMethodDef ws_send_def = {"send", graft_asgi_ws_send, METH_O, NULL};
+static PyMethodDef receive_def = {"receive", graft_op_receive, METH_NOARGS, NULL};
+static PyMethodDef send_def = {"send", graft_op_send, METH_O, NULL};
+static PyMethodDef ws_receive_def = {"receive", graft_op_ws_receive, METH_NOARGS, NULL};
+static PyMethodDef ws_send_def = {"send", graft_op_ws_send, METH_O, NULL};
 
 static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
 {

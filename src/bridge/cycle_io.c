@@ -1,6 +1,6 @@
-/* receive() and send(): validated ASGI messages in, bytes out. Both return
- * a completed awaitable when no wait is needed (the common case) and an
- * asyncio Future only when the app must wait for the client. */
+/* receive() and send(): validated ASGI messages in, bytes out. Both give
+ * their result at once when no wait is needed (the common case) and an
+ * asyncio Future only when the app must wait for the client (op.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -75,11 +75,8 @@ PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next)
         return Py_NewRef(cy->receive_fut);
     int err;
     PyObject *msg = next(cy, &err);
-    if (msg) {
-        PyObject *r = graft_ready_new(srv->st, msg);
-        Py_DECREF(msg);
-        return r;
-    }
+    if (msg)
+        return msg;
     if (err)
         return NULL;
     PyObject *fut = PyObject_CallNoArgs(srv->create_future);
@@ -232,7 +229,7 @@ static PyObject *wait_or_ready(graft_cycle *cy, int rc)
         Py_XSETREF(cy->send_fut, Py_NewRef(fut));
         return fut;
     }
-    return graft_ready_new(srv->st, Py_None);
+    return Py_NewRef(Py_None);
 }
 
 PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
@@ -295,7 +292,7 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
         cy->sent += len;
     if (more && graft_cycle_gather(cy, iov, n)) {
         graft__buf_free(&head);
-        return graft_ready_new(cy->srv->st, Py_None);
+        return Py_NewRef(Py_None);
     }
     int flags = more ? 0 : (GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0));
     int rc = graft_cycle_write(cy, iov, n, flags);
@@ -386,7 +383,7 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
     cy->state = CYC_STARTED;
     if (cy->req->client_gone)
         return raise_disconnected(cy);
-    return graft_ready_new(st, Py_None);
+    return Py_NewRef(Py_None);
 }
 
 PyObject *graft_msg_type(graft_state *st, PyObject *msg)

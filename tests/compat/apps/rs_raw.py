@@ -1,0 +1,110 @@
+"""Raw ASGI endpoints that use receive() and send() the way adapters and frameworks do
+(tests/compat/test_receive_send.py). Each answers with JSON saying what it saw."""
+
+import asyncio
+import json
+import threading
+
+
+async def answer(send, obj, status=200):
+    body = json.dumps(obj).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(receive):
+    body = b""
+    while True:
+        m = await receive()
+        if m["type"] == "http.disconnect":
+            return None
+        body += m.get("body", b"")
+        if not m.get("more_body"):
+            return body
+
+
+async def coroutines(scope, receive, send):
+    """receive()/send() are coroutines: iscoroutine, create_task, ensure_future, and
+    run_coroutine_threadsafe from another thread, with the body arriving in pieces."""
+    loop = asyncio.get_running_loop()
+    seen = {"iscoroutine_receive": asyncio.iscoroutine(r := receive())}
+    r.close()
+    m = await asyncio.create_task(receive())
+    body = m["body"]
+    more = m["more_body"]
+
+    def from_thread():
+        nonlocal body, more
+        while more:
+            fut = asyncio.run_coroutine_threadsafe(receive(), loop)
+            msg = fut.result(10)
+            body += msg["body"]
+            more = msg["more_body"]
+
+    t = threading.Thread(target=from_thread)
+    t.start()
+    await loop.run_in_executor(None, t.join)
+    seen["body_len"] = len(body)
+    s = send({"type": "http.response.start", "status": 200, "headers": []})
+    seen["iscoroutine_send"] = asyncio.iscoroutine(s)
+    await asyncio.ensure_future(s)
+    done = asyncio.run_coroutine_threadsafe
+    payload = json.dumps(seen).encode()
+    # send() from a thread too (a2wsgi does the same through a queue)
+    await loop.run_in_executor(None, lambda: done(send({"type": "http.response.body", "body": payload}), loop).result(10))
+
+
+async def wait_for_receive(scope, receive, send):
+    """asyncio.wait_for(receive(), 0.05) while the body comes in slow pieces: a timed-out
+    receive() consumes nothing and does not poison the next one."""
+    body = b""
+    timeouts = 0
+    while True:
+        try:
+            m = await asyncio.wait_for(receive(), 0.05)
+        except asyncio.TimeoutError:
+            timeouts += 1
+            continue
+        body += m.get("body", b"")
+        if m["type"] != "http.request" or not m.get("more_body"):
+            break
+    await answer(send, {"body": body.decode(), "timeouts": timeouts > 0})
+
+
+async def two_waiters(scope, receive, send):
+    """Two tasks wait in receive(); the first is cancelled: the second still gets the
+    body, exactly once, and nothing is lost."""
+    first = asyncio.create_task(receive())
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(receive())
+    await asyncio.sleep(0.01)
+    first.cancel()
+    await asyncio.sleep(0)
+    m = await asyncio.wait_for(second, 5)
+    body = m.get("body", b"")
+    more = m.get("more_body", False)
+    while more:
+        m = await receive()
+        body += m.get("body", b"")
+        more = m.get("more_body", False)
+    await answer(send, {"first_cancelled": first.cancelled(), "body": body.decode()})
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            m = await receive()
+            if m["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    handler = {"/coroutines": coroutines, "/wait-for-receive": wait_for_receive,
+               "/two-waiters": two_waiters}.get(scope["path"])
+    if handler is None:
+        await answer(send, {"path": scope["path"]})
+        return
+    await handler(scope, receive, send)
