@@ -86,7 +86,9 @@ typedef struct {
     graft_server *srv;
     graft__req *req;
     PyObject *coro;
-    PyObject *receive_fut, *send_fut;
+    PyObject *receive_waiters; /* Futures of receive()s waiting, oldest first (a list, or NULL) */
+    PyObject *receive_back;    /* a message a cancelled receive() gave back: the next one's */
+    PyObject *send_waiters;    /* Futures of send()s waiting for the output to drain */
     PyObject *receive, *send; /* bound callables given to the app */
     int state;
     int status;
@@ -127,6 +129,13 @@ PyObject *graft_msg_type(graft_state *st, PyObject *msg);
 typedef PyObject *(*graft_next_fn)(graft_cycle *cy, int *err);
 PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next);
 void graft_cycle_resolve_with(graft_cycle *cy, graft_next_fn next);
+/* Serves the oldest waiting receive() if a message is ready now (HTTP or WebSocket). */
+void graft_cycle_receive_resolve(graft_cycle *cy);
+/* A receive() that was handed msg was cancelled before its task resumed: msg goes to the
+ * next receive() instead. */
+void graft_cycle_receive_back(graft_cycle *cy, PyObject *msg);
+/* A Future for a send() to wait on until the output drains (graft_cycle_settle_send). */
+PyObject *graft_cycle_send_wait(graft_cycle *cy);
 
 /* WebSocket receive/send (ws_cycle.c). */
 PyObject *graft_asgi_ws_receive(PyObject *self, PyObject *unused);

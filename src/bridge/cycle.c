@@ -212,8 +212,9 @@ static int cycle_traverse(graft_cycle *cy, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(cy));
     Py_VISIT(cy->srv);
     Py_VISIT(cy->coro);
-    Py_VISIT(cy->receive_fut);
-    Py_VISIT(cy->send_fut);
+    Py_VISIT(cy->receive_waiters);
+    Py_VISIT(cy->receive_back);
+    Py_VISIT(cy->send_waiters);
     Py_VISIT(cy->headers);
     return 0;
 }
@@ -221,8 +222,9 @@ static int cycle_traverse(graft_cycle *cy, visitproc visit, void *arg)
 static int cycle_clear(graft_cycle *cy)
 {
     Py_CLEAR(cy->coro);
-    Py_CLEAR(cy->receive_fut);
-    Py_CLEAR(cy->send_fut);
+    Py_CLEAR(cy->receive_waiters);
+    Py_CLEAR(cy->receive_back);
+    Py_CLEAR(cy->send_waiters);
     Py_CLEAR(cy->headers);
     return 0;
 }
@@ -289,7 +291,8 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     }
     cy->srv = (graft_server *)Py_NewRef(srv);
     cy->req = req; /* the event's reference becomes ours */
-    cy->coro = cy->receive_fut = cy->send_fut = cy->receive = cy->send = cy->headers = NULL;
+    cy->coro = cy->receive_waiters = cy->receive_back = cy->send_waiters = NULL;
+    cy->receive = cy->send = cy->headers = NULL;
     cy->state = CYC_INIT;
     cy->status = 0;
     cy->content_length = -1;
@@ -336,12 +339,8 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     Py_DECREF(cy);
 }
 
-static void settle(graft_server *srv, PyObject **futp, PyObject *value, int is_exc)
+static void settle(graft_server *srv, PyObject *fut, PyObject *value, int is_exc)
 {
-    PyObject *fut = *futp;
-    if (!fut)
-        return;
-    *futp = NULL;
     PyObject *done = PyObject_CallMethodNoArgs(fut, srv->st->s_done);
     int d = done ? PyObject_IsTrue(done) : 1;
     Py_XDECREF(done);
@@ -352,22 +351,31 @@ static void settle(graft_server *srv, PyObject **futp, PyObject *value, int is_e
     }
     if (PyErr_Occurred())
         PyErr_WriteUnraisable(fut);
-    Py_DECREF(fut);
 }
 
+/* The output drained (gone == 0) or the client left: every waiting send() goes on. */
 void graft_cycle_settle_send(graft_cycle *cy, int gone)
 {
-    if (!gone) {
+    if (!gone)
         cy->pressure = 0;
-        settle(cy->srv, &cy->send_fut, Py_None, 0);
+    PyObject *q = cy->send_waiters;
+    if (!q || !PyList_GET_SIZE(q))
         return;
+    cy->send_waiters = NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(q); i++) {
+        PyObject *fut = PyList_GET_ITEM(q, i);
+        if (!gone) {
+            settle(cy->srv, fut, Py_None, 0);
+            continue;
+        }
+        PyObject *exc = PyObject_CallFunction(cy->srv->st->client_disconnected, "s", "client disconnected");
+        if (exc) {
+            settle(cy->srv, fut, exc, 1);
+            Py_DECREF(exc);
+        } else
+            PyErr_WriteUnraisable((PyObject *)cy);
     }
-    PyObject *exc = PyObject_CallFunction(cy->srv->st->client_disconnected, "s", "client disconnected");
-    if (exc) {
-        settle(cy->srv, &cy->send_fut, exc, 1);
-        Py_DECREF(exc);
-    } else
-        PyErr_Clear();
+    Py_DECREF(q);
 }
 
 void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
@@ -391,8 +399,8 @@ void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
     graft__req_release(req);
 }
 
-/* receive() when a future is pending: settles it with whatever is there now. */
-void graft_cycle_settle_receive(graft_cycle *cy, PyObject *msg)
+/* Hands msg to a waiting receive(). */
+void graft_cycle_settle_receive(graft_cycle *cy, PyObject *fut, PyObject *msg)
 {
-    settle(cy->srv, &cy->receive_fut, msg, 0);
+    settle(cy->srv, fut, msg, 0);
 }

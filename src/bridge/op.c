@@ -69,8 +69,11 @@ static PyObject *run(graft_op *op)
     }
 }
 
-/* Stops waiting: the Future is dropped, and cancelled if it is still pending so that no
- * message is handed to a waiter that is gone. */
+static int is_receive(graft_op *op) { return op->kind == GRAFT_OP_RECEIVE || op->kind == GRAFT_OP_WS_RECEIVE; }
+
+/* Stops waiting (the task is cancelled or gone): a cancelled receive() consumes nothing. A
+ * pending Future is cancelled, so no message is handed to it; a message already handed to
+ * it goes to the next receive(). */
 static void abandon(graft_op *op)
 {
     PyObject *fut = op->fut;
@@ -80,9 +83,19 @@ static void abandon(graft_op *op)
     if (!fut)
         return;
     PyObject *r = PyObject_CallMethod(fut, "cancel", NULL);
-    if (!r)
-        PyErr_WriteUnraisable(fut);
+    int was_done = r ? r == Py_False : -1;
     Py_XDECREF(r);
+    if (was_done == 1 && is_receive(op)) {
+        PyObject *cancelled = PyObject_CallMethod(fut, "cancelled", NULL);
+        int c = cancelled ? PyObject_IsTrue(cancelled) : -1;
+        Py_XDECREF(cancelled);
+        PyObject *msg = c == 0 ? PyObject_CallMethod(fut, "result", NULL) : NULL;
+        if (msg)
+            graft_cycle_receive_back(op->cy, msg);
+        Py_XDECREF(msg);
+    }
+    if (PyErr_Occurred())
+        PyErr_WriteUnraisable(fut);
     Py_DECREF(fut);
 }
 
@@ -125,6 +138,9 @@ static PySendResult op_am_send(PyObject *self, PyObject *arg, PyObject **result)
             Py_CLEAR(op->it);
             Py_CLEAR(op->fut);
             op->state = OP_DONE;
+            /* This receive() has its message: the next waiting one may be served now. */
+            if (st == PYGEN_RETURN && is_receive(op))
+                graft_cycle_receive_resolve(op->cy);
         }
         return st;
     }

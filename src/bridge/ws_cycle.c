@@ -240,10 +240,7 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
         if (rc < 0)
             return graft_cycle_disconnected(cy);
         if (rc == 1) {
-            PyObject *fut = PyObject_CallNoArgs(cy->srv->create_future);
-            if (fut)
-                Py_XSETREF(cy->send_fut, Py_NewRef(fut));
-            return fut;
+            return graft_cycle_send_wait(cy);
         }
         return Py_NewRef(Py_None);
     }

@@ -81,3 +81,90 @@ def test_receive_send_are_coroutines(impl):
         assert r is not None and r.status == 200, (buf, srv.output()[-3000:])
         assert json.loads(r.body) == {"iscoroutine_receive": True, "iscoroutine_send": True,
                                       "body_len": 3000}
+
+
+# -- 2. a cancelled receive() does not poison the next one ----------------------------------
+
+def send_slowly(s, head: bytes, pieces, gap: float):
+    s.sendall(head)
+    for p in pieces:
+        time.sleep(gap)
+        s.sendall(p)
+
+
+def read_all(s, timeout: float = 10.0) -> bytes:
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            d = s.recv(65536)
+        except (ConnectionResetError, TimeoutError):
+            break
+        if not d:
+            break
+        buf += d
+    return buf
+
+
+def test_wait_for_receive_slow_body(impl):
+    """asyncio.wait_for(receive(), 0.05) times out while the body comes in pieces 0.15 s
+    apart; each later receive() still gets the next piece: the whole body, no 500."""
+    with serve("rs_raw:app", impl) as srv, connect(srv.port) as s:
+        head = (b"POST /wait-for-receive HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                b"Content-Length: 9\r\n\r\n")
+        send_slowly(s, head, [b"abc", b"def", b"ghi"], 0.15)
+        r, _ = parse_response(read_all(s), eof=True)
+        assert r is not None and r.status == 200, (r, srv.output()[-3000:])
+        assert json.loads(r.body) == {"body": "abcdefghi", "timeouts": True}
+
+
+def test_two_waiters_one_cancelled(impl):
+    """Two tasks wait in receive(); the first is cancelled: the second is not, and gets the
+    body (a cancelled waiter consumes nothing)."""
+    with serve("rs_raw:app", impl) as srv, connect(srv.port) as s:
+        head = (b"POST /two-waiters HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                b"Content-Length: 5\r\n\r\n")
+        send_slowly(s, head, [b"hello"], 0.2)
+        r, _ = parse_response(read_all(s), eof=True)
+        assert r is not None and r.status == 200, (r, srv.output()[-3000:])
+        assert json.loads(r.body) == {"first_cancelled": True, "body": "hello"}
+
+
+def test_fastapi_websocket_heartbeat(impl):
+    """FastAPI's heartbeat pattern, wait_for(websocket.receive_text(), 0.1) in a loop: the
+    timeouts send pings, and every message sent between them is echoed; the connection
+    stays up (no 1011)."""
+    from websockets.sync.client import connect as ws_connect
+
+    with serve("rs_starlette:app", impl) as srv:
+        got = []
+        with ws_connect(f"ws://127.0.0.1:{srv.port}/heartbeat", open_timeout=5, close_timeout=5) as ws:
+            for word in ["a", "b", "c"]:
+                ws.send(word)
+                deadline = time.monotonic() + 5
+                while True:
+                    m = ws.recv(timeout=max(0.01, deadline - time.monotonic()))
+                    got.append(m)
+                    if m == f"echo:{word}":
+                        break
+                # long enough for several timeouts of the app's wait_for
+                time.sleep(0.35)
+            ws.close(1000)
+            assert ws.close_code == 1000, (ws.close_code, got, srv.output()[-3000:])
+        echoes = [m for m in got if m != "ping"]
+        assert echoes == ["echo:a", "echo:b", "echo:c"], got
+        assert got.count("ping") >= 4, got
+
+
+def test_sse_starlette_is_disconnected_loop(impl):
+    """sse-starlette's documented loop, `if await request.is_disconnected(): break` before
+    each event: all 8 events arrive and the chunked body ends properly."""
+    with serve("rs_starlette:app", impl) as srv, connect(srv.port) as s:
+        s.sendall(b"GET /sse HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        buf = read_all(s)
+        r, _ = parse_response(buf, eof=True)
+        assert r is not None and r.status == 200, (buf[-500:], srv.output()[-3000:])
+        assert buf.endswith(b"\r\n0\r\n\r\n"), buf[-200:]
+        ticks = [line for line in r.body.decode().splitlines() if line.startswith("data:")]
+        assert ticks == [f"data: tick {i}" for i in range(8)], r.body
