@@ -277,6 +277,10 @@ static PyObject *wait_or_ready(graft_cycle *cy, int rc)
 {
     if (rc == -EPIPE) {
         cy->state = CYC_DONE;
+        /* End the exchange in the engine too, so that the connection closes now: a client
+         * that only half-closed would never reset it. */
+        cy->pend.off = cy->pend.len = 0;
+        graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         return raise_disconnected(cy);
     }
     if (rc < 0)
@@ -344,11 +348,17 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
     }
     if (!skip_body)
         cy->sent += len;
+    /* A chunk that would only be gathered still tells the app at once that the client left
+     * (Starlette's StreamingResponse relies on send() raising, ASGI 2.4). */
+    if (more && graft__req_gone(cy->req)) {
+        graft__buf_free(&head);
+        return wait_or_ready(cy, -EPIPE);
+    }
     if (more && graft_cycle_gather(cy, iov, n)) {
         graft__buf_free(&head);
         return Py_NewRef(Py_None);
     }
-    int flags = more ? 0 : (GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0));
+    int flags = GRAFT__W_LIVE | (more ? 0 : (GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0)));
     int rc = graft_cycle_write(cy, iov, n, flags);
     graft__buf_free(&head);
     if (!more && rc >= 0) {
@@ -386,7 +396,7 @@ static PyObject *send_path(graft_cycle *cy, PyObject *msg)
         return NULL;
     }
     struct iovec iov = {head.data, head.len};
-    int flags = GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0);
+    int flags = GRAFT__W_LIVE | GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0);
     int rc;
     if (cy->head_only || cy->no_body) {
         close(fd);

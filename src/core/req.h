@@ -64,6 +64,10 @@ typedef struct graft__req {
  * BODY or DISCONNECT event follows. Returns 0 or a negative errno. */
 int graft__req_take_body(graft__req *r, graft__buf *out, int *more, int *gone);
 
+/* Whether the client is known to be gone (read EOF, reset, failed write) or the server gave
+ * up on the request: writes would fail with -EPIPE. */
+int graft__req_gone(graft__req *r);
+
 /* Arms a DISCONNECT event for an app that waits for nothing but the end of
  * the exchange. Returns 1 (and arms nothing) when the client is already gone
  * or the server is shutting down, else 0. */
@@ -72,6 +76,11 @@ int graft__req_wait_disconnect(graft__req *r);
 enum {
     GRAFT__W_FINAL = 1, /* the response is complete after these bytes */
     GRAFT__W_CLOSE = 2, /* close the connection after the response */
+    /* Fail with -EPIPE once the engine has seen the client leave (read EOF, reset), even
+     * while the kernel would still take the bytes: the ASGI bridge's send() then raises at
+     * once (uvicorn stops writing at EOF too). Without it a half-closed client that still
+     * reads gets its response. */
+    GRAFT__W_LIVE = 4,
 };
 
 /* Writes response bytes now, queueing what the socket does not take. Returns 0,

@@ -4,6 +4,11 @@ each test run under graft and under uvicorn to show the expectation is uvicorn's
 1. receive()/send() are coroutines: Flask under a2wsgi (which calls
    asyncio.run_coroutine_threadsafe(receive(), loop) from its WSGI thread) gets every body;
    create_task / ensure_future / run_coroutine_threadsafe accept them.
+2. A cancelled receive() consumes nothing and poisons no other receive(): wait_for over a
+   slow body, two waiting tasks, FastAPI's WebSocket heartbeat, sse-starlette's
+   is_disconnected() loop.
+3. Once the client has left, send() raises at once: Starlette's StreamingResponse (with and
+   without BaseHTTPMiddleware) stops at the first chunk after the departure.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 
 import pytest
 
@@ -168,3 +174,45 @@ def test_sse_starlette_is_disconnected_loop(impl):
         assert buf.endswith(b"\r\n0\r\n\r\n"), buf[-200:]
         ticks = [line for line in r.body.decode().splitlines() if line.startswith("data:")]
         assert ticks == [f"data: tick {i}" for i in range(8)], r.body
+
+
+# -- 3. a departed client is noticed at once -------------------------------------------------
+
+def stream_until_client_leaves(srv, every: float) -> tuple[float, dict]:
+    """Reads the first chunk of /stream, closes the connection; returns how long after the
+    close the app's body iterator stopped, and what it recorded."""
+    key = uuid.uuid4().hex
+    s = connect(srv.port)
+    try:
+        s.sendall(f"GET /stream?key={key}&every={every} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        deadline = time.monotonic() + 5
+        head, rest = read_head(s, deadline)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        while b"chunk 0" not in rest:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            rest += s.recv(65536)
+    finally:
+        closed_at = time.time()
+        s.close()
+    deadline = time.monotonic() + 5 + 3 * every
+    while time.monotonic() < deadline:
+        entry = srv.get_json(f"/__log?key={key}")
+        if "stopped" in entry:
+            return entry["stopped"] - closed_at, entry | {"closed_at": closed_at}
+        time.sleep(0.02)
+    raise AssertionError(f"the app never noticed the departure: {srv.get_json(f'/__log?key={key}')}")
+
+
+@pytest.mark.parametrize("app", ["rs_starlette:app", "rs_starlette:mw_app"], ids=["plain", "basehttpmiddleware"])
+def test_streaming_response_notices_departure(impl, app):
+    """Chunks every 0.5 s; the client leaves after the first. uvicorn (spec 2.3) cancels
+    the stream at once through Starlette's disconnect listener; graft (spec 2.5) makes the
+    first send() after the departure raise, so the stream stops at that chunk, never later
+    (it took two or three more chunks: write errors only come after the client's reset)."""
+    every = 0.5
+    with serve(app, impl) as srv:
+        late, entry = stream_until_client_leaves(srv, every)
+        assert late < every + 0.25, (late, entry, srv.output()[-3000:])
+        if app == "rs_starlette:app":
+            # the client read chunk 0 and left: no later send() succeeded
+            assert entry["sent"] == 1, entry

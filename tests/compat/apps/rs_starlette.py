@@ -58,8 +58,8 @@ def ticker(key: str, every: float):
             i = 0
             while True:
                 yield f"chunk {i}\n"
-                entry["last_chunk"] = time.time()
                 i += 1
+                entry["sent"] = i  # chunks whose send() returned
                 await asyncio.sleep(every)
         finally:
             entry["stopped"] = time.time()
