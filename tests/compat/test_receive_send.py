@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import time
 import uuid
 
@@ -216,3 +217,22 @@ def test_streaming_response_notices_departure(impl, app):
         if app == "rs_starlette:app":
             # the client read chunk 0 and left: no later send() succeeded
             assert entry["sent"] == 1, entry
+
+
+def test_half_closed_client_is_gone_during_a_stream(impl):
+    """A client that half-closes (SHUT_WR) while a response streams counts as gone, as with
+    uvicorn (its transport closes on EOF): the stream stops and the server closes the
+    connection at once, instead of streaming on to a client that said it was done."""
+    key = uuid.uuid4().hex
+    with serve("rs_starlette:app", impl) as srv, connect(srv.port) as s:
+        s.sendall(f"GET /stream?key={key}&every=0.1 HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        s.shutdown(socket.SHUT_WR)
+        t0 = time.monotonic()
+        data = read_all(s, timeout=5)
+        took = time.monotonic() - t0
+        assert took < 1.0, (took, data[-300:])
+        assert b"chunk 1" not in data, data[-300:]
+        deadline = time.monotonic() + 2
+        while "stopped" not in srv.get_json(f"/__log?key={key}") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "stopped" in srv.get_json(f"/__log?key={key}")
