@@ -90,6 +90,19 @@ def test_receive_send_are_coroutines(impl):
                                       "body_len": 3000}
 
 
+def test_websocket_receive_send_are_coroutines(impl):
+    """The same for WebSocket: create_task(receive()), ensure_future(send(accept)), and
+    run_coroutine_threadsafe(receive()/send()) from a thread while the message is pending."""
+    from websockets.sync.client import connect as ws_connect
+
+    with serve("rs_raw:app", impl) as srv:
+        with ws_connect(f"ws://127.0.0.1:{srv.port}/ws", open_timeout=5, close_timeout=5) as ws:
+            time.sleep(0.1)  # the thread's receive() waits for the message
+            ws.send("hi")
+            reply = json.loads(ws.recv(timeout=5))
+        assert reply == {"iscoroutine": True, "got": "hi"}, (reply, srv.output()[-3000:])
+
+
 # -- 2. a cancelled receive() does not poison the next one ----------------------------------
 
 def send_slowly(s, head: bytes, pieces, gap: float):

@@ -91,6 +91,25 @@ async def two_waiters(scope, receive, send):
     await answer(send, {"first_cancelled": first.cancelled(), "body": body.decode()})
 
 
+async def ws_coroutines(scope, receive, send):
+    """The WebSocket receive()/send() are coroutines too: create_task, ensure_future, and
+    run_coroutine_threadsafe from another thread (waiting for the client's message)."""
+    loop = asyncio.get_running_loop()
+    r = receive()
+    is_coro = asyncio.iscoroutine(r)
+    assert (await asyncio.create_task(r))["type"] == "websocket.connect"
+    await asyncio.ensure_future(send({"type": "websocket.accept"}))
+
+    def from_thread():
+        msg = asyncio.run_coroutine_threadsafe(receive(), loop).result(10)
+        reply = {"type": "websocket.send", "text": json.dumps({"iscoroutine": is_coro, "got": msg.get("text")})}
+        asyncio.run_coroutine_threadsafe(send(reply), loop).result(10)
+
+    await loop.run_in_executor(None, from_thread)
+    m = await receive()
+    assert m["type"] == "websocket.disconnect", m
+
+
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         while True:
@@ -100,7 +119,8 @@ async def app(scope, receive, send):
             else:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    if scope["type"] != "http":
+    if scope["type"] == "websocket":
+        await ws_coroutines(scope, receive, send)
         return
     handler = {"/coroutines": coroutines, "/wait-for-receive": wait_for_receive,
                "/two-waiters": two_waiters}.get(scope["path"])
