@@ -151,6 +151,20 @@ def test_two_waiters_one_cancelled(impl):
         assert json.loads(r.body) == {"first_cancelled": True, "body": "hello"}
 
 
+def test_served_receive_cancelled_gives_the_message_back(impl):
+    """A receive() that was handed the body but whose task is cancelled before resuming
+    consumes nothing: the next receive() gets the body."""
+    with serve("rs_raw:app", impl) as srv, connect(srv.port) as s:
+        head = (b"POST /served-then-cancelled HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                b"Content-Length: 5\r\n\r\n")
+        send_slowly(s, head, [b"hello"], 0.1)
+        r, _ = parse_response(read_all(s), eof=True)
+        assert r is not None and r.status == 200, (r, srv.output()[-3000:])
+        got = json.loads(r.body)
+        assert got["body"] == "hello" and got["more"] is False, got
+        assert got["task_cancelled"] is True, got  # the case under test did happen
+
+
 def test_fastapi_websocket_heartbeat(impl):
     """FastAPI's heartbeat pattern, wait_for(websocket.receive_text(), 0.1) in a loop: the
     timeouts send pings, and every message sent between them is echoed; the connection

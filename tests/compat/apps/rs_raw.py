@@ -91,6 +91,33 @@ async def two_waiters(scope, receive, send):
     await answer(send, {"first_cancelled": first.cancelled(), "body": body.decode()})
 
 
+async def served_then_cancelled(scope, receive, send):
+    """A task's receive() is handed the body, then the task is cancelled before it resumes
+    (what a wait_for timeout racing the body's arrival does): the body is not lost, the next
+    receive() gets it."""
+    t = asyncio.create_task(receive())
+    await asyncio.sleep(0)
+    # Step every loop iteration, so this task runs before t's wake-up once the body came.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while loop.time() < deadline:
+        w = t._fut_waiter
+        if t.done() or (w is not None and w.done()):
+            break
+        await asyncio.sleep(0)
+    cancelled = t.cancel()
+    if cancelled:
+        try:
+            await t
+        except asyncio.CancelledError:
+            pass
+        m = await asyncio.wait_for(receive(), 5)
+    else:
+        m = t.result()
+    await answer(send, {"body": m.get("body", b"").decode(), "more": m.get("more_body"),
+                        "task_cancelled": cancelled})
+
+
 async def ws_coroutines(scope, receive, send):
     """The WebSocket receive()/send() are coroutines too: create_task, ensure_future, and
     run_coroutine_threadsafe from another thread (waiting for the client's message)."""
@@ -123,7 +150,8 @@ async def app(scope, receive, send):
         await ws_coroutines(scope, receive, send)
         return
     handler = {"/coroutines": coroutines, "/wait-for-receive": wait_for_receive,
-               "/two-waiters": two_waiters}.get(scope["path"])
+               "/two-waiters": two_waiters,
+               "/served-then-cancelled": served_then_cancelled}.get(scope["path"])
     if handler is None:
         await answer(send, {"path": scope["path"]})
         return
