@@ -52,8 +52,10 @@ async def sse(request: Request):
 def ticker(key: str, every: float):
     """Chunks every ``every`` seconds until the client is gone; records when the app learnt
     it (the body iterator is closed, by ClientDisconnect or by cancellation)."""
+    entry = LOG.setdefault(key, {})
+
     async def gen():
-        entry = LOG.setdefault(key, {})
+        entry["started"] = time.time()
         try:
             i = 0
             while True:
