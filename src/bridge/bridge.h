@@ -23,7 +23,7 @@ typedef struct {
 typedef struct {
     PyTypeObject *server_type;
     PyTypeObject *cycle_type;
-    PyTypeObject *ready_type;
+    PyTypeObject *op_type;
     PyObject *client_disconnected; /* graft.ClientDisconnected(OSError) */
     /* interned keys and constant values for scopes and messages */
     PyObject *k_type, *k_asgi, *k_http_version, *k_server, *k_client, *k_scheme, *k_method,
@@ -86,7 +86,9 @@ typedef struct {
     graft_server *srv;
     graft__req *req;
     PyObject *coro;
-    PyObject *receive_fut, *send_fut;
+    PyObject *receive_waiters; /* Futures of receive()s waiting, oldest first (a list, or NULL) */
+    PyObject *receive_back;    /* a message a cancelled receive() gave back: the next one's */
+    PyObject *send_waiters;    /* Futures of send()s waiting for the output to drain */
     PyObject *receive, *send; /* bound callables given to the app */
     int state;
     int status;
@@ -106,10 +108,19 @@ extern PyModuleDef graft_module_def;
 
 int graft_server_type_init(PyObject *m, graft_state *st);
 int graft_cycle_type_init(PyObject *m, graft_state *st);
-int graft_ready_type_init(PyObject *m, graft_state *st);
+int graft_op_type_init(PyObject *m, graft_state *st);
 
-/* An awaitable that is already complete with value (a new reference to it is taken). */
-PyObject *graft_ready_new(graft_state *st, PyObject *value);
+/* receive() and send() as the app calls them: each returns a coroutine (op.c) that does
+ * the work below when the awaiting task first steps it. */
+enum { GRAFT_OP_RECEIVE, GRAFT_OP_SEND, GRAFT_OP_WS_RECEIVE, GRAFT_OP_WS_SEND };
+PyObject *graft_op_receive(PyObject *cy, PyObject *unused);
+PyObject *graft_op_send(PyObject *cy, PyObject *msg);
+PyObject *graft_op_ws_receive(PyObject *cy, PyObject *unused);
+PyObject *graft_op_ws_send(PyObject *cy, PyObject *msg);
+/* The work itself, on the loop's thread: the result now (None, or a message dict for a
+ * receive), or an asyncio Future to wait on; NULL with an exception set. */
+PyObject *graft_cycle_receive(PyObject *cy, PyObject *unused);
+PyObject *graft_cycle_send(PyObject *cy, PyObject *msg);
 
 /* The 'type' of an ASGI message (borrowed), or NULL with TypeError/KeyError set. */
 PyObject *graft_msg_type(graft_state *st, PyObject *msg);
@@ -118,6 +129,13 @@ PyObject *graft_msg_type(graft_state *st, PyObject *msg);
 typedef PyObject *(*graft_next_fn)(graft_cycle *cy, int *err);
 PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next);
 void graft_cycle_resolve_with(graft_cycle *cy, graft_next_fn next);
+/* Serves the oldest waiting receive() if a message is ready now (HTTP or WebSocket). */
+void graft_cycle_receive_resolve(graft_cycle *cy);
+/* A receive() that was handed msg was cancelled before its task resumed: msg goes to the
+ * next receive() instead. */
+void graft_cycle_receive_back(graft_cycle *cy, PyObject *msg);
+/* A Future for a send() to wait on until the output drains (graft_cycle_settle_send). */
+PyObject *graft_cycle_send_wait(graft_cycle *cy);
 
 /* WebSocket receive/send (ws_cycle.c). */
 PyObject *graft_asgi_ws_receive(PyObject *self, PyObject *unused);

@@ -71,5 +71,5 @@ int graft_cycle_flush(graft_cycle *cy)
 {
     if (!graft__buf_avail(&cy->pend))
         return 0;
-    return graft_cycle_write(cy, NULL, 0, 0);
+    return graft_cycle_write(cy, NULL, 0, GRAFT__W_LIVE);
 }

@@ -7,17 +7,14 @@
 
 #include "bridge.h"
 
-PyObject *graft_cycle_receive(PyObject *self, PyObject *unused);
-PyObject *graft_cycle_send(PyObject *self, PyObject *msg);
 void graft_cycle_resolve_receive(graft_cycle *cy);
 void graft_cycle_response_done(graft_cycle *cy);
-void graft_cycle_settle_receive(graft_cycle *cy, PyObject *msg);
 int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
 
-static PyMethodDef receive_def = {"receive", graft_cycle_receive, METH_NOARGS, NULL};
-static PyMethodDef send_def = {"send", graft_cycle_send, METH_O, NULL};
-static PyMethodDef ws_receive_def = {"receive", graft_asgi_ws_receive, METH_NOARGS, NULL};
-static PyMethodDef ws_send_def = {"send", graft_asgi_ws_send, METH_O, NULL};
+static PyMethodDef receive_def = {"receive", graft_op_receive, METH_NOARGS, NULL};
+static PyMethodDef send_def = {"send", graft_op_send, METH_O, NULL};
+static PyMethodDef ws_receive_def = {"receive", graft_op_ws_receive, METH_NOARGS, NULL};
+static PyMethodDef ws_send_def = {"send", graft_op_ws_send, METH_O, NULL};
 
 static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
 {
@@ -124,14 +121,9 @@ void graft_cycle_finish(graft_cycle *cy, int raised)
         if (cy->state == CYC_STARTED)
             graft_access_log(cy->srv, cy->req, cy->status);
         cy->state = CYC_DONE;
-        if (cy->receive_fut) {
-            PyObject *msg = Py_BuildValue("{OO}", cy->srv->st->k_type, cy->srv->st->v_http_disconnect);
-            if (msg) {
-                graft_cycle_settle_receive(cy, msg);
-                Py_DECREF(msg);
-            } else
-                PyErr_Clear();
-        }
+        /* A receive() still waiting (another task of the app's) gets http.disconnect, the
+         * message every receive() gets once the exchange is over. */
+        graft_cycle_resolve_receive(cy);
     } else if (cy->state != CYC_DONE && cy->req) {
         /* Unlocked: only this thread sets response_started (req.h), so the load is exact. */
         if (cy->state == CYC_INIT ||
@@ -312,8 +304,9 @@ static int cycle_traverse(graft_cycle *cy, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(cy));
     Py_VISIT(cy->srv);
     Py_VISIT(cy->coro);
-    Py_VISIT(cy->receive_fut);
-    Py_VISIT(cy->send_fut);
+    Py_VISIT(cy->receive_waiters);
+    Py_VISIT(cy->receive_back);
+    Py_VISIT(cy->send_waiters);
     Py_VISIT(cy->headers);
     return 0;
 }
@@ -321,8 +314,9 @@ static int cycle_traverse(graft_cycle *cy, visitproc visit, void *arg)
 static int cycle_clear(graft_cycle *cy)
 {
     Py_CLEAR(cy->coro);
-    Py_CLEAR(cy->receive_fut);
-    Py_CLEAR(cy->send_fut);
+    Py_CLEAR(cy->receive_waiters);
+    Py_CLEAR(cy->receive_back);
+    Py_CLEAR(cy->send_waiters);
     Py_CLEAR(cy->headers);
     return 0;
 }
@@ -403,7 +397,8 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     }
     cy->srv = (graft_server *)Py_NewRef(srv);
     cy->req = req; /* the event's reference becomes ours */
-    cy->coro = cy->receive_fut = cy->send_fut = cy->receive = cy->send = cy->headers = NULL;
+    cy->coro = cy->receive_waiters = cy->receive_back = cy->send_waiters = NULL;
+    cy->receive = cy->send = cy->headers = NULL;
     cy->state = CYC_INIT;
     cy->status = 0;
     cy->content_length = -1;
@@ -450,12 +445,8 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     Py_DECREF(cy);
 }
 
-static void settle(graft_server *srv, PyObject **futp, PyObject *value, int is_exc)
+static void settle(graft_server *srv, PyObject *fut, PyObject *value, int is_exc)
 {
-    PyObject *fut = *futp;
-    if (!fut)
-        return;
-    *futp = NULL;
     PyObject *done = PyObject_CallMethodNoArgs(fut, srv->st->s_done);
     int d = done ? PyObject_IsTrue(done) : 1;
     Py_XDECREF(done);
@@ -466,22 +457,31 @@ static void settle(graft_server *srv, PyObject **futp, PyObject *value, int is_e
     }
     if (PyErr_Occurred())
         PyErr_WriteUnraisable(fut);
-    Py_DECREF(fut);
 }
 
+/* The output drained (gone == 0) or the client left: every waiting send() goes on. */
 void graft_cycle_settle_send(graft_cycle *cy, int gone)
 {
-    if (!gone) {
+    if (!gone)
         cy->pressure = 0;
-        settle(cy->srv, &cy->send_fut, Py_None, 0);
+    PyObject *q = cy->send_waiters;
+    if (!q || !PyList_GET_SIZE(q))
         return;
+    cy->send_waiters = NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(q); i++) {
+        PyObject *fut = PyList_GET_ITEM(q, i);
+        if (!gone) {
+            settle(cy->srv, fut, Py_None, 0);
+            continue;
+        }
+        PyObject *exc = PyObject_CallFunction(cy->srv->st->client_disconnected, "s", "client disconnected");
+        if (exc) {
+            settle(cy->srv, fut, exc, 1);
+            Py_DECREF(exc);
+        } else
+            PyErr_WriteUnraisable((PyObject *)cy);
     }
-    PyObject *exc = PyObject_CallFunction(cy->srv->st->client_disconnected, "s", "client disconnected");
-    if (exc) {
-        settle(cy->srv, &cy->send_fut, exc, 1);
-        Py_DECREF(exc);
-    } else
-        PyErr_Clear();
+    Py_DECREF(q);
 }
 
 void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
@@ -505,8 +505,8 @@ void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
     graft__req_release(req);
 }
 
-/* receive() when a future is pending: settles it with whatever is there now. */
-void graft_cycle_settle_receive(graft_cycle *cy, PyObject *msg)
+/* Hands msg to a waiting receive(). */
+void graft_cycle_settle_receive(graft_cycle *cy, PyObject *fut, PyObject *msg)
 {
-    settle(cy->srv, &cy->receive_fut, msg, 0);
+    settle(cy->srv, fut, msg, 0);
 }

@@ -1,6 +1,6 @@
-/* receive() and send(): validated ASGI messages in, bytes out. Both return
- * a completed awaitable when no wait is needed (the common case) and an
- * asyncio Future only when the app must wait for the client. */
+/* receive() and send(): validated ASGI messages in, bytes out. Both give
+ * their result at once when no wait is needed (the common case) and an
+ * asyncio Future only when the app must wait for the client (op.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,7 +10,8 @@
 
 #include "bridge.h"
 
-void graft_cycle_settle_receive(graft_cycle *cy, PyObject *msg);
+void graft_cycle_settle_receive(graft_cycle *cy, PyObject *fut, PyObject *msg);
+void graft_cycle_resolve_receive(graft_cycle *cy);
 void graft_cycle_settle_send(graft_cycle *cy, int gone);
 
 static PyObject *disconnect_msg(graft_state *st)
@@ -66,28 +67,80 @@ static PyObject *next_message(graft_cycle *cy, int *err)
     return d;
 }
 
-/* receive() for both protocols: the next message now as a completed awaitable, or a Future
- * that an engine event settles. */
-PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next)
+/* Drops the finished Futures at the front of a waiter queue: receive()s already served and
+ * cancelled ones, which consume nothing. 1 when one is still waiting, 0 if none, -1 on error. */
+static int first_waiting(graft_cycle *cy, PyObject *q)
 {
-    graft_server *srv = cy->srv;
-    if (cy->receive_fut)
-        return Py_NewRef(cy->receive_fut);
-    int err;
-    PyObject *msg = next(cy, &err);
-    if (msg) {
-        PyObject *r = graft_ready_new(srv->st, msg);
-        Py_DECREF(msg);
-        return r;
+    while (q && PyList_GET_SIZE(q)) {
+        PyObject *done = PyObject_CallMethodNoArgs(PyList_GET_ITEM(q, 0), cy->srv->st->s_done);
+        int d = done ? PyObject_IsTrue(done) : -1;
+        Py_XDECREF(done);
+        if (d <= 0)
+            return d < 0 ? -1 : 1;
+        if (PySequence_DelItem(q, 0) < 0)
+            return -1;
     }
-    if (err)
+    return 0;
+}
+
+/* A new Future at the end of the queue *qp (created on first use). */
+static PyObject *enqueue(graft_cycle *cy, PyObject **qp)
+{
+    if (!*qp && !(*qp = PyList_New(0)))
         return NULL;
-    PyObject *fut = PyObject_CallNoArgs(srv->create_future);
-    if (!fut)
-        return NULL;
-    cy->receive_fut = Py_NewRef(fut);
+    PyObject *fut = PyObject_CallNoArgs(cy->srv->create_future);
+    if (fut && PyList_Append(*qp, fut) < 0)
+        Py_CLEAR(fut);
     return fut;
 }
+
+/* The next message: one a cancelled receive() gave back first, else next's (NULL: wait). */
+static PyObject *take(graft_cycle *cy, graft_next_fn next, int *err)
+{
+    *err = 0;
+    if (cy->receive_back) {
+        PyObject *m = cy->receive_back;
+        cy->receive_back = NULL;
+        return m;
+    }
+    return next(cy, err);
+}
+
+/* receive() for both protocols: the next message now, or a Future that an engine event
+ * settles. As with uvicorn's queues, each message goes to exactly one receive(), the
+ * oldest still waiting: a new call queues behind those that wait. */
+PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next)
+{
+    int waiting = first_waiting(cy, cy->receive_waiters);
+    if (waiting < 0)
+        return NULL;
+    if (!waiting) {
+        int err;
+        PyObject *msg = take(cy, next, &err);
+        if (msg || err)
+            return msg;
+    }
+    return enqueue(cy, &cy->receive_waiters);
+}
+
+void graft_cycle_receive_back(graft_cycle *cy, PyObject *msg)
+{
+    /* Only one waiter at a time is handed a message before its task resumes, so there is
+     * never a second one to give back. */
+    if (!cy->receive_back)
+        cy->receive_back = Py_NewRef(msg);
+    graft_cycle_receive_resolve(cy);
+}
+
+void graft_cycle_receive_resolve(graft_cycle *cy)
+{
+    if (cy->ws)
+        graft_asgi_ws_resolve_receive(cy);
+    else
+        graft_cycle_resolve_receive(cy);
+}
+
+PyObject *graft_cycle_send_wait(graft_cycle *cy) { return enqueue(cy, &cy->send_waiters); }
 
 PyObject *graft_cycle_receive(PyObject *self, PyObject *unused)
 {
@@ -98,19 +151,30 @@ PyObject *graft_cycle_receive(PyObject *self, PyObject *unused)
     return graft_cycle_receive_with(cy, next_message);
 }
 
-/* An event arrived: settle a pending receive() if there is now something to say. */
+/* An event arrived, or a served receive() resumed: hand the next message, if there is one
+ * now, to the oldest receive() still waiting. One at a time: the next waiter is served when
+ * this one's task resumes (op.c), so a message given back by a cancelled one keeps its
+ * place. */
 void graft_cycle_resolve_with(graft_cycle *cy, graft_next_fn next)
 {
-    if (!cy->receive_fut)
+    int waiting = first_waiting(cy, cy->receive_waiters);
+    if (waiting <= 0) {
+        if (waiting < 0)
+            PyErr_WriteUnraisable((PyObject *)cy);
         return;
+    }
     int err;
-    PyObject *msg = next(cy, &err);
+    PyObject *msg = take(cy, next, &err);
     if (!msg) {
         if (err)
             PyErr_WriteUnraisable((PyObject *)cy);
         return; /* spurious: next re-armed the wait */
     }
-    graft_cycle_settle_receive(cy, msg);
+    PyObject *fut = Py_NewRef(PyList_GET_ITEM(cy->receive_waiters, 0));
+    if (PySequence_DelItem(cy->receive_waiters, 0) < 0)
+        PyErr_WriteUnraisable((PyObject *)cy);
+    graft_cycle_settle_receive(cy, fut, msg);
+    Py_DECREF(fut);
     Py_DECREF(msg);
 }
 
@@ -165,14 +229,7 @@ void graft_cycle_response_done(graft_cycle *cy)
 {
     if (!cy->ws) /* a WebSocket handshake's answer is logged by graft_ws_log, as uvicorn does */
         graft_access_log(cy->srv, cy->req, cy->status);
-    if (cy->receive_fut) {
-        PyObject *msg = disconnect_msg(cy->srv->st);
-        if (msg) {
-            graft_cycle_settle_receive(cy, msg);
-            Py_DECREF(msg);
-        } else
-            PyErr_Clear();
-    }
+    graft_cycle_receive_resolve(cy); /* a waiting receive() gets the disconnect */
 }
 
 int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body)
@@ -218,25 +275,23 @@ static PyObject *raise_disconnected(graft_cycle *cy)
 
 static PyObject *wait_or_ready(graft_cycle *cy, int rc)
 {
-    graft_server *srv = cy->srv;
     if (rc == -EPIPE) {
         /* The client left mid-response: the exchange ends here, and its access-log line
          * (uvicorn writes it when the response starts) with it. */
         if (cy->state == CYC_STARTED)
-            graft_access_log(srv, cy->req, cy->status);
+            graft_access_log(cy->srv, cy->req, cy->status);
         cy->state = CYC_DONE;
+        /* End the exchange in the engine too, so that the connection closes now: a client
+         * that only half-closed would never reset it. */
+        cy->pend.off = cy->pend.len = 0;
+        graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         return raise_disconnected(cy);
     }
     if (rc < 0)
         return PyErr_NoMemory();
-    if (rc == 1 && cy->state != CYC_DONE) {
-        PyObject *fut = PyObject_CallNoArgs(srv->create_future);
-        if (!fut)
-            return NULL;
-        Py_XSETREF(cy->send_fut, Py_NewRef(fut));
-        return fut;
-    }
-    return graft_ready_new(srv->st, Py_None);
+    if (rc == 1 && cy->state != CYC_DONE)
+        return graft_cycle_send_wait(cy);
+    return Py_NewRef(Py_None);
 }
 
 PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
@@ -298,11 +353,17 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
     }
     if (!skip_body)
         cy->sent += len;
+    /* A chunk that would only be gathered still tells the app at once that the client left
+     * (Starlette's StreamingResponse relies on send() raising, ASGI 2.4). */
+    if (more && graft__req_gone(cy->req)) {
+        graft__buf_free(&head);
+        return wait_or_ready(cy, -EPIPE);
+    }
     if (more && graft_cycle_gather(cy, iov, n)) {
         graft__buf_free(&head);
-        return graft_ready_new(cy->srv->st, Py_None);
+        return Py_NewRef(Py_None);
     }
-    int flags = more ? 0 : (GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0));
+    int flags = GRAFT__W_LIVE | (more ? 0 : (GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0)));
     int rc = graft_cycle_write(cy, iov, n, flags);
     graft__buf_free(&head);
     if (!more && rc >= 0) {
@@ -340,7 +401,7 @@ static PyObject *send_path(graft_cycle *cy, PyObject *msg)
         return NULL;
     }
     struct iovec iov = {head.data, head.len};
-    int flags = GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0);
+    int flags = GRAFT__W_LIVE | GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0);
     int rc;
     if (cy->head_only || cy->no_body) {
         close(fd);
@@ -395,7 +456,7 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
     cy->status = (int)s;
     Py_XSETREF(cy->headers, seq);
     cy->state = CYC_STARTED;
-    return graft_ready_new(st, Py_None);
+    return Py_NewRef(Py_None);
 }
 
 PyObject *graft_msg_type(graft_state *st, PyObject *msg)

@@ -61,7 +61,7 @@ static int module_exec(PyObject *m)
     if (!st->client_disconnected ||
         PyModule_AddObjectRef(m, "ClientDisconnected", st->client_disconnected) < 0)
         return -1;
-    if (graft_ready_type_init(m, st) < 0 || graft_cycle_type_init(m, st) < 0 ||
+    if (graft_op_type_init(m, st) < 0 || graft_cycle_type_init(m, st) < 0 ||
         graft_server_type_init(m, st) < 0)
         return -1;
     return 0;
@@ -72,7 +72,7 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
     graft_state *st = graft_get_state(m);
     Py_VISIT(st->server_type);
     Py_VISIT(st->cycle_type);
-    Py_VISIT(st->ready_type);
+    Py_VISIT(st->op_type);
     Py_VISIT(st->client_disconnected);
     return 0;
 }

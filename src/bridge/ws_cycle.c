@@ -197,7 +197,7 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
             cy->ws_accepted = 1;
             cy->status = 101;
             graft_ws_log(cy, 0);
-            return graft_ready_new(st, Py_None);
+            return Py_NewRef(Py_None);
         }
         if (PyUnicode_Compare(type, st->v_ws_close) == 0) {
             /* close before accept: refuse the handshake with 403 */
@@ -205,7 +205,7 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
             graft_ws_log(cy, 403);
             int graft_cycle_write_simple(graft_cycle * cy, int status, const char *body);
             graft_cycle_write_simple(cy, 403, "");
-            return graft_ready_new(st, Py_None);
+            return Py_NewRef(Py_None);
         }
         if (PyUnicode_Compare(type, st->v_ws_resp_start) == 0) {
             cy->ws_denial = 1;
@@ -240,12 +240,9 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
         if (rc < 0)
             return graft_cycle_disconnected(cy);
         if (rc == 1) {
-            PyObject *fut = PyObject_CallNoArgs(cy->srv->create_future);
-            if (fut)
-                Py_XSETREF(cy->send_fut, Py_NewRef(fut));
-            return fut;
+            return graft_cycle_send_wait(cy);
         }
-        return graft_ready_new(st, Py_None);
+        return Py_NewRef(Py_None);
     }
     if (PyUnicode_Compare(type, st->v_ws_close) == 0) {
         PyObject *code = PyDict_GetItemString(msg, "code");
@@ -260,7 +257,7 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
         graft__ws_close(cy->req, (int)c, rs, (size_t)rl);
         cy->ws_closed = 1;
         cy->state = CYC_DONE;
-        return graft_ready_new(st, Py_None);
+        return Py_NewRef(Py_None);
     }
     return type_error(type, "'websocket.send' or 'websocket.close'");
 }

@@ -111,7 +111,8 @@ int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int fla
     graft__conn *c = r->conn;
     int rc = 0;
     pthread_mutex_lock(&c->mu);
-    if (c->closed || r->aborted || r->response_done || c->req != r || c->ws) {
+    if (c->closed || r->aborted || r->response_done || c->req != r || c->ws ||
+        ((flags & GRAFT__W_LIVE) && r->client_gone)) {
         rc = -EPIPE;
         goto out;
     }
@@ -204,7 +205,8 @@ int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, in
 {
     graft__conn *c = r->conn;
     pthread_mutex_lock(&c->mu);
-    if (c->closed || r->aborted || r->response_done || c->req != r || c->file_fd >= 0) {
+    if (c->closed || r->aborted || r->response_done || c->req != r || c->file_fd >= 0 ||
+        ((flags & GRAFT__W_LIVE) && r->client_gone)) {
         pthread_mutex_unlock(&c->mu);
         close(fd);
         return -EPIPE;

@@ -80,6 +80,11 @@ int graft__req_wait_disconnect(graft__req *r);
 enum {
     GRAFT__W_FINAL = 1, /* the response is complete after these bytes */
     GRAFT__W_CLOSE = 2, /* close the connection after the response */
+    /* Fail with -EPIPE once the engine has seen the client leave (read EOF, reset), even
+     * while the kernel would still take the bytes: the ASGI bridge's send() then raises at
+     * once (uvicorn stops writing at EOF too). Without it a half-closed client that still
+     * reads gets its response. */
+    GRAFT__W_LIVE = 4,
 };
 
 /* Writes response bytes now, queueing what the socket does not take. Returns 0,
