@@ -18,6 +18,8 @@ from native_util import ServeProcess, start_graft
 from util import Conn, build_request, request, stop_and_check, wait_for
 
 ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
+TSAN = "libtsan" in os.environ.get("LD_PRELOAD", "")
+_NO_FAULT_HANDLERS = ":handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0"
 
 
 def children(pid: int) -> set[int]:
@@ -35,10 +37,12 @@ def crash_line(output: str, signum: int):
 
 @pytest.fixture(autouse=True)
 def let_graft_handle_faults(monkeypatch):
-    # ASan's own SEGV handler would come first, and graft leaves existing handlers alone.
+    # A sanitizer's own SEGV handler would come first (and TSan's reports the deliberate
+    # crash as a failure), and graft leaves existing handlers alone.
     if ASAN:
-        monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "") +
-                           ":handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0")
+        monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "") + _NO_FAULT_HANDLERS)
+    if TSAN:
+        monkeypatch.setenv("TSAN_OPTIONS", os.environ.get("TSAN_OPTIONS", "") + _NO_FAULT_HANDLERS)
 
 
 @pytest.mark.parametrize("tool, how, signum", [

@@ -4,6 +4,7 @@ server's memory and CPU as the kernel reports them (the whole process tree)."""
 from __future__ import annotations
 
 import os
+import re
 import select
 import socket
 import time
@@ -90,17 +91,25 @@ def small_rcvbuf_conn(port: int, rcvbuf: int = 32768) -> socket.socket:
 def read_responses(sock: socket.socket, n: int, timeout: float, method: str = "GET",
                    prefix: bytes = b""):
     """Reads until n complete responses are parsed (or EOF/timeout), after the bytes already
-    received in ``prefix``; returns (responses, rest)."""
-    buf = prefix
+    received in ``prefix``; returns (responses, rest). A response with a content-length is
+    parsed once all of it is here, so many-MiB answers cost no quadratic re-parsing."""
+    buf = bytearray(prefix)
     out = []
+    need = None  # bytes the response at the front needs, once its head is known
     deadline = time.monotonic() + timeout
     eof = False
     while len(out) < n:
-        resp, used = parse_response(buf, method=method, eof=eof)
-        if resp is not None:
-            out.append(resp)
-            buf = buf[used:]
-            continue
+        if need is None or len(buf) >= need or eof:
+            resp, used = parse_response(bytes(buf), method=method, eof=eof)
+            if resp is not None:
+                out.append(resp)
+                del buf[:used]
+                need = None
+                continue
+            end = buf.find(b"\r\n\r\n")
+            if end >= 0:
+                m = re.search(rb"(?im)^content-length:[ \t]*(\d+)", bytes(buf[:end]))
+                need = end + 4 + int(m.group(1)) if m else None
         if eof:
             break
         r, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
@@ -113,4 +122,4 @@ def read_responses(sock: socket.socket, n: int, timeout: float, method: str = "G
         if not chunk:
             eof = True
         buf += chunk
-    return out, buf
+    return out, bytes(buf)
