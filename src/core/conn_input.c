@@ -45,6 +45,16 @@ static int in_room(graft__conn *c)
         c->in = (graft__buf){.data = p, .len = n, .cap = n + GRAFT__READ_CHUNK};
         return 0;
     }
+    size_t n = graft__buf_avail(&c->in);
+    if (th->rbuf && n <= GRAFT__READ_CHUNK / 4) {
+        /* A few bytes kept from an earlier event (a head arriving in pieces): read on behind
+         * them in the lent buffer rather than grow ours to a whole read's size, so a client
+         * that trickles costs what it sent, not 16 KiB. */
+        memcpy(th->rbuf, graft__buf_head(&c->in), n);
+        graft__buf_free(&c->in);
+        c->in = (graft__buf){.data = th->rbuf, .len = n, .cap = GRAFT__READ_CHUNK};
+        return 0;
+    }
     return graft__buf_reserve(&c->in, GRAFT__READ_CHUNK);
 }
 

@@ -77,3 +77,37 @@ def test_ten_thousand_idle_connections(server_factory):
     finally:
         for s in socks:
             s.close()
+
+
+def test_trickling_heads_hold_what_they_sent(server_factory):
+    """3,000 connections send a request head in pieces and stop halfway: each holds about
+    what it sent, not a whole read buffer (they end with 408 at the head timeout)."""
+    n = 3000
+    assert raise_nofile(n + 1000) >= n + 500
+    srv = server_factory(extra=["--backlog", "4096", "--timeout-request-header", "60"])
+    pid = srv.proc.pid
+    with Conn(srv.port) as c:
+        for _ in range(50):
+            assert c.request("GET", "/hello").status == 200
+    time.sleep(0.3)
+    before = rss_kib(pid)
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.create_connection((HOST, srv.port), timeout=10)
+            s.sendall(b"GET /hello HTTP/1.1\r\n")
+            socks.append(s)
+        for piece in (b"Host: t\r\n", b"X-One: 1\r\n", b"X-Two: 2\r\n"):
+            time.sleep(0.3)
+            for s in socks:
+                s.sendall(piece)
+        time.sleep(1.0)
+        per_conn = (rss_kib(pid) - before) * 1024 / n
+        print(f"trickling heads: {n}, {per_conn:.0f} B of server RSS each")
+        assert per_conn <= 1536, f"{per_conn:.0f} bytes of server memory per trickling connection"
+        # Still being read, not dropped: one finishes its head and is answered.
+        socks[0].sendall(b"\r\n")
+        assert socks[0].recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        for s in socks:
+            s.close()
