@@ -45,9 +45,21 @@ build/test_http1: $(PARSER) tests/core/test_http1.c src/core/http1.h build/.sysd
 build/test_router: src/core/router.c src/core/router.h include/graft.h tests/core/test_router.c build/.sysdeps
 	$(CC) $(CFLAGS_C) src/core/router.c tests/core/test_router.c -o $@
 
-test-c: build/test_http1 build/test_router
+# The fuzz targets linked with fuzz/replay.c instead of libFuzzer: the seed corpora as
+# regression inputs, with the ordinary compiler and warnings as errors.
+build/replay_http1: $(PARSER) fuzz/fuzz_http1.c fuzz/replay.c build/.sysdeps
+	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_http1.c fuzz/replay.c -o $@
+build/replay_chunked: $(PARSER) fuzz/fuzz_chunked.c fuzz/replay.c build/.sysdeps
+	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_chunked.c fuzz/replay.c -o $@
+build/replay_router: src/core/router.c src/core/router.h include/graft.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
+	$(CC) $(CFLAGS_C) src/core/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
+
+test-c: build/test_http1 build/test_router build/replay_http1 build/replay_chunked build/replay_router
 	./build/test_http1
 	./build/test_router
+	./build/replay_http1 fuzz/corpus/http1/*
+	./build/replay_chunked fuzz/corpus/chunked/*
+	./build/replay_router fuzz/corpus/router/*
 
 FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined -Isrc/core
 

@@ -11,8 +11,8 @@
  *  - the outcome does not depend on how the bytes are split across calls;
  *  - with small limits the outcome is the same, or an error where a limit was hit;
  *  - every data span lies in the caller's buffer, and nothing past "done" is consumed.
- * Build with -DGRAFT_FUZZ_STANDALONE (any compiler) to replay files given on the command
- * line without libFuzzer. */
+ * Link with fuzz/replay.c instead of libFuzzer (any compiler) to replay files given
+ * on the command line; make test-c replays the seed corpus so. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,21 +307,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifdef GRAFT_FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        static uint8_t in[1 << 20];
-        size_t n = fread(in, 1, sizeof in, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(in, n);
-    }
-    printf("%d inputs ok\n", argc - 1);
-    return 0;
-}
-#endif

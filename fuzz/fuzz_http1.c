@@ -10,8 +10,8 @@
  *    with default limits unless a limit was hit;
  *  - the chunked decoder gives the same body and outcome whether the bytes
  *    come at once, one by one, or in random pieces.
- * Build with -DGRAFT_FUZZ_STANDALONE (any compiler) to replay files given on
- * the command line without libFuzzer. */
+ * Link with fuzz/replay.c instead of libFuzzer (any compiler) to replay files given
+ * on the command line; make test-c replays the seed corpus so. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,24 +227,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifdef GRAFT_FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        static uint8_t in[1 << 20];
-        size_t n = fread(in, 1, sizeof in, f);
-        fclose(f);
-        uint8_t *exact = malloc(n ? n : 1);
-        memcpy(exact, in, n);
-        LLVMFuzzerTestOneInput(exact, n);
-        free(exact);
-    }
-    printf("%d inputs ok\n", argc - 1);
-    return 0;
-}
-#endif

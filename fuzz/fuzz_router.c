@@ -17,8 +17,8 @@
  *    request's own method over GET-for-HEAD, then the earlier registration);
  *  - a match's captures lie inside the path, are as many as the route's parameters,
  *    never contain '/' unless a catch-all, and the route's method fits the request.
- * Build with -DGRAFT_FUZZ_STANDALONE (any compiler) to replay files given on the command
- * line without libFuzzer. */
+ * Link with fuzz/replay.c instead of libFuzzer (any compiler) to replay files given
+ * on the command line; make test-c replays the seed corpus so. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,21 +260,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifdef GRAFT_FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        static uint8_t in[1 << 20];
-        size_t n = fread(in, 1, sizeof in, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(in, n);
-    }
-    printf("%d inputs ok\n", argc - 1);
-    return 0;
-}
-#endif
