@@ -47,11 +47,11 @@ build/test_router: src/core/router.c src/core/router.h include/graft.h tests/cor
 
 # The fuzz targets linked with fuzz/replay.c instead of libFuzzer: the seed corpora as
 # regression inputs, with the ordinary compiler and warnings as errors.
-build/replay_http1: $(PARSER) fuzz/fuzz_http1.c fuzz/replay.c build/.sysdeps
+build/replay_http1: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_http1.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_http1.c fuzz/replay.c -o $@
-build/replay_chunked: $(PARSER) fuzz/fuzz_chunked.c fuzz/replay.c build/.sysdeps
+build/replay_chunked: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_chunked.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_chunked.c fuzz/replay.c -o $@
-build/replay_router: src/core/router.c src/core/router.h include/graft.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
+build/replay_router: src/core/router.c src/core/router.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) src/core/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
 
 test-c: build/test_http1 build/test_router build/replay_http1 build/replay_chunked build/replay_router

@@ -19,13 +19,7 @@
 
 #include "http1_internal.h"
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                 \
-        }                                                                            \
-    } while (0)
+#include "fuzz_check.h"
 
 static const graft__http1_limits small_limits = {64, 256, 8};
 static const graft__http1_limits default_limits = {8190, 65536, 100};

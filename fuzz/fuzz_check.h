@@ -1,0 +1,17 @@
+/* The fuzz targets' invariant check: a failed one aborts, which libFuzzer (and fuzz/replay.c)
+ * reports as a crash with the input that caused it. */
+#ifndef GRAFT_FUZZ_CHECK_H
+#define GRAFT_FUZZ_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            abort();                                                                 \
+        }                                                                            \
+    } while (0)
+
+#endif
