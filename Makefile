@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 CC     ?= cc
-CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Isrc/core
+CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
 PARSER := src/core/http1_request.c src/core/http1_fields.c src/core/http1_chunked.c
-CSRC   := $(wildcard src/core/*.c src/bridge/*.c src/serve/*.c src/core/*.h src/bridge/*.h include/*.h)
+CSRC   := $(wildcard src/*/*.c src/*/*.h src/core/api/*.h include/*.h)
 
 .PHONY: all build run test test-c test-py fuzz test-asan test-tsan test-sanitize-ci bench clean sysdeps soak slowloris
 
@@ -39,11 +39,11 @@ build/hello.so: examples/hello/hello.c include/graft.h $(VENV)/.built
 run: build build/products_routes.so
 	$(VENV)/bin/graft app:app --app-dir examples/products --native build/products_routes.so --host 127.0.0.1 --port 8000
 
-build/test_http1: $(PARSER) tests/core/test_http1.c src/core/http1.h build/.sysdeps
+build/test_http1: $(PARSER) tests/core/test_http1.c src/core/api/http1.h build/.sysdeps
 	$(CC) $(CFLAGS_C) $(PARSER) tests/core/test_http1.c -o $@
 
-build/test_router: src/core/router.c src/core/router.h include/graft.h tests/core/test_router.c build/.sysdeps
-	$(CC) $(CFLAGS_C) src/core/router.c tests/core/test_router.c -o $@
+build/test_router: src/native/router.c src/native/router.h include/graft.h tests/core/test_router.c build/.sysdeps
+	$(CC) $(CFLAGS_C) src/native/router.c tests/core/test_router.c -o $@
 
 # The fuzz targets linked with fuzz/replay.c instead of libFuzzer: the seed corpora as
 # regression inputs, with the ordinary compiler and warnings as errors.
@@ -51,8 +51,8 @@ build/replay_http1: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_http1.c fuzz/replay.c 
 	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_http1.c fuzz/replay.c -o $@
 build/replay_chunked: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_chunked.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_chunked.c fuzz/replay.c -o $@
-build/replay_router: src/core/router.c src/core/router.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
-	$(CC) $(CFLAGS_C) src/core/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
+build/replay_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
+	$(CC) $(CFLAGS_C) src/native/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
 
 test-c: build/test_http1 build/test_router build/replay_http1 build/replay_chunked build/replay_router
 	./build/test_http1
@@ -61,7 +61,7 @@ test-c: build/test_http1 build/test_router build/replay_http1 build/replay_chunk
 	./build/replay_chunked fuzz/corpus/chunked/*
 	./build/replay_router fuzz/corpus/router/*
 
-FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined -Isrc/core
+FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
 
 build/fuzz_http1: $(PARSER) fuzz/fuzz_http1.c build/.sysdeps
 	$(FUZZ_CC) $(PARSER) fuzz/fuzz_http1.c -o $@
@@ -70,8 +70,8 @@ build/fuzz_chunked: $(PARSER) fuzz/fuzz_chunked.c build/.sysdeps
 	$(FUZZ_CC) $(PARSER) fuzz/fuzz_chunked.c -o $@
 
 # The route table links alone: router.c has no other dependency.
-build/fuzz_router: src/core/router.c src/core/router.h include/graft.h fuzz/fuzz_router.c build/.sysdeps
-	$(FUZZ_CC) src/core/router.c fuzz/fuzz_router.c -o $@
+build/fuzz_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_router.c build/.sysdeps
+	$(FUZZ_CC) src/native/router.c fuzz/fuzz_router.c -o $@
 
 # Short libFuzzer runs over the request parser, the chunked decoder and the route table;
 # FUZZ_SECONDS is the total, half for the parser and a quarter for each of the others, at
@@ -98,8 +98,8 @@ slowloris: build
 # The whole suite against an ASan+UBSan build of the extension, but tests/load: its bounds are
 # on server memory (RSS), which ASan's redzones and quarantine make meaningless.
 test-asan: build build/.sysdeps
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Isrc/core $(PARSER) tests/core/test_http1.c -o build/test_http1_asan && ./build/test_http1_asan
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Isrc/core src/core/router.c tests/core/test_router.c -o build/test_router_asan && ./build/test_router_asan
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core/api -Isrc/core -Isrc/native $(PARSER) tests/core/test_http1.c -o build/test_http1_asan && ./build/test_http1_asan
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core/api -Isrc/core -Isrc/native src/native/router.c tests/core/test_router.c -o build/test_router_asan && ./build/test_router_asan
 	GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \

@@ -23,6 +23,7 @@ elif sanitize:
     raise SystemExit(f"GRAFT_SANITIZE={sanitize!r}: expected 1, address or thread")
 
 core = sorted(glob.glob("src/core/*.c"))
+native = sorted(glob.glob("src/native/*.c"))
 bridge = sorted(glob.glob("src/bridge/*.c"))
 
 
@@ -35,8 +36,8 @@ class BuildWithServe(build_ext):
         os.makedirs(os.path.join(pkg, "include"), exist_ok=True)
         shutil.copyfile("include/graft.h", os.path.join(pkg, "include", "graft.h"))
         objs = self.compiler.compile(
-            core + ["src/serve/main.c"], output_dir=os.path.join(self.build_temp, "serve"),
-            include_dirs=["include", "src"],
+            core + native + ["src/serve/main.c"], output_dir=os.path.join(self.build_temp, "serve"),
+            include_dirs=["include", "src/core/api"],
             extra_postargs=[f for f in cflags if f != "-fvisibility=hidden"] + ["-fvisibility=hidden"])
         self.compiler.link_executable(
             objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread", "crypto", "z"],
@@ -48,8 +49,8 @@ setup(
     ext_modules=[
         Extension(
             "graft._graft",
-            sources=core + bridge,
-            include_dirs=["include", "src"],
+            sources=core + native + bridge,
+            include_dirs=["include", "src/core/api"],
             extra_compile_args=cflags,
             extra_link_args=ldflags,
             libraries=["pthread", "dl", "crypto", "z"],

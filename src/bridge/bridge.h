@@ -8,11 +8,11 @@
 #include <Python.h>
 #include <pthread.h>
 
-#include "../core/buf.h"
-#include "../core/date.h"
-#include "../core/engine.h"
-#include "../core/native.h"
-#include "../core/req.h"
+#include "buf.h"
+#include "date.h"
+#include "engine.h"
+#include "../native/native.h"
+#include "req.h"
 
 typedef struct {
     graft__req *req;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/status.h"
+#include "status.h"
 #include "bridge.h"
 
 /* RFC 9110 tchar */

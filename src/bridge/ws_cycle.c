@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../core/ws.h"
+#include "ws.h"
 #include "bridge.h"
 
 static PyObject *subprotocols(graft__req *r)

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/engine.h"
-#include "../core/native.h"
-#include "../core/status.h"
+#include "engine.h"
+#include "../native/native.h"
+#include "status.h"
 
 #define MAX_NATIVE 64
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "../core/conn.h" /* TODO(issue 12): engine API only */
 #include "native_req.h"
 
 GRAFT_API const char *graft_method(graft_request *gr) { return gr->method_z; }

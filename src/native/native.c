@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "conn.h"
+#include "../core/conn.h" /* TODO(issue 12): engine API only */
 #include "native_req.h"
 #include "ws.h"
 

@@ -13,6 +13,10 @@ typedef struct graft__buf {
     size_t cap;
 } graft__buf;
 
+/* A string literal and its length as two arguments (h2o's H2O_STRLIT): lengths are never
+ * counted by hand. Only for literals: sizeof of a pointer would be wrong. */
+#define GRAFT__STRLIT(s) ("" s ""), (sizeof(s) - 1)
+
 /* Ensures room for n more bytes after len; may compact or reallocate. */
 int graft__buf_reserve(graft__buf *b, size_t n);
 /* Appends n bytes; returns 0 or -ENOMEM. */

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "../../include/graft.h"
+#include "graft.h"
 
 #define GRAFT__MAX_PARAMS 8
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../include/graft.h"
+#include "graft.h"
 #include "buf.h"
 #include "utf8.h"
 

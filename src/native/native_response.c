@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conn.h"
+#include "../core/conn.h" /* TODO(issue 12): engine API only */
 #include "date.h"
 #include "native_req.h"
 #include "status.h"
