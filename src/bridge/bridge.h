@@ -9,7 +9,6 @@
 #include <pthread.h>
 
 #include "buf.h"
-#include "date.h"
 #include "engine.h"
 #include "../native/native.h"
 #include "req.h"
@@ -71,10 +70,6 @@ typedef struct {
     size_t qlen, qcap;
     graft_event *work;
     size_t workcap;
-    graft__date date;
-    char *default_headers;  /* "server: graft\r\n" + --header lines, for app responses */
-    size_t default_headers_len;
-    int server_header, date_header;
     int started;
     PyObject *weakreflist;
 } graft_server;
@@ -95,8 +90,9 @@ typedef struct {
     PyObject *headers;       /* the app's headers, validated, until the head is written */
     int64_t content_length;  /* from the app, -1 if none */
     uint64_t sent;
-    unsigned chunked : 1, close : 1, head_only : 1, no_body : 1, body_ended : 1,
-        has_date : 1, has_server : 1, failed : 1, app_close : 1,
+    /* no_body: the head is out and no body bytes may follow (HEAD, 204, 304) */
+    unsigned chunked : 1, close : 1, no_body : 1, body_ended : 1,
+        has_date : 1, failed : 1, app_close : 1,
         ws : 1, ws_connect_sent : 1, ws_accepted : 1, ws_closed : 1, ws_denial : 1,
         head_built : 1, pressure : 1, flush_scheduled : 1;
     graft__buf pend;         /* response bytes gathered for one write (coalesce.c) */
@@ -177,7 +173,8 @@ void graft_access_log(graft_server *srv, graft__req *r, int status);
 /* Completes or fails the response after the app finished (ok) or raised. */
 void graft_cycle_finish(graft_cycle *cy, int app_raised);
 
-/* Serialises the response head into out; 0 or -1 with an exception set. */
+/* Has the engine write the response head into out (the app's headers, Date, the default
+ * headers, framing) and records its framing decision in cy; 0 or -1 with an exception set. */
 int graft_head_build(graft_cycle *cy, graft__buf *out, uint64_t body_len_if_final, int is_final);
 /* Validates an ASGI header list; stores flags in cy. 0 or -1 with an exception. */
 int graft_head_check(graft_cycle *cy, PyObject *headers);

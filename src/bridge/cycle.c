@@ -403,8 +403,8 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     cy->status = 0;
     cy->content_length = -1;
     cy->sent = 0;
-    cy->chunked = cy->close = cy->head_only = cy->no_body = cy->body_ended = 0;
-    cy->has_date = cy->has_server = cy->failed = cy->app_close = 0;
+    cy->chunked = cy->close = cy->no_body = cy->body_ended = 0;
+    cy->has_date = cy->failed = cy->app_close = 0;
     cy->ws = req->websocket;
     cy->ws_connect_sent = cy->ws_accepted = cy->ws_closed = cy->ws_denial = 0;
     cy->head_built = cy->pressure = cy->flush_scheduled = 0;

@@ -239,7 +239,7 @@ int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body)
     cy->status = status;
     cy->content_length = -1;
     cy->close = 1;
-    cy->app_close = cy->has_date = cy->has_server = 0;
+    cy->app_close = cy->has_date = 0;
     PyObject *h = Py_BuildValue("((y y))", "content-type", "text/plain; charset=utf-8");
     cy->headers = h;
     size_t blen = strlen(body);
@@ -248,7 +248,7 @@ int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body)
         graft__buf_free(&o);
         graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
     } else {
-        struct iovec iov[2] = {{o.data, o.len}, {(void *)body, cy->head_only ? 0 : blen}};
+        struct iovec iov[2] = {{o.data, o.len}, {(void *)body, cy->no_body ? 0 : blen}};
         graft__req_write(cy->req, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         graft__buf_free(&o);
     }
@@ -316,7 +316,7 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
             return NULL;
         cy->head_built = 1;
     }
-    int skip_body = cy->head_only || cy->no_body;
+    int skip_body = cy->no_body;
     if (!skip_body && cy->content_length >= 0) {
         if (cy->sent + len > (uint64_t)cy->content_length) {
             graft__buf_free(&head);
@@ -337,19 +337,18 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
     }
     struct iovec iov[4];
     int n = 0;
-    char pre[24];
+    char pre[GRAFT__CHUNK_PREFIX_MAX];
     if (head.len)
         iov[n++] = (struct iovec){head.data, head.len};
     if (!skip_body && cy->chunked && len) {
-        int k = snprintf(pre, sizeof pre, "%zx\r\n", len);
-        iov[n++] = (struct iovec){pre, (size_t)k};
+        iov[n++] = (struct iovec){pre, graft__chunk_prefix(pre, len)};
         iov[n++] = (struct iovec){(void *)data, len};
-        iov[n++] = (struct iovec){more ? "\r\n" : "\r\n0\r\n\r\n", more ? 2 : 7};
+        iov[n++] = graft__chunk_end(!more);
     } else {
         if (!skip_body && len)
             iov[n++] = (struct iovec){(void *)data, len};
         if (!skip_body && cy->chunked && !more)
-            iov[n++] = (struct iovec){"0\r\n\r\n", 5};
+            iov[n++] = graft__chunk_last();
     }
     if (!skip_body)
         cy->sent += len;
@@ -403,7 +402,7 @@ static PyObject *send_path(graft_cycle *cy, PyObject *msg)
     struct iovec iov = {head.data, head.len};
     int flags = GRAFT__W_LIVE | GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0);
     int rc;
-    if (cy->head_only || cy->no_body) {
+    if (cy->no_body) {
         close(fd);
         rc = graft__req_write(cy->req, &iov, 1, flags);
     } else
@@ -442,7 +441,7 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
     if (!seq)
         return NULL;
     cy->content_length = -1;
-    cy->close = cy->app_close = cy->has_date = cy->has_server = 0;
+    cy->close = cy->app_close = cy->has_date = 0;
     if (graft_head_check(cy, seq) < 0) {
         Py_DECREF(seq);
         return NULL;

@@ -1,10 +1,8 @@
-/* Response heads: validating the app's status and headers, and writing the
- * status line, default headers and framing. Nothing the app gives reaches
- * the wire unchecked (no CR/LF/NUL injection). */
-#include <stdio.h>
+/* Response heads: validating the app's status and headers, and handing them to the
+ * engine's response writer (response.h), which adds Date, the default headers and the
+ * framing. Nothing the app gives reaches the wire unchecked (no CR/LF/NUL injection). */
 #include <string.h>
 
-#include "status.h"
 #include "bridge.h"
 
 /* RFC 9110 tchar */
@@ -81,8 +79,6 @@ int graft_head_check(graft_cycle *cy, PyObject *headers)
                 cy->close = cy->app_close = 1;
         } else if (name_is(ns, nl, "date"))
             cy->has_date = 1;
-        else if (name_is(ns, nl, "server"))
-            cy->has_server = 1;
     }
     Py_DECREF(seq);
     return 0;
@@ -91,89 +87,107 @@ fail:
     return -1;
 }
 
-static int put(graft__buf *o, const void *p, size_t n) { return graft__buf_append(o, p, n); }
+/* Fields on the stack for this many app headers; more take one allocation. */
+#define STACK_FIELDS 32
+/* Room on the stack for lowercased copies of names that are not lowercase already. */
+#define STACK_NAMES 512
 
-static int put_lower(graft__buf *o, const char *s, size_t n)
+static int has_upper(const char *s, size_t n)
 {
-    if (graft__buf_reserve(o, n) < 0)
-        return -1;
-    char *d = o->data + o->len;
     for (size_t i = 0; i < n; i++)
-        d[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] | 0x20) : s[i];
-    o->len += n;
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            return 1;
     return 0;
+}
+
+/* Fills fs with the app's headers but Transfer-Encoding (framing is ours: the ASGI spec has
+ * it dropped) and returns how many. Names the app did not send lowercase are copied
+ * lowercased into names (need: their total length, computed in a first pass when NULL). */
+static size_t app_fields(PyObject **items, Py_ssize_t hn, graft__field *fs, char *names,
+                         size_t *need)
+{
+    size_t n = 0, used = 0;
+    for (Py_ssize_t i = 0; i < hn; i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(items[i], 0);
+        PyObject *value = PySequence_Fast_GET_ITEM(items[i], 1);
+        const char *ns = PyBytes_AS_STRING(name);
+        size_t nl = (size_t)PyBytes_GET_SIZE(name);
+        if (name_is(ns, (Py_ssize_t)nl, "transfer-encoding"))
+            continue;
+        if (has_upper(ns, nl)) {
+            if (names) {
+                for (size_t k = 0; k < nl; k++)
+                    names[used + k] = (ns[k] >= 'A' && ns[k] <= 'Z') ? (char)(ns[k] | 0x20) : ns[k];
+                ns = names + used;
+            }
+            used += nl;
+        }
+        if (fs)
+            fs[n] = (graft__field){ns, nl, PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value)};
+        n++;
+    }
+    *need = used;
+    return n;
 }
 
 int graft_head_build(graft_cycle *cy, graft__buf *o, uint64_t final_len, int is_final)
 {
-    graft_server *srv = cy->srv;
-    graft__req *r = cy->req;
-    int st = cy->status;
-    cy->no_body = (st >= 100 && st < 200) || st == 204 || st == 304;
-    cy->head_only = r->is_head;
-    char line[64];
-    size_t n = graft__status_line(line, st, 1);
-    int rc = put(o, line, n);
-    if (srv->date_header && !cy->has_date) {
-        rc |= put(o, "date: ", 6);
-        rc |= put(o, graft__date_now(&srv->date), 29);
-        rc |= put(o, "\r\n", 2);
-    }
-    if (srv->server_header && !cy->has_server)
-        rc |= put(o, "server: graft\r\n", 15);
-    rc |= put(o, srv->default_headers, srv->default_headers_len);
+    graft__field stack_fields[STACK_FIELDS], *fs = stack_fields;
+    char stack_names[STACK_NAMES], *names = stack_names;
+    size_t nf = 0, need = 0;
     PyObject *seq = PySequence_Fast(cy->headers ? cy->headers : Py_None, "");
     if (!seq) {
         PyErr_Clear();
     } else {
-        Py_ssize_t hn = PySequence_Fast_GET_SIZE(seq);
         PyObject **items = PySequence_Fast_ITEMS(seq);
-        for (Py_ssize_t i = 0; i < hn; i++) {
-            PyObject *pair = items[i];
-            PyObject *name = PySequence_Fast_GET_ITEM(pair, 0);
-            PyObject *value = PySequence_Fast_GET_ITEM(pair, 1);
-            const char *ns = PyBytes_AS_STRING(name);
-            Py_ssize_t nl = PyBytes_GET_SIZE(name);
-            /* Framing is ours: the app's Transfer-Encoding is dropped (ASGI spec). */
-            if (name_is(ns, nl, "transfer-encoding"))
-                continue;
-            rc |= put_lower(o, ns, (size_t)nl);
-            rc |= put(o, ": ", 2);
-            rc |= put(o, PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value));
-            rc |= put(o, "\r\n", 2);
+        Py_ssize_t hn = PySequence_Fast_GET_SIZE(seq);
+        nf = app_fields(items, hn, NULL, NULL, &need);
+        if (nf > STACK_FIELDS)
+            fs = PyMem_Malloc(nf * sizeof *fs);
+        if (need > STACK_NAMES)
+            names = PyMem_Malloc(need);
+        if (!fs || !names) {
+            if (fs != stack_fields)
+                PyMem_Free(fs);
+            if (names != stack_names)
+                PyMem_Free(names);
+            Py_DECREF(seq);
+            PyErr_NoMemory();
+            return -1;
         }
-        Py_DECREF(seq);
+        app_fields(items, hn, fs, names, &need);
     }
-    int keep = graft__req_keep_alive(r) && !cy->close;
-    if (!cy->no_body && cy->content_length < 0) {
-        if (is_final) {
-            /* HEAD with nothing to measure: GET may well send a body (a stream, SSE), and
-             * RFC 9110 §8.6 allows a length on HEAD only if it equals GET's, so none. */
-            if (!(cy->head_only && final_len == 0)) {
-                char cl[48];
-                int k = snprintf(cl, sizeof cl, "content-length: %llu\r\n", (unsigned long long)final_len);
-                rc |= put(o, cl, (size_t)k);
-            }
-            cy->content_length = (int64_t)final_len;
-        } else if (r->minor_version >= 1) {
-            if (!cy->head_only)
-                rc |= put(o, "transfer-encoding: chunked\r\n", 28);
-            cy->chunked = !cy->head_only;
-        } else {
-            keep = 0; /* HTTP/1.0: the body ends when the connection does */
-        }
+    graft__response resp = {.status = cy->status,
+                            .keep_alive = !cy->close,
+                            .fields = fs,
+                            .nfields = nf};
+    if (cy->has_date)
+        resp.flags |= GRAFT__RESP_NO_DATE;
+    if (cy->app_close)
+        resp.flags |= GRAFT__RESP_OWN_CONNECTION; /* and cy->close: no second connection line */
+    if (cy->content_length >= 0) {
+        resp.flags |= GRAFT__RESP_OWN_LENGTH;
+        resp.body_len = (uint64_t)cy->content_length;
+    } else if (is_final) {
+        resp.body_len = final_len;
+    } else {
+        resp.plan = GRAFT__PLAN_STREAM;
     }
-    if (!keep) {
-        if (!cy->app_close)
-            rc |= put(o, "connection: close\r\n", 19);
-        cy->close = 1;
-    } else if (r->minor_version == 0) {
-        rc |= put(o, "connection: keep-alive\r\n", 24);
-    }
-    rc |= put(o, "\r\n", 2);
-    if (rc) {
+    graft__response_decision d;
+    int rc = graft__req_response_head(cy->req, &resp, o, &d);
+    if (fs != stack_fields)
+        PyMem_Free(fs);
+    if (names != stack_names)
+        PyMem_Free(names);
+    Py_XDECREF(seq);
+    if (rc < 0) {
         PyErr_NoMemory();
         return -1;
     }
+    if (is_final && cy->content_length < 0 && d.framing != GRAFT__FRAMING_NONE)
+        cy->content_length = (int64_t)final_len; /* what send_body checks the body against */
+    cy->chunked = d.framing == GRAFT__FRAMING_CHUNKED;
+    cy->no_body = d.framing == GRAFT__FRAMING_NONE;
+    cy->close = d.close;
     return 0;
 }

@@ -8,37 +8,41 @@
 
 #include "bridge.h"
 
-static int build_headers(graft_server *srv, PyObject *headers)
+/* The engine's default header lines: "server: graft" first when server_header is set, then
+ * headers ((name, value) bytes pairs) as given. The engine keeps its own copy. */
+static int build_headers(PyObject *headers, int server_header, graft__buf *b)
 {
-    graft__buf b = {0};
     PyObject *seq = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
     if (!seq)
         return -1;
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+    int rc = server_header ? graft__buf_append(b, GRAFT__STRLIT("server: graft\r\n")) : 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(seq); i++) {
         const char *name, *value;
         Py_ssize_t nl, vl;
         if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "y#y#", &name, &nl, &value, &vl)) {
             Py_DECREF(seq);
-            graft__buf_free(&b);
+            graft__buf_free(b);
             return -1;
         }
         if (memchr(name, '\r', (size_t)nl) || memchr(name, '\n', (size_t)nl) ||
             memchr(value, '\r', (size_t)vl) || memchr(value, '\n', (size_t)vl) ||
             memchr(name, ':', (size_t)nl) || nl == 0) {
             Py_DECREF(seq);
-            graft__buf_free(&b);
+            graft__buf_free(b);
             PyErr_SetString(PyExc_ValueError, "invalid default header");
             return -1;
         }
-        graft__buf_append(&b, name, (size_t)nl);
-        graft__buf_append(&b, ": ", 2);
-        graft__buf_append(&b, value, (size_t)vl);
-        graft__buf_append(&b, "\r\n", 2);
+        if ((rc = graft__buf_append(b, name, (size_t)nl)) == 0 &&
+            (rc = graft__buf_append(b, GRAFT__STRLIT(": "))) == 0 &&
+            (rc = graft__buf_append(b, value, (size_t)vl)) == 0)
+            rc = graft__buf_append(b, GRAFT__STRLIT("\r\n"));
     }
     Py_DECREF(seq);
-    graft__buf_append(&b, "", 0);
-    srv->default_headers = b.data ? b.data : calloc(1, 1);
-    srv->default_headers_len = b.len;
+    if (rc < 0) {
+        graft__buf_free(b);
+        PyErr_NoMemory();
+        return -1;
+    }
     return 0;
 }
 
@@ -130,8 +134,6 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     srv->on_request_count = Py_NewRef(on_max);
     srv->on_handoff = Py_NewRef(on_handoff);
     srv->ws_log = Py_NewRef(ws_log);
-    srv->server_header = server_header;
-    srv->date_header = date_header;
     srv->max_requests = max_req;
     if (proxy != Py_None) {
         srv->proxy_trusted = PySequence_Tuple(proxy);
@@ -155,8 +157,6 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     srv->create_future = srv->create_task ? PyObject_GetAttrString(loop, "create_future") : NULL;
     srv->call_soon = srv->create_future ? PyObject_GetAttrString(loop, "call_soon") : NULL;
     if (!srv->call_soon)
-        return -1;
-    if (build_headers(srv, headers) < 0)
         return -1;
     /* Constant scope keys, copied per request. */
     PyObject *t = PyDict_New();
@@ -221,6 +221,9 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         return -1;
     }
     pthread_mutex_init(&srv->qmu, NULL);
+    graft__buf dh = {0};
+    if (build_headers(headers, server_header, &dh) < 0)
+        return -1;
     graft__engine_config cfg = {
         .limits = {.max_request_line = (size_t)lim_line,
                    .max_head = (size_t)lim_head,
@@ -238,8 +241,8 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         .listen_fds = lfds,
         .n_listen = (int)nfd,
         .listen_unix = unix_path != Py_None,
-        .default_headers = srv->default_headers,
-        .default_headers_len = srv->default_headers_len,
+        .default_headers = dh.data,
+        .default_headers_len = dh.len,
         .date_header = date_header,
         .ws = {.enabled = ws_on,
                .max_size = ws_max,
@@ -252,18 +255,18 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     graft__deliver_fn fn = graft_deliver;
     void *ud = srv;
     if (native != Py_None && PyObject_IsTrue(native)) {
-        if (load_native(srv, native, blocking_threads) < 0)
+        if (load_native(srv, native, blocking_threads) < 0) {
+            graft__buf_free(&dh);
             return -1;
+        }
         graft__native_set_next(srv->native, graft_deliver, srv);
-        srv->native->default_headers = srv->default_headers;
-        srv->native->default_headers_len = srv->default_headers_len;
-        srv->native->date_header = date_header;
         srv->native->log_to_next = access != Py_None;
         fn = graft__native_deliver;
         ud = srv->native;
         cfg.after_batch = graft__native_run_pending;
     }
     int rc = graft__engine_new(&cfg, fn, ud, &srv->engine);
+    graft__buf_free(&dh);
     if (rc < 0) {
         errno = -rc;
         PyErr_SetFromErrno(PyExc_OSError);
@@ -439,7 +442,6 @@ static void server_dealloc(graft_server *srv)
         graft__req_release(srv->q[i].req);
     free(srv->q);
     free(srv->work);
-    free(srv->default_headers);
     free(srv->watching);
     if (srv->efd > 0)
         close(srv->efd);

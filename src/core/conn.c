@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
@@ -264,10 +263,11 @@ close:
 
 void graft__conn_fail(graft__conn *c, int status) { graft__conn_fail_hdr(c, status, NULL); }
 
-void graft__conn_fail_hdr(graft__conn *c, int status, const char *extra)
+void graft__conn_fail_hdr(graft__conn *c, int status, const graft__field *extra)
 {
-    char head[512];
     static const char msg[] = "Invalid HTTP request received.";
+    static const graft__field ctype = {GRAFT__STRLIT("content-type"),
+                                       GRAFT__STRLIT("text/plain; charset=utf-8")};
     const char *body = msg;
     if (status == 503)
         body = "Service Unavailable";
@@ -276,24 +276,21 @@ void graft__conn_fail_hdr(graft__conn *c, int status, const char *extra)
     else if (status != 400)
         body = graft__status_reason(status);
     size_t blen = strlen(body);
-    size_t n = graft__status_line(head, status, 1);
-    graft__engine *e = c->th->e;
-    int k = snprintf(head + n, sizeof head - n,
-                     "content-type: text/plain; charset=utf-8\r\ncontent-length: %zu\r\n"
-                     "connection: close\r\n",
-                     blen);
-    n += (size_t)k;
-    graft__buf_append(&c->out, head, n);
-    if (e->cfg.date_header) {
-        graft__buf_append(&c->out, "date: ", 6);
-        graft__buf_append(&c->out, graft__date_now(&c->th->date), 29);
-        graft__buf_append(&c->out, "\r\n", 2);
-    }
-    graft__buf_append(&c->out, e->default_headers, e->cfg.default_headers_len);
-    if (extra)
-        graft__buf_append(&c->out, extra, strlen(extra));
-    graft__buf_append(&c->out, "\r\n", 2);
-    graft__buf_append(&c->out, body, blen);
+    /* No request to answer in kind (there may be none): never HEAD, always closing. */
+    graft__response resp = {.status = status,
+                            .minor_version = 1,
+                            .flags = GRAFT__RESP_FRAMING_EARLY,
+                            .plan = GRAFT__PLAN_LENGTH,
+                            .body_len = blen,
+                            .lead = &ctype,
+                            .nlead = 1,
+                            .fields = extra,
+                            .nfields = extra ? 1 : 0};
+    graft__response_decision d;
+    size_t queued = graft__buf_avail(&c->out);
+    if (graft__http1_response_head(&c->out, &resp, &c->th->e->cfg, &d) == 0 &&
+        graft__buf_append(&c->out, body, blen) < 0)
+        c->out.len = c->out.off + queued; /* no head without its body: just close */
     c->want_close = 1;
     c->no_more_input = 1;
     graft__conn_in_drop(c);

@@ -8,10 +8,10 @@
 #include <sys/epoll.h>
 
 #include "buf.h"
-#include "date.h"
 #include "engine.h"
 #include "http1.h"
 #include "req.h"
+#include "response.h"
 
 typedef struct graft__iothread graft__iothread;
 
@@ -107,7 +107,6 @@ struct graft__iothread {
     int64_t next_sweep;
     graft__conn *conns; /* list head */
     long nconns;
-    graft__date date;
     graft__conn **closing; /* closed this iteration; refs dropped after the batch */
     size_t nclosing, capclosing;
     graft__header *hdrs;   /* scratch for the parser */
@@ -190,7 +189,7 @@ int graft__conn_flush(graft__conn *c);
 int graft__conn_write_locked(graft__conn *c, const struct iovec *iov, int iovcnt);
 /* Wakes the I/O thread for c (under mu). */
 void graft__conn_kick(graft__conn *c);
-/* Like graft__conn_fail with one extra header line ("name: value\r\n"). */
-void graft__conn_fail_hdr(graft__conn *c, int status, const char *extra);
+/* Like graft__conn_fail with one extra header field (NULL for none). */
+void graft__conn_fail_hdr(graft__conn *c, int status, const graft__field *extra);
 
 #endif

@@ -169,7 +169,8 @@ static int parse_head(graft__conn *c)
     if (e->cfg.ws.enabled && p.has_upgrade && upgrade_is_websocket(&p)) {
         int st = graft__ws_check_handshake_parsed(&p, &offer, &e->cfg.ws);
         if (st == 426) {
-            graft__conn_fail_hdr(c, 426, "sec-websocket-version: 13\r\n");
+            graft__conn_fail_hdr(c, 426, &(graft__field){GRAFT__STRLIT("sec-websocket-version"),
+                                                          GRAFT__STRLIT("13")});
             return -1;
         }
         if (st) {

@@ -18,18 +18,43 @@ static void kick(graft__conn *c)
     graft__conn_set_events(c, c->events | EPOLLOUT);
 }
 
-int graft__req_keep_alive(graft__req *r)
+static int keep_alive_locked(graft__req *r)
 {
     graft__conn *c = r->conn;
-    pthread_mutex_lock(&c->mu);
     int ka = r->keep_alive && !c->closed && !c->read_eof && !c->want_close &&
              !atomic_load(&c->th->e->draining) && !r->websocket;
     /* A client waiting for 100 Continue that we never sent will not send the
      * body, and one that sends it anyway would desynchronise us: close. */
     if (c->body_mode != GRAFT__BODY_NONE && r->expect_continue && !r->continue_sent)
         ka = 0;
+    return ka;
+}
+
+int graft__req_keep_alive(graft__req *r)
+{
+    graft__conn *c = r->conn;
+    pthread_mutex_lock(&c->mu);
+    int ka = keep_alive_locked(r);
     pthread_mutex_unlock(&c->mu);
     return ka;
+}
+
+int graft__req_response_head(graft__req *r, const graft__response *resp, graft__buf *out,
+                             graft__response_decision *d)
+{
+    graft__conn *c = r->conn;
+    graft__response x = *resp;
+    x.minor_version = r->minor_version;
+    x.is_head = r->is_head;
+    pthread_mutex_lock(&c->mu);
+    x.keep_alive = resp->keep_alive && keep_alive_locked(r);
+    /* The engine is freed only after its threads closed every connection under this lock,
+     * so an open one's config is there while we hold it. A closed connection takes no more
+     * bytes, so its head needs neither Date nor the default headers. */
+    const graft__engine_config *cfg = c->closed ? NULL : &c->th->e->cfg;
+    int rc = graft__http1_response_head(out, &x, cfg, d);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 static void finish_response(graft__conn *c, graft__req *r, int flags)

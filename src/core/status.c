@@ -1,8 +1,5 @@
 #include "status.h"
 
-#include <stdio.h>
-#include <string.h>
-
 const char *graft__status_reason(int s)
 {
     switch (s) {
@@ -70,12 +67,4 @@ const char *graft__status_reason(int s)
     case 511: return "Network Authentication Required";
     default: return "";
     }
-}
-
-size_t graft__status_line(char *out, int status, int minor_version)
-{
-    (void)minor_version; /* we always speak HTTP/1.1 (RFC 9110 §2.5) */
-    const char *r = graft__status_reason(status);
-    int n = snprintf(out, 64, "HTTP/1.1 %d %s\r\n", status, r);
-    return n < 0 ? 0 : (size_t)(n < 64 ? n : 63);
 }

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
@@ -142,7 +143,8 @@ int graft__ws_check_handshake_parsed(const graft__http1_request *r, graft__ws_of
     return 0;
 }
 
-/* Builds the 101 head into out. */
+/* Builds the 101 head into out: the handshake's fields first, then Date and the server's
+ * default headers, then the embedder's extra lines ("name: value\r\n", checked by it). */
 int graft__ws_head(graft__conn *c, const graft__ws_offer *o, const char *sp, size_t sp_len,
                    const char *extra, size_t extra_len, graft__buf *out)
 {
@@ -153,37 +155,45 @@ int graft__ws_head(graft__conn *c, const graft__ws_offer *o, const char *sp, siz
     SHA1(cat, 24 + sizeof guid - 1, digest);
     unsigned char accept[32];
     EVP_EncodeBlock(accept, digest, SHA_DIGEST_LENGTH);
-    graft__engine *e = c->th->e;
-    char line[256];
-    static const char start[] = "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n"
-                                "connection: Upgrade\r\nsec-websocket-accept: ";
-    int rc = graft__buf_append(out, start, sizeof start - 1);
-    rc |= graft__buf_append(out, accept, 28);
-    rc |= graft__buf_append(out, "\r\n", 2);
+    graft__field lead[5] = {
+        {GRAFT__STRLIT("upgrade"), GRAFT__STRLIT("websocket")},
+        {GRAFT__STRLIT("connection"), GRAFT__STRLIT("Upgrade")},
+        {GRAFT__STRLIT("sec-websocket-accept"), (const char *)accept, 28},
+    };
+    size_t nlead = 3;
+    char ext[160];
     if (o->deflate) {
-        int k = snprintf(line, sizeof line, "sec-websocket-extensions: permessage-deflate%s%s",
+        int k = snprintf(ext, sizeof ext, "permessage-deflate%s%s",
                          o->server_no_ctx ? "; server_no_context_takeover" : "",
                          o->client_no_ctx ? "; client_no_context_takeover" : "");
         if (o->server_bits)
-            k += snprintf(line + k, sizeof line - (size_t)k, "; server_max_window_bits=%d", o->server_bits);
+            k += snprintf(ext + k, sizeof ext - (size_t)k, "; server_max_window_bits=%d", o->server_bits);
         if (o->client_bits)
-            k += snprintf(line + k, sizeof line - (size_t)k, "; client_max_window_bits=%d", o->client_bits);
-        rc |= graft__buf_append(out, line, (size_t)k);
-        rc |= graft__buf_append(out, "\r\n", 2);
+            k += snprintf(ext + k, sizeof ext - (size_t)k, "; client_max_window_bits=%d", o->client_bits);
+        lead[nlead++] = (graft__field){GRAFT__STRLIT("sec-websocket-extensions"), ext, (size_t)k};
     }
-    if (sp_len) {
-        rc |= graft__buf_append(out, "sec-websocket-protocol: ", 24);
-        rc |= graft__buf_append(out, sp, sp_len);
-        rc |= graft__buf_append(out, "\r\n", 2);
+    if (sp_len)
+        lead[nlead++] = (graft__field){GRAFT__STRLIT("sec-websocket-protocol"), sp, sp_len};
+    graft__field stack[8], *fields = stack;
+    size_t n = graft__fields_from_lines(extra, extra_len, stack, 8);
+    if (n > 8) {
+        fields = malloc(n * sizeof *fields);
+        if (!fields)
+            return -1;
+        graft__fields_from_lines(extra, extra_len, fields, n);
     }
-    if (e->cfg.date_header) {
-        rc |= graft__buf_append(out, "date: ", 6);
-        graft__date d = {0}; /* not the I/O thread's cache: this may run on any thread */
-        rc |= graft__buf_append(out, graft__date_now(&d), 29);
-        rc |= graft__buf_append(out, "\r\n", 2);
-    }
-    rc |= graft__buf_append(out, e->default_headers, e->cfg.default_headers_len);
-    rc |= graft__buf_append(out, extra, extra_len);
-    rc |= graft__buf_append(out, "\r\n", 2);
-    return rc ? -1 : 0;
+    graft__response resp = {.status = 101,
+                            .minor_version = 1,
+                            .keep_alive = 1,
+                            .flags = GRAFT__RESP_OWN_CONNECTION,
+                            .plan = GRAFT__PLAN_NONE,
+                            .lead = lead,
+                            .nlead = nlead,
+                            .fields = fields,
+                            .nfields = n};
+    graft__response_decision d;
+    int rc = graft__http1_response_head(out, &resp, &c->th->e->cfg, &d);
+    if (fields != stack)
+        free(fields);
+    return rc < 0 ? -1 : 0;
 }

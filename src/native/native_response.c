@@ -1,21 +1,17 @@
-/* Responses of the public API: heads with the server's Date/Server/default
- * headers, bodies copied, borrowed, streamed or sent from a file. */
+/* Responses of the public API: heads written by the engine (response.h), bodies
+ * copied, borrowed, streamed or sent from a file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/conn.h" /* TODO(issue 12): engine API only */
-#include "date.h"
 #include "native_req.h"
-#include "status.h"
+#include "response.h"
 
 _Static_assert(GRAFT__STREAM_CAP > GRAFT__OUT_HIGH, "the hard cap is above the slow mark");
-
-static __thread graft__date tl_date;
 
 static int tchar(unsigned char c)
 {
@@ -63,54 +59,42 @@ static int final_status(int status)
     return status >= 200 && status <= 999;
 }
 
-/* body_len < 0: streamed (chunked, or close-delimited for HTTP/1.0). Sets *close. */
-static int build_head(graft_request *gr, graft__buf *o, int status, const char *ctype,
-                      int64_t body_len, int *close)
+/* Fields on the stack for content-type and this many graft_set_header lines; more take one
+ * allocation. */
+#define STACK_FIELDS 16
+
+/* Has the engine write the head: content-type first, then the graft_set_header lines, after
+ * its Date and default headers. plan is a GRAFT__PLAN_*; *d says how the body goes. */
+static int build_head(graft_request *gr, graft__buf *o, int status, const char *ctype, int plan,
+                      uint64_t body_len, graft__response_decision *d)
 {
-    graft__native *n = gr->nat;
-    graft__req *r = gr->req;
-    char line[64];
-    int rc = graft__buf_append(o, line, graft__status_line(line, status, 1));
-    if (n->date_header) {
-        rc |= graft__buf_append(o, "date: ", 6);
-        rc |= graft__buf_append(o, graft__date_now(&tl_date), 29);
-        rc |= graft__buf_append(o, "\r\n", 2);
+    if (ctype && ctype[0] && !valid_value(ctype))
+        return GRAFT_EINVAL;
+    graft__field stack[STACK_FIELDS], *fs = stack;
+    size_t n = 0;
+    if (ctype && ctype[0])
+        fs[n++] = (graft__field){GRAFT__STRLIT("content-type"), ctype, strlen(ctype)};
+    const char *lines = graft__buf_head(&gr->hdrs);
+    size_t len = graft__buf_avail(&gr->hdrs);
+    size_t nl = graft__fields_from_lines(lines, len, fs + n, STACK_FIELDS - n);
+    if (n + nl > STACK_FIELDS) {
+        fs = malloc((n + nl) * sizeof *fs);
+        if (!fs)
+            return GRAFT_ENOMEM;
+        if (n)
+            fs[0] = stack[0];
+        graft__fields_from_lines(lines, len, fs + n, nl);
     }
-    rc |= graft__buf_append(o, n->default_headers, n->default_headers_len);
-    if (ctype && ctype[0]) {
-        if (!valid_value(ctype))
-            return GRAFT_EINVAL;
-        rc |= graft__buf_append(o, "content-type: ", 14);
-        rc |= graft__buf_append(o, ctype, strlen(ctype));
-        rc |= graft__buf_append(o, "\r\n", 2);
-    }
-    rc |= graft__buf_append(o, graft__buf_head(&gr->hdrs), graft__buf_avail(&gr->hdrs));
-    int keep = graft__req_keep_alive(r);
-    int no_body = status == 204 || status == 304;
-    gr->chunked = 0;
-    if (!no_body) {
-        /* HEAD with an empty body says nothing about GET's length (RFC 9110 §8.6): none. */
-        if (body_len == 0 && r->is_head) {
-            /* no framing header at all */
-        } else if (body_len >= 0) {
-            char cl[48];
-            int k = snprintf(cl, sizeof cl, "content-length: %lld\r\n", (long long)body_len);
-            rc |= graft__buf_append(o, cl, (size_t)k);
-        } else if (r->minor_version >= 1) {
-            if (!r->is_head)
-                rc |= graft__buf_append(o, "transfer-encoding: chunked\r\n", 28);
-            gr->chunked = !r->is_head;
-        } else {
-            keep = 0;
-        }
-    }
-    if (!keep)
-        rc |= graft__buf_append(o, "connection: close\r\n", 19);
-    else if (r->minor_version == 0)
-        rc |= graft__buf_append(o, "connection: keep-alive\r\n", 24);
-    rc |= graft__buf_append(o, "\r\n", 2);
-    *close = !keep;
-    return rc ? GRAFT_ENOMEM : 0;
+    graft__response resp = {.status = status,
+                            .keep_alive = 1,
+                            .plan = plan,
+                            .body_len = body_len,
+                            .fields = fs,
+                            .nfields = n + nl};
+    int rc = graft__req_response_head(gr->req, &resp, o, d);
+    if (fs != stack)
+        free(fs);
+    return rc < 0 ? GRAFT_ENOMEM : 0;
 }
 
 static int finish_write(graft_request *gr, struct iovec *iov, int cnt, int flags, int status)
@@ -147,16 +131,16 @@ static int respond_running(graft_request *gr, int status, const char *ctype, con
     if (gr->state != GR_NONE || !final_status(status))
         return GRAFT_EINVAL;
     graft__buf head = {0};
-    int close;
-    int rc = build_head(gr, &head, status, ctype, (int64_t)len, &close);
+    graft__response_decision d;
+    int rc = build_head(gr, &head, status, ctype, GRAFT__PLAN_LENGTH, len, &d);
     if (rc) {
         graft__buf_free(&head);
         return rc;
     }
-    int no_body = gr->req->is_head || status == 204 || status == 304;
-    struct iovec iov[2] = {{head.data, head.len}, {(void *)body, no_body ? 0 : len}};
+    size_t blen = d.framing == GRAFT__FRAMING_NONE ? 0 : len;
+    struct iovec iov[2] = {{head.data, head.len}, {(void *)body, blen}};
     gr->state = GR_DONE;
-    rc = finish_write(gr, iov, 2, GRAFT__W_FINAL | (close ? GRAFT__W_CLOSE : 0), status);
+    rc = finish_write(gr, iov, 2, GRAFT__W_FINAL | (d.close ? GRAFT__W_CLOSE : 0), status);
     graft__buf_free(&head);
     return rc > 0 ? 0 : rc;
 }
@@ -205,15 +189,15 @@ static int respond_file_running(graft_request *gr, int status, const char *conte
         return respond_running(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
     }
     graft__buf head = {0};
-    int close_after;
-    int rc = build_head(gr, &head, status, content_type, (int64_t)sb.st_size, &close_after);
+    graft__response_decision d;
+    int rc = build_head(gr, &head, status, content_type, GRAFT__PLAN_LENGTH, (uint64_t)sb.st_size, &d);
     if (rc) {
         close(fd);
         graft__buf_free(&head);
         return rc;
     }
     struct iovec iov = {head.data, head.len};
-    int flags = GRAFT__W_FINAL | (close_after ? GRAFT__W_CLOSE : 0);
+    int flags = GRAFT__W_FINAL | (d.close ? GRAFT__W_CLOSE : 0);
     gr->state = GR_DONE;
     if (gr->req->is_head) {
         close(fd);
@@ -243,15 +227,16 @@ static int stream_start_running(graft_request *gr, int status, const char *conte
     if (gr->state != GR_NONE || !final_status(status))
         return GRAFT_EINVAL;
     graft__buf head = {0};
-    int close;
-    int rc = build_head(gr, &head, status, content_type, -1, &close);
+    graft__response_decision d;
+    int rc = build_head(gr, &head, status, content_type, GRAFT__PLAN_STREAM, 0, &d);
     if (rc) {
         graft__buf_free(&head);
         return rc;
     }
+    gr->chunked = d.framing == GRAFT__FRAMING_CHUNKED;
     gr->req->status = status;
     gr->state = GR_STREAMING;
-    gr->fail_status = close ? -1 : 0; /* remembers "close after" for stream_end */
+    gr->fail_status = d.close ? -1 : 0; /* remembers "close after" for stream_end */
     struct iovec iov = {head.data, head.len};
     rc = finish_write(gr, &iov, 1, 0, status);
     graft__buf_free(&head);
@@ -284,16 +269,14 @@ static int stream_write_running(graft_request *gr, const void *data, size_t len)
     pthread_mutex_unlock(&c->mu);
     if (queued > GRAFT__STREAM_CAP)
         return GRAFT_EAGAIN;
-    char pre[24];
+    char pre[GRAFT__CHUNK_PREFIX_MAX];
     struct iovec iov[3];
     int cnt = 0;
-    if (gr->chunked) {
-        int k = snprintf(pre, sizeof pre, "%zx\r\n", len);
-        iov[cnt++] = (struct iovec){pre, (size_t)k};
-    }
+    if (gr->chunked)
+        iov[cnt++] = (struct iovec){pre, graft__chunk_prefix(pre, len)};
     iov[cnt++] = (struct iovec){(void *)data, len};
     if (gr->chunked)
-        iov[cnt++] = (struct iovec){"\r\n", 2};
+        iov[cnt++] = graft__chunk_end(0);
     return finish_write(gr, iov, cnt, 0, gr->req->status);
 }
 
@@ -315,7 +298,9 @@ static int stream_end_running(graft_request *gr)
         return GRAFT_EINVAL;
     /* After the final write no WRITABLE or DISCONNECT comes for this request. */
     graft__native_cancel_writable(gr);
-    struct iovec iov = {"0\r\n\r\n", gr->chunked ? 5 : 0};
+    struct iovec iov = graft__chunk_last();
+    if (!gr->chunked)
+        iov.iov_len = 0;
     int flags = GRAFT__W_FINAL | (gr->fail_status == -1 ? GRAFT__W_CLOSE : 0);
     gr->fail_status = 0;
     int rc = finish_write(gr, &iov, 1, flags, gr->req->status);

@@ -229,9 +229,6 @@ static int serve(const opts *o, int lfd)
                       (int)o->headers_len, o->headers);
     graft__native_set_next(nat, NULL, NULL);
     nat->access_log = o->access_log ? access_log : NULL;
-    nat->default_headers = hdrs;
-    nat->default_headers_len = (size_t)hl;
-    nat->date_header = o->date_header;
     graft__engine_config cfg = {
         .limits = {.max_request_line = (size_t)o->limit_line,
                    .max_head = (size_t)o->limit_head,

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "http1.h"
+#include "response.h"
 
 struct graft__conn;
 
@@ -99,8 +100,15 @@ int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, in
                         uint64_t off, uint64_t count, int flags);
 
 /* Whether the connection stays open after this response (client asked and
- * the server is not shutting down). Decides Connection: close in the head. */
+ * the server is not shutting down); graft__req_response_head applies it to the head. */
 int graft__req_keep_alive(graft__req *r);
+
+/* Appends the head of r's response to out (the protocol's wire format; HTTP/1.x today) with
+ * the engine's part: Date, its default headers, and its keep-alive verdict ANDed with
+ * resp->keep_alive (minor_version and is_head are taken from r). Reports the framing the
+ * body must follow in *d. Safe from any thread. Returns 0 or -ENOMEM (out unchanged). */
+int graft__req_response_head(graft__req *r, const graft__response *resp, graft__buf *out,
+                             graft__response_decision *d);
 
 /* Whether nobody can receive this request's response any more: the client left (EOF,
  * reset, write error, send timeout) or the server gave up on it. */
