@@ -45,6 +45,10 @@ build/test_http1: $(PARSER) tests/core/test_http1.c src/core/api/http1.h build/.
 build/test_router: src/native/router.c src/native/router.h include/graft.h tests/core/test_router.c build/.sysdeps
 	$(CC) $(CFLAGS_C) src/native/router.c tests/core/test_router.c -o $@
 
+RESPONSE := src/core/http1_response.c src/core/status.c src/core/buf.c
+build/test_http1_response: $(RESPONSE) src/core/api/response.h src/core/api/buf.h src/core/api/status.h src/core/api/engine.h tests/unit/core/test_http1_response.c build/.sysdeps
+	$(CC) $(CFLAGS_C) $(RESPONSE) tests/unit/core/test_http1_response.c -o $@
+
 # The fuzz targets linked with fuzz/replay.c instead of libFuzzer: the seed corpora as
 # regression inputs, with the ordinary compiler and warnings as errors.
 build/replay_http1: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_http1.c fuzz/replay.c build/.sysdeps
@@ -54,9 +58,10 @@ build/replay_chunked: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_chunked.c fuzz/repla
 build/replay_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) src/native/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
 
-test-c: build/test_http1 build/test_router build/replay_http1 build/replay_chunked build/replay_router
+test-c: build/test_http1 build/test_router build/test_http1_response build/replay_http1 build/replay_chunked build/replay_router
 	./build/test_http1
 	./build/test_router
+	./build/test_http1_response
 	./build/replay_http1 fuzz/corpus/http1/*
 	./build/replay_chunked fuzz/corpus/chunked/*
 	./build/replay_router fuzz/corpus/router/*
