@@ -100,11 +100,13 @@ static int has_upper(const char *s, size_t n)
     return 0;
 }
 
-/* Fills fs with the app's headers but Transfer-Encoding (framing is ours: the ASGI spec has
- * it dropped) and returns how many. Names the app did not send lowercase are copied
- * lowercased into names (need: their total length, computed in a first pass when NULL). */
-static size_t app_fields(PyObject **items, Py_ssize_t hn, graft__field *fs, char *names,
-                         size_t *need)
+/* Fills fs (room for maxf) with the app's headers but Transfer-Encoding (framing is ours:
+ * the ASGI spec has it dropped). Names the app did not send lowercase are copied lowercased
+ * into names (room for maxn). Returns how many fields there are and sets *need to the bytes
+ * of names they take; when either is above its room, nothing is usable and a call with
+ * that much room fills them all. */
+static size_t app_fields(PyObject **items, Py_ssize_t hn, graft__field *fs, size_t maxf,
+                         char *names, size_t maxn, size_t *need)
 {
     size_t n = 0, used = 0;
     for (Py_ssize_t i = 0; i < hn; i++) {
@@ -115,14 +117,14 @@ static size_t app_fields(PyObject **items, Py_ssize_t hn, graft__field *fs, char
         if (name_is(ns, (Py_ssize_t)nl, "transfer-encoding"))
             continue;
         if (has_upper(ns, nl)) {
-            if (names) {
+            if (used + nl <= maxn) {
                 for (size_t k = 0; k < nl; k++)
                     names[used + k] = (ns[k] >= 'A' && ns[k] <= 'Z') ? (char)(ns[k] | 0x20) : ns[k];
                 ns = names + used;
             }
             used += nl;
         }
-        if (fs)
+        if (n < maxf)
             fs[n] = (graft__field){ns, nl, PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value)};
         n++;
     }
@@ -141,21 +143,24 @@ int graft_head_build(graft_cycle *cy, graft__buf *o, uint64_t final_len, int is_
     } else {
         PyObject **items = PySequence_Fast_ITEMS(seq);
         Py_ssize_t hn = PySequence_Fast_GET_SIZE(seq);
-        nf = app_fields(items, hn, NULL, NULL, &need);
-        if (nf > STACK_FIELDS)
-            fs = PyMem_Malloc(nf * sizeof *fs);
-        if (need > STACK_NAMES)
-            names = PyMem_Malloc(need);
-        if (!fs || !names) {
-            if (fs != stack_fields)
-                PyMem_Free(fs);
-            if (names != stack_names)
-                PyMem_Free(names);
-            Py_DECREF(seq);
-            PyErr_NoMemory();
-            return -1;
+        nf = app_fields(items, hn, fs, STACK_FIELDS, names, STACK_NAMES, &need);
+        if (nf > STACK_FIELDS || need > STACK_NAMES) {
+            /* More than the stack holds: one allocation each, then a second pass. */
+            if (nf > STACK_FIELDS)
+                fs = PyMem_Malloc(nf * sizeof *fs);
+            if (need > STACK_NAMES)
+                names = PyMem_Malloc(need);
+            if (!fs || !names) {
+                if (fs && fs != stack_fields)
+                    PyMem_Free(fs);
+                if (names && names != stack_names)
+                    PyMem_Free(names);
+                Py_DECREF(seq);
+                PyErr_NoMemory();
+                return -1;
+            }
+            app_fields(items, hn, fs, nf, names, need, &need);
         }
-        app_fields(items, hn, fs, names, &need);
     }
     graft__response resp = {.status = cy->status,
                             .keep_alive = !cy->close,
@@ -164,7 +169,7 @@ int graft_head_build(graft_cycle *cy, graft__buf *o, uint64_t final_len, int is_
     if (cy->has_date)
         resp.flags |= GRAFT__RESP_NO_DATE;
     if (cy->app_close)
-        resp.flags |= GRAFT__RESP_OWN_CONNECTION; /* and cy->close: no second connection line */
+        resp.flags |= GRAFT__RESP_OWN_CONNECTION; /* its connection: close is the only one */
     if (cy->content_length >= 0) {
         resp.flags |= GRAFT__RESP_OWN_LENGTH;
         resp.body_len = (uint64_t)cy->content_length;
