@@ -90,7 +90,7 @@ typedef struct {
     PyObject *headers;       /* the app's headers, validated, until the head is written */
     int64_t content_length;  /* from the app, -1 if none */
     uint64_t sent;
-    /* no_body: the head is out and no body bytes may follow (HEAD, 204, 304) */
+    /* no_body: the engine's framing lets no body bytes follow the head (HEAD, 204, 304) */
     unsigned chunked : 1, close : 1, no_body : 1, body_ended : 1,
         has_date : 1, failed : 1, app_close : 1,
         ws : 1, ws_connect_sent : 1, ws_accepted : 1, ws_closed : 1, ws_denial : 1,

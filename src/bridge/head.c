@@ -75,7 +75,7 @@ int graft_head_check(graft_cycle *cy, PyObject *headers)
             }
             cy->content_length = v;
         } else if (name_is(ns, nl, "connection")) {
-            if (vl == 5 && graft__tok_eq(vs, 5, "close"))
+            if (name_is(vs, vl, "close"))
                 cy->close = cy->app_close = 1;
         } else if (name_is(ns, nl, "date"))
             cy->has_date = 1;

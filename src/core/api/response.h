@@ -71,7 +71,8 @@ typedef struct graft__response_decision {
 
 /* Appends resp's head to out as HTTP/1.x and reports the decision in *d. cfg supplies the
  * server's part (date_header, default_headers); NULL leaves both out. Returns 0, or -ENOMEM
- * with out unchanged. */
+ * with out unchanged. Embedders call graft__req_response_head (req.h), which supplies cfg
+ * and keep-alive for a request; the engine calls this for heads of its own (errors, 101). */
 int graft__http1_response_head(graft__buf *out, const graft__response *resp,
                                const struct graft__engine_config *cfg,
                                graft__response_decision *d);
