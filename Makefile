@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 CC     ?= cc
-CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
+CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wmissing-prototypes -Werror -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
 PARSER := src/core/http1_request.c src/core/http1_fields.c src/core/http1_chunked.c
 CSRC   := $(wildcard src/*/*.c src/*/*.h src/core/api/*.h include/*.h)
+# The extension and graft-serve built here treat warnings as errors (setup.py); a plain
+# `pip install` does not, so a user's newer compiler cannot break it.
+WERROR := GRAFT_WERROR=1
 
 .PHONY: all build run test test-c test-py fuzz test-asan test-tsan test-sanitize-ci bench clean sysdeps soak slowloris
 
@@ -23,7 +26,7 @@ $(VENV)/.deps: requirements-dev.txt build/.sysdeps
 	@touch $@
 
 $(VENV)/.built: $(VENV)/.deps $(CSRC) setup.py pyproject.toml
-	$(PY) -m pip install -q --no-build-isolation -e .
+	$(WERROR) $(PY) -m pip install -q --no-build-isolation -e .
 	@touch $@
 
 # Set-up only: leaves .venv/bin/graft (and graft-serve, graft-config).
@@ -61,7 +64,7 @@ test-c: build/test_http1 build/test_router build/replay_http1 build/replay_chunk
 	./build/replay_chunked fuzz/corpus/chunked/*
 	./build/replay_router fuzz/corpus/router/*
 
-FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
+FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wmissing-prototypes -Werror -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
 
 build/fuzz_http1: $(PARSER) fuzz/fuzz_http1.c build/.sysdeps
 	$(FUZZ_CC) $(PARSER) fuzz/fuzz_http1.c -o $@
@@ -98,13 +101,13 @@ slowloris: build
 # The whole suite against an ASan+UBSan build of the extension, but tests/load: its bounds are
 # on server memory (RSS), which ASan's redzones and quarantine make meaningless.
 test-asan: build build/.sysdeps
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core/api -Isrc/core -Isrc/native $(PARSER) tests/core/test_http1.c -o build/test_http1_asan && ./build/test_http1_asan
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core/api -Isrc/core -Isrc/native src/native/router.c tests/core/test_router.c -o build/test_router_asan && ./build/test_router_asan
-	GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Wmissing-prototypes -Werror -Iinclude -Isrc/core/api -Isrc/core -Isrc/native $(PARSER) tests/core/test_http1.c -o build/test_http1_asan && ./build/test_http1_asan
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Wmissing-prototypes -Werror -Iinclude -Isrc/core/api -Isrc/core -Isrc/native src/native/router.c tests/core/test_router.c -o build/test_router_asan && ./build/test_router_asan
+	$(WERROR) GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  $(PY) -m pytest tests -q -x --ignore=tests/load; rc=$$?; \
-	  $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
+	  $(WERROR) $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
 
 # ThreadSanitizer over the tests that run graft's threads (I/O threads, the loop's polls,
 # native handler threads, workers) against a -fsanitize=thread build of the extension and
@@ -114,9 +117,9 @@ test-asan: build build/.sysdeps
 TSAN_SKIP := --deselect tests/websocket/test_ws_asgi.py::test_default_max_size_16mib
 TSAN_TESTS ?= tests/server tests/native tests/websocket --ignore=tests/websocket/test_ws_browser.py
 test-tsan: build build/.sysdeps
-	GRAFT_SANITIZE=thread $(PY) setup.py -q build_ext --inplace --force
+	$(WERROR) GRAFT_SANITIZE=thread $(PY) setup.py -q build_ext --inplace --force
 	PY=$(PY) scripts/sanitize-pytest.sh thread $(TSAN_TESTS) $(TSAN_SKIP) -q -p no:cacheprovider; rc=$$?; \
-	  $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
+	  $(WERROR) $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
 
 # The bounded sanitizer pass for CI: a subset that drives every thread hand-off (both
 # --io-poll modes, native routes answered from other threads, WebSockets), under ASan+UBSan
@@ -125,13 +128,13 @@ SANITIZE_CI_TESTS ?= tests/server/test_http_behaviour.py tests/server/test_io_po
   tests/server/test_flag_races.py tests/native/test_native_features.py \
   tests/native/test_native_body_read.py tests/websocket/test_ws_asgi.py
 test-sanitize-ci: build build/.sysdeps
-	GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
+	$(WERROR) GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	PY=$(PY) scripts/sanitize-pytest.sh address $(SANITIZE_CI_TESTS) -q -x -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 0 ]; then \
-	    GRAFT_SANITIZE=thread $(PY) setup.py -q build_ext --inplace --force && \
+	    $(WERROR) GRAFT_SANITIZE=thread $(PY) setup.py -q build_ext --inplace --force && \
 	    PY=$(PY) scripts/sanitize-pytest.sh thread $(SANITIZE_CI_TESTS) $(TSAN_SKIP) -q -p no:cacheprovider; rc=$$?; \
 	  fi; \
-	  $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
+	  $(WERROR) $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
 
 bench: build
 	PYTHON=$(PYTHON) scripts/setup-system.sh bench

@@ -105,6 +105,11 @@ typedef struct {
 
 graft_state *graft_get_state(PyObject *module_or_type_obj);
 extern PyModuleDef graft_module_def;
+/* The extension module's entry point, which CPython looks up by name (module.c). */
+PyMODINIT_FUNC PyInit__graft(void);
+/* Common lowercase request header names, whose bytes objects the module state caches
+ * (hdr_names) so scopes share them (module.c). */
+extern const char *const graft_common_headers[32];
 
 int graft_server_type_init(PyObject *m, graft_state *st);
 int graft_cycle_type_init(PyObject *m, graft_state *st);
@@ -154,6 +159,18 @@ int graft_cycle_flush(graft_cycle *cy);
 PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg);
 PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg);
 PyObject *graft_cycle_disconnected(graft_cycle *cy);
+/* Answers status with a text/plain body and closes, in place of a response the app could
+ * not give (it raised, or a WebSocket was refused); the cycle is done afterwards. Returns 0. */
+int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
+/* The response is complete: writes its access-log line and tells a waiting receive(). */
+void graft_cycle_response_done(graft_cycle *cy);
+/* Serves the oldest waiting HTTP receive() if its message is ready (body or disconnect). */
+void graft_cycle_resolve_receive(graft_cycle *cy);
+/* cycle.c: completes a waiting receive()'s Future fut with msg (borrowed). */
+void graft_cycle_settle_receive(graft_cycle *cy, PyObject *fut, PyObject *msg);
+/* cycle.c: the output drained (gone 0) or the client left (gone 1): every waiting send()
+ * goes on, or raises ClientDisconnected. */
+void graft_cycle_settle_send(graft_cycle *cy, int gone);
 
 /* Builds the scope dict for req; NULL with an exception set on failure. */
 PyObject *graft_scope_new(graft_server *srv, graft__req *req);

@@ -7,10 +7,6 @@
 
 #include "bridge.h"
 
-void graft_cycle_resolve_receive(graft_cycle *cy);
-void graft_cycle_response_done(graft_cycle *cy);
-int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
-
 static PyMethodDef receive_def = {"receive", graft_op_receive, METH_NOARGS, NULL};
 static PyMethodDef send_def = {"send", graft_op_send, METH_O, NULL};
 static PyMethodDef ws_receive_def = {"receive", graft_op_ws_receive, METH_NOARGS, NULL};

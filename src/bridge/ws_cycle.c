@@ -203,7 +203,6 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
             /* close before accept: refuse the handshake with 403 */
             cy->ws_closed = 1;
             graft_ws_log(cy, 403);
-            int graft_cycle_write_simple(graft_cycle * cy, int status, const char *body);
             graft_cycle_write_simple(cy, 403, "");
             return Py_NewRef(Py_None);
         }
@@ -277,7 +276,6 @@ void graft_asgi_ws_finish(graft_cycle *cy, int raised)
     if (cy->ws_denial && cy->state != CYC_DONE) {
         /* Unlocked: only this thread sets response_started (req.h). */
         if (!atomic_load_explicit(&cy->req->response_started, memory_order_relaxed)) {
-            int graft_cycle_write_simple(graft_cycle * cy, int status, const char *body);
             graft_cycle_write_simple(cy, 500, "Internal Server Error");
         } else
             graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
@@ -285,7 +283,6 @@ void graft_asgi_ws_finish(graft_cycle *cy, int raised)
         return;
     }
     if (!cy->ws_closed && cy->state != CYC_DONE) {
-        int graft_cycle_write_simple(graft_cycle * cy, int status, const char *body);
         graft_cycle_write_simple(cy, 500, "Internal Server Error");
     }
 }

@@ -18,11 +18,6 @@
 #include "status.h"
 #include "ws_state.h"
 
-void graft__conn_process(graft__conn *c);
-void graft__conn_read(graft__conn *c);
-void graft__conn_update_interest(graft__conn *c);
-void graft__conn_deliver(graft__conn *c, graft__req *r, int ev);
-
 static void addr_text(const struct sockaddr_storage *ss, char *ip, int *port)
 {
     ip[0] = '\0';

@@ -152,6 +152,16 @@ static inline void graft__iothread_accepted(graft__iothread *th)
 }
 /* handoff.c: creates the standby epoll set and the watchdog timer. */
 int graft__handoff_init(graft__iothread *th);
+/* iothread.c: sets up th's epoll set, wake fd, listeners and scratch buffers (the engine
+ * calls it once per thread before starting any). Returns 0 or a negative errno; what was
+ * made is undone by graft__iothread_destroy either way. */
+int graft__iothread_init(graft__iothread *th, graft__engine *e);
+/* iothread.c: the thread's body (pthread_create's start routine; arg is the iothread). */
+void *graft__iothread_main(void *arg);
+/* iothread.c: makes th look at the engine's flags (stopping, draining, aborting); any thread. */
+void graft__iothread_wake(graft__iothread *th);
+/* iothread.c: closes th's fds and frees its buffers, after its thread has been joined. */
+void graft__iothread_destroy(graft__iothread *th);
 
 /* Output not yet on the wire (buffer or file). */
 static inline int graft__conn_pending(const graft__conn *c)
@@ -192,5 +202,16 @@ int graft__conn_write_locked(graft__conn *c, const struct iovec *iov, int iovcnt
 void graft__conn_kick(graft__conn *c);
 /* Like graft__conn_fail with one extra header line ("name: value\r\n"). */
 void graft__conn_fail_hdr(graft__conn *c, int status, const char *extra);
+
+/* conn_input.c (I/O thread, under mu) */
+/* Hands r to the embedder with event ev, giving it a new reference to r. */
+void graft__conn_deliver(graft__conn *c, graft__req *r, int ev);
+/* Reads what the socket has into c->in, up to the pause mark; sets read_eof at EOF or error. */
+void graft__conn_read(graft__conn *c);
+/* Parses heads and decodes body bytes from c->in (or WebSocket frames), delivering requests,
+ * body and disconnects to the embedder. */
+void graft__conn_process(graft__conn *c);
+/* Sets c's epoll interest from its state: reading unless paused, writing while output waits. */
+void graft__conn_update_interest(graft__conn *c);
 
 #endif

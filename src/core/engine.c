@@ -6,11 +6,6 @@
 
 #include "conn.h"
 
-void *graft__iothread_main(void *arg);
-int graft__iothread_init(graft__iothread *th, graft__engine *e);
-void graft__iothread_wake(graft__iothread *th);
-void graft__iothread_destroy(graft__iothread *th);
-
 int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver, void *ud,
                       graft__engine **out)
 {

@@ -9,9 +9,6 @@
 
 #include "native.h"
 
-int graft__native_start_pool(graft__native *n, int threads);
-void graft__native_stop_pool(graft__native *n);
-
 GRAFT_API void graft_router_set_state(graft_router *r, void *state, void (*destroy)(void *))
 {
     if (r && r->current) {
