@@ -103,7 +103,7 @@ typedef struct {
     const char *log_status_note;
 } graft_cycle;
 
-graft_state *graft_get_state(PyObject *module_or_type_obj);
+/* The module's definition (module.c): types reach their module state through it. */
 extern PyModuleDef graft_module_def;
 /* The extension module's entry point, which CPython looks up by name (module.c). */
 PyMODINIT_FUNC PyInit__graft(void);
@@ -111,6 +111,8 @@ PyMODINIT_FUNC PyInit__graft(void);
  * (hdr_names) so scopes share them (module.c). */
 extern const char *const graft_common_headers[32];
 
+/* Create the Server, Cycle and op types (server.c, cycle.c, op.c) and add them to module m;
+ * 0, or -1 with an exception set. */
 int graft_server_type_init(PyObject *m, graft_state *st);
 int graft_cycle_type_init(PyObject *m, graft_state *st);
 int graft_op_type_init(PyObject *m, graft_state *st);
@@ -139,7 +141,7 @@ void graft_cycle_receive_resolve(graft_cycle *cy);
 /* A receive() that was handed msg was cancelled before its task resumed: msg goes to the
  * next receive() instead. */
 void graft_cycle_receive_back(graft_cycle *cy, PyObject *msg);
-/* A Future for a send() to wait on until the output drains (graft_cycle_settle_send). */
+/* A Future for a send() to wait on until the output drains (cycle.c settles it). */
 PyObject *graft_cycle_send_wait(graft_cycle *cy);
 
 /* WebSocket receive/send (ws_cycle.c). */
@@ -168,9 +170,6 @@ void graft_cycle_response_done(graft_cycle *cy);
 void graft_cycle_resolve_receive(graft_cycle *cy);
 /* cycle.c: completes a waiting receive()'s Future fut with msg (borrowed). */
 void graft_cycle_settle_receive(graft_cycle *cy, PyObject *fut, PyObject *msg);
-/* cycle.c: the output drained (gone 0) or the client left (gone 1): every waiting send()
- * goes on, or raises ClientDisconnected. */
-void graft_cycle_settle_send(graft_cycle *cy, int gone);
 
 /* Builds the scope dict for req; NULL with an exception set on failure. */
 PyObject *graft_scope_new(graft_server *srv, graft__req *req);
@@ -191,8 +190,6 @@ void graft_cycle_event(graft_server *srv, graft__req *req, int ev);
 void graft_ws_log(graft_cycle *cy, int status);
 /* Writes the access-log line for a finished response (no-op when the log is off). */
 void graft_access_log(graft_server *srv, graft__req *r, int status);
-/* Completes or fails the response after the app finished (ok) or raised. */
-void graft_cycle_finish(graft_cycle *cy, int app_raised);
 
 /* Serialises the response head into out; 0 or -1 with an exception set. */
 int graft_head_build(graft_cycle *cy, graft__buf *out, uint64_t body_len_if_final, int is_final);

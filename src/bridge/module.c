@@ -1,7 +1,7 @@
 /* graft._graft: module initialisation and the per-module state. */
 #include "bridge.h"
 
-graft_state *graft_get_state(PyObject *m) { return (graft_state *)PyModule_GetState(m); }
+static graft_state *module_state(PyObject *m) { return (graft_state *)PyModule_GetState(m); }
 
 static int intern(PyObject **slot, const char *s)
 {
@@ -22,7 +22,7 @@ const char *const graft_common_headers[32] = {
 
 static int module_exec(PyObject *m)
 {
-    graft_state *st = graft_get_state(m);
+    graft_state *st = module_state(m);
     memset(st, 0, sizeof *st);
 #define I(slot, s)                                                                                 \
     if (intern(&st->slot, s) < 0)                                                              \
@@ -69,7 +69,7 @@ static int module_exec(PyObject *m)
 
 static int module_traverse(PyObject *m, visitproc visit, void *arg)
 {
-    graft_state *st = graft_get_state(m);
+    graft_state *st = module_state(m);
     Py_VISIT(st->server_type);
     Py_VISIT(st->cycle_type);
     Py_VISIT(st->op_type);

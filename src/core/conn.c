@@ -146,6 +146,14 @@ int graft__conn_flush(graft__conn *c)
     return rc;
 }
 
+/* Drops c's input bytes and memory (a borrowed read buffer is only given back). */
+static void in_drop(graft__conn *c)
+{
+    if (c->in.data != c->th->rbuf)
+        graft__buf_free(&c->in);
+    c->in = (graft__buf){0};
+}
+
 /* I/O thread only: closes the fd and leaves the list; memory goes when the last reference does. */
 void graft__conn_close_locked(graft__conn *c)
 {
@@ -177,7 +185,7 @@ void graft__conn_close_locked(graft__conn *c)
         atomic_fetch_sub(&th->e->inflight, 1);
         graft__req_release(r); /* the connection's reference; the app still holds its own */
     }
-    graft__conn_in_drop(c);
+    in_drop(c);
     if (th->nclosing == th->capclosing) {
         size_t cap = th->capclosing ? th->capclosing * 2 : 16;
         graft__conn **p = realloc(th->closing, cap * sizeof *p);
@@ -226,7 +234,7 @@ static void linger_or_close(graft__conn *c)
         c->linger_data_ms = now;
         c->lingered = 0;
         shutdown(c->fd, SHUT_WR);
-        graft__conn_in_drop(c);
+        in_drop(c);
         graft__conn_set_events(c, EPOLLIN | EPOLLRDHUP);
     }
 }
@@ -291,11 +299,35 @@ void graft__conn_fail_hdr(graft__conn *c, int status, const char *extra)
     graft__buf_append(&c->out, body, blen);
     c->want_close = 1;
     c->no_more_input = 1;
-    graft__conn_in_drop(c);
+    in_drop(c);
     if (graft__conn_flush(c) < 0)
         graft__conn_close_locked(c);
     else
         linger_or_close(c);
+}
+
+/* After an event: gives a borrowed read buffer back, moving leftover input into memory of
+ * c's own, and frees input memory that holds nothing. */
+static void in_settle(graft__conn *c)
+{
+    size_t n = graft__buf_avail(&c->in);
+    if (c->in.data != c->th->rbuf) {
+        if (!n && c->in.data)
+            graft__buf_free(&c->in);
+        return;
+    }
+    if (!n) {
+        c->in = (graft__buf){0};
+        return;
+    }
+    char *p = malloc(n);
+    if (!p) {
+        /* Keep the thread's buffer here; the next read lends the thread a fresh one. */
+        c->th->rbuf = NULL;
+        return;
+    }
+    memcpy(p, graft__buf_head(&c->in), n);
+    c->in = (graft__buf){.data = p, .len = n, .cap = n};
 }
 
 void graft__conn_on_events(graft__conn *c, uint32_t events)
@@ -334,37 +366,8 @@ void graft__conn_on_events(graft__conn *c, uint32_t events)
         graft__conn_update_interest(c);
 out:
     if (!c->closed)
-        graft__conn_in_settle(c);
+        in_settle(c);
     pthread_mutex_unlock(&c->mu);
-}
-
-void graft__conn_in_drop(graft__conn *c)
-{
-    if (c->in.data != c->th->rbuf)
-        graft__buf_free(&c->in);
-    c->in = (graft__buf){0};
-}
-
-void graft__conn_in_settle(graft__conn *c)
-{
-    size_t n = graft__buf_avail(&c->in);
-    if (c->in.data != c->th->rbuf) {
-        if (!n && c->in.data)
-            graft__buf_free(&c->in);
-        return;
-    }
-    if (!n) {
-        c->in = (graft__buf){0};
-        return;
-    }
-    char *p = malloc(n);
-    if (!p) {
-        /* Keep the thread's buffer here; the next read lends the thread a fresh one. */
-        c->th->rbuf = NULL;
-        return;
-    }
-    memcpy(p, graft__buf_head(&c->in), n);
-    c->in = (graft__buf){.data = p, .len = n, .cap = n};
 }
 
 void graft__conn_sweep(graft__conn *c, int64_t now)

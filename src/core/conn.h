@@ -42,7 +42,7 @@ typedef struct graft__conn {
 
     /* I/O thread only. `in` holds unparsed input between events; while an event is being
      * handled it may borrow the thread's read buffer (th->rbuf), so an idle connection owns
-     * no input memory (graft__conn_in_settle gives it back). */
+     * no input memory (conn.c's in_settle gives it back). */
     graft__buf in;
     int body_mode;
     uint64_t body_left;
@@ -134,6 +134,7 @@ struct graft__engine {
     pthread_mutex_t listen_mu;
 };
 
+/* iothread.c: monotonic milliseconds from the coarse clock, for timeouts. */
 int64_t graft__now_ms(void);
 
 /* iothread.c: handles one batch of events (caller holds th->pollmu). */
@@ -178,16 +179,19 @@ static inline int graft__conn_out_busy(const graft__conn *c)
 }
 
 /* conn.c */
+/* Accepts what listener lfd has pending (a bounded batch) onto th (I/O thread). */
 void graft__conn_accept(graft__iothread *th, int lfd);
-/* Drops c's input bytes and memory (a borrowed read buffer is only given back). */
-void graft__conn_in_drop(graft__conn *c);
-/* After an event: gives a borrowed read buffer back, moving leftover input into memory of
- * c's own, and frees input memory that holds nothing. */
-void graft__conn_in_settle(graft__conn *c);
+/* Handles c's epoll events: writes, reads, parses, and closes or lingers (I/O thread). */
 void graft__conn_on_events(graft__conn *c, uint32_t events);
+/* Applies c's timeouts (head, keep-alive, body, send, linger) at time now (I/O thread). */
 void graft__conn_sweep(graft__conn *c, int64_t now);
+/* Graceful shutdown of c (abort 0: close when idle, else after the response) or an abort
+ * (close now, telling a waiting app); I/O thread. */
 void graft__conn_shutdown(graft__conn *c, int abort);
+/* Closes the fd and leaves the thread's list; memory goes with the last reference (I/O
+ * thread, under mu). */
 void graft__conn_close_locked(graft__conn *c);
+/* Drops one reference; the last one frees c. */
 void graft__conn_release(graft__conn *c);
 /* Sets the epoll interest of c to ev (under mu). */
 void graft__conn_set_events(graft__conn *c, uint32_t ev);

@@ -16,7 +16,7 @@ void graft__conn_deliver(graft__conn *c, graft__req *r, int ev)
 }
 
 /* Makes room for one read. Input starts in the thread's read buffer (lent until the event
- * is handled, graft__conn_in_settle); a connection needs memory of its own only for input
+ * is handled, conn.c's in_settle); a connection needs memory of its own only for input
  * it could not use at once, and for a read after the lent buffer filled up. */
 static int in_room(graft__conn *c)
 {
