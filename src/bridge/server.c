@@ -193,10 +193,10 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     if (!fdseq)
         return -1;
     Py_ssize_t nfd = PySequence_Fast_GET_SIZE(fdseq);
-    int lfds[64];
-    if (nfd < 1 || nfd > 64) {
+    int lfds[GRAFT__MAX_LISTENERS];
+    if (nfd < 1 || nfd > GRAFT__MAX_LISTENERS) {
         Py_DECREF(fdseq);
-        PyErr_SetString(PyExc_ValueError, "need 1..64 listening fds");
+        PyErr_Format(PyExc_ValueError, "need 1..%d listening fds, got %zd", GRAFT__MAX_LISTENERS, nfd);
         return -1;
     }
     for (Py_ssize_t i = 0; i < nfd; i++) {

@@ -9,7 +9,7 @@
 int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver, void *ud,
                       graft__engine **out)
 {
-    if (cfg->threads < 1 || cfg->threads > 256 || cfg->n_listen > 200)
+    if (cfg->threads < 1 || cfg->threads > 256 || cfg->n_listen > GRAFT__MAX_LISTENERS)
         return -EINVAL;
     graft__engine *e = calloc(1, sizeof *e);
     if (!e)
@@ -76,17 +76,17 @@ static void wake_all(graft__engine *e)
         graft__iothread_wake(&e->threads[i]);
 }
 
-void graft__engine_stop_accepting(graft__engine *e)
+/* Draining makes each I/O thread drop its listeners (the last one closes them) and shut its
+ * connections down gracefully (iothread.c, on_wake): both entry points below are this. */
+static void drain(graft__engine *e)
 {
     atomic_store(&e->draining, 1);
     wake_all(e);
 }
 
-void graft__engine_shutdown(graft__engine *e)
-{
-    atomic_store(&e->draining, 1);
-    wake_all(e);
-}
+void graft__engine_stop_accepting(graft__engine *e) { drain(e); }
+
+void graft__engine_shutdown(graft__engine *e) { drain(e); }
 
 void graft__engine_abort(graft__engine *e)
 {
@@ -102,15 +102,12 @@ void graft__engine_free(graft__engine *e)
     if (!e)
         return;
     if (e->threads) {
-        int started = 0;
         atomic_store(&e->stopping, 1);
         for (int i = 0; i < e->nthreads; i++)
             if (e->threads[i].tid) {
                 graft__iothread_wake(&e->threads[i]);
                 pthread_join(e->threads[i].tid, NULL);
-                started = 1;
             }
-        (void)started;
         for (int i = 0; i < e->nthreads; i++)
             graft__iothread_destroy(&e->threads[i]);
     }

@@ -32,6 +32,11 @@ enum graft__event {
 
 typedef void (*graft__deliver_fn)(void *ud, graft__req *req, int event);
 
+/* Listening sockets one engine takes at most (graft__engine_config.n_listen): more make
+ * graft__engine_new fail with -EINVAL, and the bridge refuses them with a ValueError naming
+ * the limit. The I/O threads tag listeners in epoll by index below it. */
+#define GRAFT__MAX_LISTENERS 256
+
 typedef struct graft__engine_config {
     graft__http1_limits limits;
     uint64_t max_body;          /* 0: unlimited; larger bodies get 413 */
@@ -49,7 +54,7 @@ typedef struct graft__engine_config {
     int threads;                /* I/O threads, >= 1 */
     int limit_concurrency;      /* 0: none; else 503 beyond this many connections or requests */
     const int *listen_fds;      /* listening sockets, already bound and listening */
-    int n_listen;
+    int n_listen;               /* at most GRAFT__MAX_LISTENERS */
     int listen_unix;            /* listeners are AF_UNIX (no client/server address) */
     /* Pre-serialised default response headers ("server: graft\r\n..."), appended after Date. */
     const char *default_headers;
@@ -65,15 +70,19 @@ typedef struct graft__engine_config {
     int external_poll;
 } graft__engine_config;
 
-/* Creates an engine; *out is set on success. Returns 0 or a negative errno. */
+/* Creates an engine; *out is set on success. Returns 0 or a negative errno (-EINVAL for a
+ * thread count outside 1..256 or more than GRAFT__MAX_LISTENERS listeners). */
 int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver, void *ud,
                       graft__engine **out);
 /* Starts the I/O threads. Returns 0 or a negative errno (nothing started then). */
 int graft__engine_start(graft__engine *e);
-/* Stops accepting: listeners leave every epoll set and are closed by the engine. */
+/* Stops accepting: listeners leave every epoll set and are closed by the engine. The engine
+ * has one draining state, so this also begins the graceful shutdown below: there is no
+ * "stop accepting but keep serving keep-alive connections". */
 void graft__engine_stop_accepting(graft__engine *e);
-/* Begins a graceful shutdown: idle connections close now, busy ones after their response,
- * and requests waiting for nothing but disconnect are told so. */
+/* Begins a graceful shutdown: listeners close as above, idle connections close now, busy
+ * ones after their response, and requests waiting for nothing but disconnect are told so.
+ * After graft__engine_stop_accepting it changes nothing; it names the embedder's intent. */
 void graft__engine_shutdown(graft__engine *e);
 /* Force-disconnects every in-flight request (graceful timeout expired). */
 void graft__engine_abort(graft__engine *e);
