@@ -24,10 +24,6 @@ typedef struct graft__iothread graft__iothread;
 #define GRAFT__PIPELINE_MAX (64 * 1024)
 /* Unread request body we are willing to read and discard to keep a connection. */
 #define GRAFT__DRAIN_MAX (1024 * 1024)
-/* Lingering close defaults (engine config 0): total seconds, seconds without data, bytes. */
-#define GRAFT__LINGER_S 30.0
-#define GRAFT__LINGER_IDLE_S 5.0
-#define GRAFT__LINGER_MAX ((uint64_t)64 * 1024 * 1024)
 /* Bytes read per read(2); also the size of each I/O thread's shared read buffer. */
 #define GRAFT__READ_CHUNK 16384
 

@@ -16,11 +16,11 @@ int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver
         return -ENOMEM;
     e->cfg = *cfg;
     if (e->cfg.timeout_linger <= 0)
-        e->cfg.timeout_linger = GRAFT__LINGER_S;
+        e->cfg.timeout_linger = GRAFT__DEFAULT_TIMEOUT_LINGER;
     if (e->cfg.timeout_linger_idle <= 0)
-        e->cfg.timeout_linger_idle = GRAFT__LINGER_IDLE_S;
+        e->cfg.timeout_linger_idle = GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE;
     if (!e->cfg.max_linger)
-        e->cfg.max_linger = GRAFT__LINGER_MAX;
+        e->cfg.max_linger = GRAFT__DEFAULT_LIMIT_LINGER;
     e->deliver = deliver;
     e->ud = ud;
     e->nthreads = cfg->threads;

@@ -32,6 +32,26 @@ enum graft__event {
 
 typedef void (*graft__deliver_fn)(void *ud, graft__req *req, int event);
 
+/* Defaults for the settings below, the one C source for both embedders: the bridge's
+ * Server() keywords and graft-serve's options take them from here, and
+ * tests/server/test_defaults.py checks they match graft/config.py's (the Python CLI's). */
+#define GRAFT__DEFAULT_THREADS 1
+#define GRAFT__DEFAULT_LIMIT_REQUEST_LINE 8190
+#define GRAFT__DEFAULT_LIMIT_REQUEST_HEAD 65536
+#define GRAFT__DEFAULT_LIMIT_REQUEST_FIELDS 100
+#define GRAFT__DEFAULT_TIMEOUT_KEEP_ALIVE 5.0
+#define GRAFT__DEFAULT_TIMEOUT_REQUEST_HEADER 10.0
+#define GRAFT__DEFAULT_TIMEOUT_BODY_READ 30.0
+#define GRAFT__DEFAULT_TIMEOUT_SEND 60.0
+#define GRAFT__DEFAULT_TIMEOUT_LINGER 30.0
+#define GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE 5.0
+#define GRAFT__DEFAULT_LIMIT_LINGER ((uint64_t)64 * 1024 * 1024)
+#define GRAFT__DEFAULT_WS_MAX_SIZE ((uint64_t)16 * 1024 * 1024)
+#define GRAFT__DEFAULT_WS_MAX_QUEUE 32
+#define GRAFT__DEFAULT_WS_PING_INTERVAL 20.0
+#define GRAFT__DEFAULT_WS_PING_TIMEOUT 20.0
+#define GRAFT__DEFAULT_WS_PER_MESSAGE_DEFLATE 1
+
 /* Listening sockets one engine takes at most (graft__engine_config.n_listen): more make
  * graft__engine_new fail with -EINVAL, and the bridge refuses them with a ValueError naming
  * the limit. The I/O threads tag listeners in epoll by index below it. */
@@ -47,7 +67,8 @@ typedef struct graft__engine_config {
     /* Lingering close (after our answer, with the write side shut, input is read and
      * discarded so the client can finish sending and read the answer, rather than get a
      * reset): at most this many seconds in all, this many without data, this many bytes.
-     * 0 picks the default (30 s, 5 s, 64 MiB; nginx's lingering_time/lingering_timeout). */
+     * 0 picks the default (GRAFT__DEFAULT_TIMEOUT_LINGER, _LINGER_IDLE, _LIMIT_LINGER: 30 s,
+     * 5 s, 64 MiB, as nginx's lingering_time/lingering_timeout). */
     double timeout_linger;
     double timeout_linger_idle;
     uint64_t max_linger;
