@@ -30,13 +30,15 @@ static int build_headers(graft_server *srv, PyObject *headers)
             PyErr_SetString(PyExc_ValueError, "invalid default header");
             return -1;
         }
-        graft__buf_append(&b, name, (size_t)nl);
-        graft__buf_append(&b, ": ", 2);
-        graft__buf_append(&b, value, (size_t)vl);
-        graft__buf_append(&b, "\r\n", 2);
+        if (graft__buf_append(&b, name, (size_t)nl) < 0 || graft__buf_append(&b, GRAFT__STRLIT(": ")) < 0 ||
+            graft__buf_append(&b, value, (size_t)vl) < 0 || graft__buf_append(&b, GRAFT__STRLIT("\r\n")) < 0) {
+            Py_DECREF(seq);
+            graft__buf_free(&b);
+            PyErr_NoMemory();
+            return -1;
+        }
     }
     Py_DECREF(seq);
-    graft__buf_append(&b, "", 0);
     srv->default_headers = b.data ? b.data : calloc(1, 1);
     srv->default_headers_len = b.len;
     return 0;

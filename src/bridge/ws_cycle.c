@@ -13,7 +13,7 @@ static PyObject *subprotocols(graft__req *r)
         return NULL;
     for (size_t i = 0; i < r->num_headers; i++) {
         const graft__header *h = &r->headers[i];
-        if (h->name_len != 22 || !graft__tok_eq(h->name, 22, "sec-websocket-protocol"))
+        if (!GRAFT__TOK_IS(h->name, h->name_len, "sec-websocket-protocol"))
             continue;
         const char *v = h->value, *end = v + h->value_len, *item;
         size_t n;
@@ -142,10 +142,12 @@ static int accept_headers(PyObject *msg, graft__buf *out)
             PyErr_SetString(PyExc_RuntimeError, "Invalid HTTP header in websocket.accept.");
             return -1;
         }
-        graft__buf_append(out, n, (size_t)nl);
-        graft__buf_append(out, ": ", 2);
-        graft__buf_append(out, v, (size_t)vl);
-        graft__buf_append(out, "\r\n", 2);
+        if (graft__buf_append(out, n, (size_t)nl) < 0 || graft__buf_append(out, GRAFT__STRLIT(": ")) < 0 ||
+            graft__buf_append(out, v, (size_t)vl) < 0 || graft__buf_append(out, GRAFT__STRLIT("\r\n")) < 0) {
+            Py_DECREF(seq);
+            PyErr_NoMemory();
+            return -1;
+        }
     }
     Py_DECREF(seq);
     return 0;

@@ -298,20 +298,25 @@ static void set_native(graft__req *r, void *v)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Puts body bytes the native request took back in front of what the engine holds. */
-static void give_back_body(struct graft_request *gr)
+/* Puts body bytes the native request took back in front of what the engine holds.
+ * Returns 0, or -ENOMEM with both parts left where they were. */
+static int give_back_body(struct graft_request *gr)
 {
     graft__req *r = gr->req;
     graft__conn *c = r->conn;
     if (!graft__buf_avail(&gr->body))
-        return;
+        return 0;
     pthread_mutex_lock(&c->mu);
-    graft__buf_append(&gr->body, graft__buf_head(&r->body), graft__buf_avail(&r->body));
+    if (graft__buf_append(&gr->body, graft__buf_head(&r->body), graft__buf_avail(&r->body)) < 0) {
+        pthread_mutex_unlock(&c->mu);
+        return -ENOMEM;
+    }
     graft__buf_free(&r->body);
     r->body = gr->body;
     gr->body = (graft__buf){0};
     r->collect_body = 0;
     pthread_mutex_unlock(&c->mu);
+    return 0;
 }
 
 /* Hands a declined request to the next embedder, which sees it as new. */
@@ -319,10 +324,15 @@ static void forward(struct graft_request *gr)
 {
     graft__req *r = gr->req;
     if (!gr->nat->next) {
-        graft_respond(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
+        graft_respond(gr, 404, "text/plain; charset=utf-8", GRAFT__STRLIT("Not Found"));
         return;
     }
-    give_back_body(gr); /* forwarded unchanged: the app reads the same body */
+    /* Forwarded unchanged: the app reads the same body. Without the memory to put it back
+     * the app would read it cut short, so the client gets a 500 instead. */
+    if (give_back_body(gr) < 0) {
+        graft_respond(gr, 500, "text/plain; charset=utf-8", GRAFT__STRLIT("Internal Server Error"));
+        return;
+    }
     set_native(r, NULL);
     atomic_fetch_add(&r->refs, 1);
     gr->state = GR_DONE;
@@ -425,7 +435,7 @@ static void run_one(struct graft_request *gr)
         return;
     }
     if (gr->fail_status == 404) {
-        graft_respond(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
+        graft_respond(gr, 404, "text/plain; charset=utf-8", GRAFT__STRLIT("Not Found"));
         return;
     }
     if (gr->fail_status) {
@@ -455,7 +465,7 @@ static void run_one(struct graft_request *gr)
         if (rc == GRAFT_DECLINE)
             forward(gr);
         else if (rc < 0)
-            graft_respond(gr, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
+            graft_respond(gr, 500, "text/plain; charset=utf-8", GRAFT__STRLIT("Internal Server Error"));
         /* GRAFT_OK without an answer: the handler answers later */
     } else if (gr->state == GR_STREAMING && rc < 0) {
         graft__req_write(gr->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
