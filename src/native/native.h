@@ -87,7 +87,7 @@ void graft__native_crash_fini(graft__native *n);
 /* Drops one reference (graft__native_free's, or a request's); the last one frees. */
 void graft__native_unref(graft__native *n);
 /* Starts up to `threads` workers for GRAFT_ROUTE_BLOCKING handlers (fewer if thread creation
- * fails; handlers then run on what started). Returns 0 or -ENOMEM. */
+ * fails; with none, those handlers run where the others do). Returns 0 or -ENOMEM. */
 int graft__native_start_pool(graft__native *n, int threads);
 /* Stops the workers once the queue is empty, and joins them. */
 void graft__native_stop_pool(graft__native *n);
