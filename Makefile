@@ -10,7 +10,7 @@ CSRC   := $(wildcard src/*/*.c src/*/*.h src/core/api/*.h include/*.h)
 # `pip install` does not, so a user's newer compiler cannot break it.
 WERROR := GRAFT_WERROR=1
 
-.PHONY: all build run test test-c test-py fuzz test-asan test-tsan test-sanitize-ci bench clean sysdeps soak slowloris
+.PHONY: all build run test test-c check-native test-py fuzz test-asan test-tsan test-sanitize-ci bench clean sysdeps soak slowloris
 
 all: build
 
@@ -57,7 +57,18 @@ build/replay_chunked: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_chunked.c fuzz/repla
 build/replay_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) src/native/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
 
-test-c: build/test_http1 build/test_router build/replay_http1 build/replay_chunked build/replay_router
+# The native layer is built on the engine's public headers only (issue 12): every src/native
+# file compiles with include/ and src/core/api/ as the only include path, and none names a
+# header by a relative path ("../core/conn.h" would resolve next to the file, -I or not).
+check-native:
+	@if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]\.\./' src/native/*.c src/native/*.h; then \
+	  echo "check-native: src/native may include only include/ and src/core/api/ headers" >&2; exit 1; fi
+	@for f in src/native/*.c; do \
+	  $(CC) -std=c11 -D_GNU_SOURCE -fsyntax-only -Wall -Wextra -Werror -Wmissing-prototypes \
+	    -Iinclude -Isrc/core/api $$f || exit 1; \
+	done
+
+test-c: check-native build/test_http1 build/test_router build/replay_http1 build/replay_chunked build/replay_router
 	./build/test_http1
 	./build/test_router
 	./build/replay_http1 fuzz/corpus/http1/*

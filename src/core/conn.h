@@ -15,9 +15,6 @@
 
 typedef struct graft__iothread graft__iothread;
 
-/* Output queue marks: above HIGH a writer is asked to wait; WRITABLE comes below LOW. */
-#define GRAFT__OUT_HIGH (256 * 1024)
-#define GRAFT__OUT_LOW (64 * 1024)
 /* Body bytes buffered for the app before reading pauses (uvicorn uses 64 KiB too). */
 #define GRAFT__BODY_HIGH (64 * 1024)
 /* Pipelined input buffered while a response is pending before reading pauses. */

@@ -217,6 +217,7 @@ static int parse_head(graft__conn *c)
     } else if (p.content_length > 0) {
         c->body_mode = GRAFT__BODY_LENGTH;
         c->body_left = (uint64_t)p.content_length;
+        r->content_length = (uint64_t)p.content_length;
     } else {
         c->body_mode = GRAFT__BODY_NONE;
         r->body_done = 1;

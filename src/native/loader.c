@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "native.h"
+#include "native_req.h"
 
 GRAFT_API void graft_router_set_state(graft_router *r, void *state, void (*destroy)(void *))
 {

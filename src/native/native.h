@@ -35,7 +35,6 @@ typedef struct graft__native {
     /* Send GRAFT__EV_LOG to the next embedder when a native response completes (only when it
      * keeps an access log: every event costs the embedder a wake-up). */
     int log_to_next;
-    graft__engine *engine;
     const char *default_headers; /* "server: graft\r\n..." for native responses */
     size_t default_headers_len;
     int date_header;

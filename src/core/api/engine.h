@@ -2,9 +2,9 @@
  *
  * Threads: the engine runs `threads` I/O threads, each with its own epoll set
  * and connections. A parsed request is handed to the embedder through
- * `deliver` (called on the I/O thread, with no engine lock held that the
- * embedder could need); the embedder answers later from any thread through
- * the graft__req_* calls in req.h.
+ * `deliver` (called on the I/O thread with the request's connection lock
+ * held, so it only queues work: see graft__req_lock); the embedder answers
+ * later from any thread through the graft__req_* calls in req.h.
  *
  * Lifetime: memory of a connection is released only when its I/O thread has
  * closed it and the last request referencing it has been released. */
