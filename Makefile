@@ -39,11 +39,24 @@ build/hello.so: examples/hello/hello.c include/graft.h $(VENV)/.built
 run: build build/products_routes.so
 	$(VENV)/bin/graft app:app --app-dir examples/products --native build/products_routes.so --host 127.0.0.1 --port 8000
 
-build/test_http1: $(PARSER) tests/core/test_http1.c src/core/api/http1.h build/.sysdeps
-	$(CC) $(CFLAGS_C) $(PARSER) tests/core/test_http1.c -o $@
-
-build/test_router: src/native/router.c src/native/router.h include/graft.h tests/core/test_router.c build/.sysdeps
-	$(CC) $(CFLAGS_C) src/native/router.c tests/core/test_router.c -o $@
+# C unit tests, laid out like src/ (tests/unit/core/test_utf8.c tests src/core/utf8.c). Each
+# links only the sources it tests, listed in UNIT_DEPS_<test>; build/unit/<test> is built with
+# the warnings as errors, build/unit-asan/<test> with ASan and UBSan as well (make test-asan).
+UNIT_TESTS := core/test_http1 native/test_router
+UNIT_DEPS_core/test_http1    := $(PARSER)
+UNIT_DEPS_native/test_router := src/native/router.c
+UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h)
+UNIT_CFLAGS := $(CFLAGS_C) -Wmissing-prototypes
+UNIT_ASAN_CFLAGS := $(filter-out -O2,$(UNIT_CFLAGS)) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+define UNIT_RULES
+build/unit/$(1): tests/unit/$(1).c $$(UNIT_DEPS_$(1)) $$(UNIT_HDRS) build/.sysdeps
+	@mkdir -p $$(@D)
+	$$(CC) $$(UNIT_CFLAGS) $$(UNIT_DEPS_$(1)) $$< -o $$@
+build/unit-asan/$(1): tests/unit/$(1).c $$(UNIT_DEPS_$(1)) $$(UNIT_HDRS) build/.sysdeps
+	@mkdir -p $$(@D)
+	$$(CC) $$(UNIT_ASAN_CFLAGS) $$(UNIT_DEPS_$(1)) $$< -o $$@
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call UNIT_RULES,$(t))))
 
 # The fuzz targets linked with fuzz/replay.c instead of libFuzzer: the seed corpora as
 # regression inputs, with the ordinary compiler and warnings as errors.
@@ -54,9 +67,8 @@ build/replay_chunked: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_chunked.c fuzz/repla
 build/replay_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) src/native/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
 
-test-c: build/test_http1 build/test_router build/replay_http1 build/replay_chunked build/replay_router
-	./build/test_http1
-	./build/test_router
+test-c: $(addprefix build/unit/,$(UNIT_TESTS)) build/replay_http1 build/replay_chunked build/replay_router
+	@for t in $(UNIT_TESTS); do echo "./build/unit/$$t"; ./build/unit/$$t || exit 1; done
 	./build/replay_http1 fuzz/corpus/http1/*
 	./build/replay_chunked fuzz/corpus/chunked/*
 	./build/replay_router fuzz/corpus/router/*
@@ -97,9 +109,8 @@ slowloris: build
 
 # The whole suite against an ASan+UBSan build of the extension, but tests/load: its bounds are
 # on server memory (RSS), which ASan's redzones and quarantine make meaningless.
-test-asan: build build/.sysdeps
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core/api -Isrc/core -Isrc/native $(PARSER) tests/core/test_http1.c -o build/test_http1_asan && ./build/test_http1_asan
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core/api -Isrc/core -Isrc/native src/native/router.c tests/core/test_router.c -o build/test_router_asan && ./build/test_router_asan
+test-asan: build build/.sysdeps $(addprefix build/unit-asan/,$(UNIT_TESTS))
+	@for t in $(UNIT_TESTS); do echo "./build/unit-asan/$$t"; ./build/unit-asan/$$t || exit 1; done
 	GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
