@@ -69,12 +69,15 @@ build/replay_chunked: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_chunked.c fuzz/repla
 	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_chunked.c fuzz/replay.c -o $@
 build/replay_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) src/native/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
+build/replay_ws: src/core/ws_frame.c src/core/ws_frame.h src/core/api/ws.h fuzz/fuzz_check.h fuzz/fuzz_ws.c fuzz/replay.c build/.sysdeps
+	$(CC) $(CFLAGS_C) -Wmissing-prototypes src/core/ws_frame.c fuzz/fuzz_ws.c fuzz/replay.c -o $@
 
-test-c: $(addprefix build/unit/,$(UNIT_TESTS)) build/replay_http1 build/replay_chunked build/replay_router
+test-c: $(addprefix build/unit/,$(UNIT_TESTS)) build/replay_http1 build/replay_chunked build/replay_router build/replay_ws
 	@for t in $(UNIT_TESTS); do echo "./build/unit/$$t"; ./build/unit/$$t || exit 1; done
 	./build/replay_http1 fuzz/corpus/http1/*
 	./build/replay_chunked fuzz/corpus/chunked/*
 	./build/replay_router fuzz/corpus/router/*
+	./build/replay_ws fuzz/corpus/ws/*
 
 FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
 
@@ -88,15 +91,22 @@ build/fuzz_chunked: $(PARSER) fuzz/fuzz_chunked.c build/.sysdeps
 build/fuzz_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_router.c build/.sysdeps
 	$(FUZZ_CC) src/native/router.c fuzz/fuzz_router.c -o $@
 
-# Short libFuzzer runs over the request parser, the chunked decoder and the route table;
-# FUZZ_SECONDS is the total, half for the parser and a quarter for each of the others, at
-# least 1 s each (0 would mean "forever" to libFuzzer). Longer: make fuzz FUZZ_SECONDS=600.
+# Frame-header decoding links alone too: ws_frame.c needs no connection.
+build/fuzz_ws: src/core/ws_frame.c src/core/ws_frame.h src/core/api/ws.h fuzz/fuzz_check.h fuzz/fuzz_ws.c build/.sysdeps
+	$(FUZZ_CC) src/core/ws_frame.c fuzz/fuzz_ws.c -o $@
+
+# Short libFuzzer runs over the request parser, the chunked decoder, the route table and
+# WebSocket frame headers: FUZZ_SECONDS is the total, a quarter for each, at least 1 s each (0
+# would mean "forever" to libFuzzer). Longer: make fuzz FUZZ_SECONDS=600. The first corpus dir
+# is where libFuzzer writes new inputs: build/, never the seeds under fuzz/corpus/.
 FUZZ_SECONDS ?= 30
-fuzz: build/fuzz_http1 build/fuzz_chunked build/fuzz_router
-	@mkdir -p build/fuzz-corpus build/fuzz-corpus-chunked build/fuzz-corpus-router
-	./build/fuzz_http1 -max_total_time=$$(( $(FUZZ_SECONDS) / 2 > 0 ? $(FUZZ_SECONDS) / 2 : 1 )) -dict=fuzz/http1.dict -print_final_stats=1 build/fuzz-corpus fuzz/corpus/http1
-	./build/fuzz_chunked -max_total_time=$$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 )) -dict=fuzz/chunked.dict -print_final_stats=1 build/fuzz-corpus-chunked fuzz/corpus/chunked
-	./build/fuzz_router -max_total_time=$$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 )) -dict=fuzz/router.dict -print_final_stats=1 build/fuzz-corpus-router fuzz/corpus/router
+FUZZ_EACH = $$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 ))
+fuzz: build/fuzz_http1 build/fuzz_chunked build/fuzz_router build/fuzz_ws
+	@mkdir -p build/fuzz-corpus build/fuzz-corpus-chunked build/fuzz-corpus-router build/fuzz-corpus-ws
+	./build/fuzz_http1 -max_total_time=$(FUZZ_EACH) -dict=fuzz/http1.dict -print_final_stats=1 build/fuzz-corpus fuzz/corpus/http1
+	./build/fuzz_chunked -max_total_time=$(FUZZ_EACH) -dict=fuzz/chunked.dict -print_final_stats=1 build/fuzz-corpus-chunked fuzz/corpus/chunked
+	./build/fuzz_router -max_total_time=$(FUZZ_EACH) -dict=fuzz/router.dict -print_final_stats=1 build/fuzz-corpus-router fuzz/corpus/router
+	./build/fuzz_ws -max_total_time=$(FUZZ_EACH) -dict=fuzz/ws.dict -print_final_stats=1 build/fuzz-corpus-ws fuzz/corpus/ws
 
 test-py: build
 	$(PY) -m pytest tests -q
