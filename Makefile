@@ -3,11 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 CC     ?= cc
-CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
+CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wmissing-prototypes -Werror -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
 PARSER := src/core/http1_request.c src/core/http1_fields.c src/core/http1_chunked.c
 CSRC   := $(wildcard src/*/*.c src/*/*.h src/core/api/*.h include/*.h)
+# The extension and graft-serve built here treat warnings as errors (setup.py); a plain
+# `pip install` does not, so a user's newer compiler cannot break it.
+WERROR := GRAFT_WERROR=1
 
-.PHONY: all build run test test-c test-py fuzz test-asan test-tsan test-sanitize-ci bench clean sysdeps soak slowloris
+.PHONY: all build run test test-c check-native test-py fuzz test-asan test-tsan test-sanitize-ci bench clean sysdeps soak slowloris
 
 all: build
 
@@ -23,7 +26,7 @@ $(VENV)/.deps: requirements-dev.txt build/.sysdeps
 	@touch $@
 
 $(VENV)/.built: $(VENV)/.deps $(CSRC) setup.py pyproject.toml
-	$(PY) -m pip install -q --no-build-isolation -e .
+	$(WERROR) $(PY) -m pip install -q --no-build-isolation -e .
 	@touch $@
 
 # Set-up only: leaves .venv/bin/graft (and graft-serve, graft-config).
@@ -39,15 +42,28 @@ build/hello.so: examples/hello/hello.c include/graft.h $(VENV)/.built
 run: build build/products_routes.so
 	$(VENV)/bin/graft app:app --app-dir examples/products --native build/products_routes.so --host 127.0.0.1 --port 8000
 
-build/test_http1: $(PARSER) tests/core/test_http1.c src/core/api/http1.h build/.sysdeps
-	$(CC) $(CFLAGS_C) $(PARSER) tests/core/test_http1.c -o $@
-
-build/test_router: src/native/router.c src/native/router.h include/graft.h tests/core/test_router.c build/.sysdeps
-	$(CC) $(CFLAGS_C) src/native/router.c tests/core/test_router.c -o $@
-
-RESPONSE := src/core/http1_response.c src/core/status.c src/core/buf.c
-build/test_http1_response: $(RESPONSE) src/core/api/response.h src/core/api/buf.h src/core/api/status.h src/core/api/engine.h tests/unit/core/test_http1_response.c build/.sysdeps
-	$(CC) $(CFLAGS_C) $(RESPONSE) tests/unit/core/test_http1_response.c -o $@
+# C unit tests, laid out like src/ (tests/unit/core/test_utf8.c tests src/core/utf8.c). Each
+# links only the sources it tests, listed in UNIT_DEPS_<test>; build/unit/<test> is built with
+# the warnings as errors, build/unit-asan/<test> with ASan and UBSan as well (make test-asan).
+UNIT_TESTS := core/test_http1 core/test_http1_response core/test_utf8 core/test_ws_frame native/test_json native/test_router
+UNIT_DEPS_core/test_http1    := $(PARSER)
+UNIT_DEPS_core/test_http1_response := src/core/http1_response.c src/core/status.c src/core/buf.c
+UNIT_DEPS_core/test_utf8     := src/core/utf8.c
+UNIT_DEPS_core/test_ws_frame := src/core/ws_frame.c
+UNIT_DEPS_native/test_json   := src/native/json.c src/core/buf.c src/core/utf8.c
+UNIT_DEPS_native/test_router := src/native/router.c
+UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h)
+UNIT_CFLAGS := $(CFLAGS_C)
+UNIT_ASAN_CFLAGS := $(filter-out -O2,$(UNIT_CFLAGS)) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+define UNIT_RULES
+build/unit/$(1): tests/unit/$(1).c $$(UNIT_DEPS_$(1)) $$(UNIT_HDRS) build/.sysdeps
+	@mkdir -p $$(@D)
+	$$(CC) $$(UNIT_CFLAGS) $$(UNIT_DEPS_$(1)) $$< -o $$@
+build/unit-asan/$(1): tests/unit/$(1).c $$(UNIT_DEPS_$(1)) $$(UNIT_HDRS) build/.sysdeps
+	@mkdir -p $$(@D)
+	$$(CC) $$(UNIT_ASAN_CFLAGS) $$(UNIT_DEPS_$(1)) $$< -o $$@
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call UNIT_RULES,$(t))))
 
 # The fuzz targets linked with fuzz/replay.c instead of libFuzzer: the seed corpora as
 # regression inputs, with the ordinary compiler and warnings as errors.
@@ -57,16 +73,28 @@ build/replay_chunked: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_chunked.c fuzz/repla
 	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_chunked.c fuzz/replay.c -o $@
 build/replay_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) src/native/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
+build/replay_ws: src/core/ws_frame.c src/core/ws_frame.h src/core/api/ws.h fuzz/fuzz_check.h fuzz/fuzz_ws.c fuzz/replay.c build/.sysdeps
+	$(CC) $(CFLAGS_C) src/core/ws_frame.c fuzz/fuzz_ws.c fuzz/replay.c -o $@
 
-test-c: build/test_http1 build/test_router build/test_http1_response build/replay_http1 build/replay_chunked build/replay_router
-	./build/test_http1
-	./build/test_router
-	./build/test_http1_response
+# The native layer is built on the engine's public headers only (issue 12): every src/native
+# file compiles with include/ and src/core/api/ as the only include path, and none names a
+# header by a relative path ("../core/conn.h" would resolve next to the file, -I or not).
+check-native:
+	@if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]\.\./' src/native/*.c src/native/*.h; then \
+	  echo "check-native: src/native may include only include/ and src/core/api/ headers" >&2; exit 1; fi
+	@for f in src/native/*.c; do \
+	  $(CC) -std=c11 -D_GNU_SOURCE -fsyntax-only -Wall -Wextra -Werror -Wmissing-prototypes \
+	    -Iinclude -Isrc/core/api $$f || exit 1; \
+	done
+
+test-c: check-native $(addprefix build/unit/,$(UNIT_TESTS)) build/replay_http1 build/replay_chunked build/replay_router build/replay_ws
+	@for t in $(UNIT_TESTS); do echo "./build/unit/$$t"; ./build/unit/$$t || exit 1; done
 	./build/replay_http1 fuzz/corpus/http1/*
 	./build/replay_chunked fuzz/corpus/chunked/*
 	./build/replay_router fuzz/corpus/router/*
+	./build/replay_ws fuzz/corpus/ws/*
 
-FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
+FUZZ_CC := clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wmissing-prototypes -Werror -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
 
 build/fuzz_http1: $(PARSER) fuzz/fuzz_http1.c build/.sysdeps
 	$(FUZZ_CC) $(PARSER) fuzz/fuzz_http1.c -o $@
@@ -78,15 +106,22 @@ build/fuzz_chunked: $(PARSER) fuzz/fuzz_chunked.c build/.sysdeps
 build/fuzz_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_router.c build/.sysdeps
 	$(FUZZ_CC) src/native/router.c fuzz/fuzz_router.c -o $@
 
-# Short libFuzzer runs over the request parser, the chunked decoder and the route table;
-# FUZZ_SECONDS is the total, half for the parser and a quarter for each of the others, at
-# least 1 s each (0 would mean "forever" to libFuzzer). Longer: make fuzz FUZZ_SECONDS=600.
+# Frame-header decoding links alone too: ws_frame.c needs no connection.
+build/fuzz_ws: src/core/ws_frame.c src/core/ws_frame.h src/core/api/ws.h fuzz/fuzz_check.h fuzz/fuzz_ws.c build/.sysdeps
+	$(FUZZ_CC) src/core/ws_frame.c fuzz/fuzz_ws.c -o $@
+
+# Short libFuzzer runs over the request parser, the chunked decoder, the route table and
+# WebSocket frame headers: FUZZ_SECONDS is the total, a quarter for each, at least 1 s each (0
+# would mean "forever" to libFuzzer). Longer: make fuzz FUZZ_SECONDS=600. The first corpus dir
+# is where libFuzzer writes new inputs: build/, never the seeds under fuzz/corpus/.
 FUZZ_SECONDS ?= 30
-fuzz: build/fuzz_http1 build/fuzz_chunked build/fuzz_router
-	@mkdir -p build/fuzz-corpus build/fuzz-corpus-chunked build/fuzz-corpus-router
-	./build/fuzz_http1 -max_total_time=$$(( $(FUZZ_SECONDS) / 2 > 0 ? $(FUZZ_SECONDS) / 2 : 1 )) -dict=fuzz/http1.dict -print_final_stats=1 build/fuzz-corpus fuzz/corpus/http1
-	./build/fuzz_chunked -max_total_time=$$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 )) -dict=fuzz/chunked.dict -print_final_stats=1 build/fuzz-corpus-chunked fuzz/corpus/chunked
-	./build/fuzz_router -max_total_time=$$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 )) -dict=fuzz/router.dict -print_final_stats=1 build/fuzz-corpus-router fuzz/corpus/router
+FUZZ_EACH = $$(( $(FUZZ_SECONDS) / 4 > 0 ? $(FUZZ_SECONDS) / 4 : 1 ))
+fuzz: build/fuzz_http1 build/fuzz_chunked build/fuzz_router build/fuzz_ws
+	@mkdir -p build/fuzz-corpus build/fuzz-corpus-chunked build/fuzz-corpus-router build/fuzz-corpus-ws
+	./build/fuzz_http1 -max_total_time=$(FUZZ_EACH) -dict=fuzz/http1.dict -print_final_stats=1 build/fuzz-corpus fuzz/corpus/http1
+	./build/fuzz_chunked -max_total_time=$(FUZZ_EACH) -dict=fuzz/chunked.dict -print_final_stats=1 build/fuzz-corpus-chunked fuzz/corpus/chunked
+	./build/fuzz_router -max_total_time=$(FUZZ_EACH) -dict=fuzz/router.dict -print_final_stats=1 build/fuzz-corpus-router fuzz/corpus/router
+	./build/fuzz_ws -max_total_time=$(FUZZ_EACH) -dict=fuzz/ws.dict -print_final_stats=1 build/fuzz-corpus-ws fuzz/corpus/ws
 
 test-py: build
 	$(PY) -m pytest tests -q
@@ -102,14 +137,13 @@ slowloris: build
 
 # The whole suite against an ASan+UBSan build of the extension, but tests/load: its bounds are
 # on server memory (RSS), which ASan's redzones and quarantine make meaningless.
-test-asan: build build/.sysdeps
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core/api -Isrc/core -Isrc/native $(PARSER) tests/core/test_http1.c -o build/test_http1_asan && ./build/test_http1_asan
-	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core/api -Isrc/core -Isrc/native src/native/router.c tests/core/test_router.c -o build/test_router_asan && ./build/test_router_asan
-	GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
+test-asan: build build/.sysdeps $(addprefix build/unit-asan/,$(UNIT_TESTS))
+	@for t in $(UNIT_TESTS); do echo "./build/unit-asan/$$t"; ./build/unit-asan/$$t || exit 1; done
+	$(WERROR) GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  $(PY) -m pytest tests -q -x --ignore=tests/load; rc=$$?; \
-	  $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
+	  $(WERROR) $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
 
 # ThreadSanitizer over the tests that run graft's threads (I/O threads, the loop's polls,
 # native handler threads, workers) against a -fsanitize=thread build of the extension and
@@ -119,9 +153,9 @@ test-asan: build build/.sysdeps
 TSAN_SKIP := --deselect tests/websocket/test_ws_asgi.py::test_default_max_size_16mib
 TSAN_TESTS ?= tests/server tests/native tests/websocket --ignore=tests/websocket/test_ws_browser.py
 test-tsan: build build/.sysdeps
-	GRAFT_SANITIZE=thread $(PY) setup.py -q build_ext --inplace --force
+	$(WERROR) GRAFT_SANITIZE=thread $(PY) setup.py -q build_ext --inplace --force
 	PY=$(PY) scripts/sanitize-pytest.sh thread $(TSAN_TESTS) $(TSAN_SKIP) -q -p no:cacheprovider; rc=$$?; \
-	  $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
+	  $(WERROR) $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
 
 # The bounded sanitizer pass for CI: a subset that drives every thread hand-off (both
 # --io-poll modes, native routes answered from other threads, WebSockets), under ASan+UBSan
@@ -130,13 +164,13 @@ SANITIZE_CI_TESTS ?= tests/server/test_http_behaviour.py tests/server/test_io_po
   tests/server/test_flag_races.py tests/native/test_native_features.py \
   tests/native/test_native_body_read.py tests/websocket/test_ws_asgi.py
 test-sanitize-ci: build build/.sysdeps
-	GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
+	$(WERROR) GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	PY=$(PY) scripts/sanitize-pytest.sh address $(SANITIZE_CI_TESTS) -q -x -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 0 ]; then \
-	    GRAFT_SANITIZE=thread $(PY) setup.py -q build_ext --inplace --force && \
+	    $(WERROR) GRAFT_SANITIZE=thread $(PY) setup.py -q build_ext --inplace --force && \
 	    PY=$(PY) scripts/sanitize-pytest.sh thread $(SANITIZE_CI_TESTS) $(TSAN_SKIP) -q -p no:cacheprovider; rc=$$?; \
 	  fi; \
-	  $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
+	  $(WERROR) $(PY) setup.py -q build_ext --inplace --force >/dev/null; exit $$rc
 
 bench: build
 	PYTHON=$(PYTHON) scripts/setup-system.sh bench

@@ -10,9 +10,13 @@ from setuptools.command.build_ext import build_ext
 # GRAFT_SANITIZE: "1" (or "address") = ASan+UBSan build for `make test-asan`; "thread" = TSan
 # build for `make test-tsan`. The two cannot be combined in one binary.
 sanitize = os.environ.get("GRAFT_SANITIZE", "")
-cflags = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-g", "-Wall", "-Wextra", "-fvisibility=hidden",
-          "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
+cflags = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-g", "-Wall", "-Wextra", "-Wmissing-prototypes",
+          "-fvisibility=hidden", "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
 ldflags = []
+# GRAFT_WERROR=1: warnings fail the build (make test, the sanitizer builds, CI). Not the default,
+# so a user's `pip install` with another compiler or Python does not fail on a new warning.
+if os.environ.get("GRAFT_WERROR") == "1":
+    cflags.append("-Werror")
 if sanitize in ("1", "address"):
     cflags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1"]
     ldflags += ["-fsanitize=address,undefined"]

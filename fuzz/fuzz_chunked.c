@@ -1,6 +1,6 @@
 /* libFuzzer target for the chunked transfer-coding decoder (src/core/http1_chunked.c).
  *
- *   clang -fsanitize=fuzzer,address,undefined -Isrc/core src/core/http1_*.c \
+ *   clang -fsanitize=fuzzer,address,undefined -Isrc/core/api src/core/http1_*.c \
  *         fuzz/fuzz_chunked.c -o build/fuzz_chunked
  *
  * The input is the body itself (no request head, unlike fuzz_http1), so every mutation

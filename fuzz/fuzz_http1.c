@@ -1,6 +1,6 @@
 /* libFuzzer target for the HTTP/1.1 request parser and the chunked decoder.
  *
- *   clang -fsanitize=fuzzer,address,undefined -Isrc/core src/core/http1_*.c \
+ *   clang -fsanitize=fuzzer,address,undefined -Isrc/core/api -Isrc/core src/core/http1_*.c \
  *         fuzz/fuzz_http1.c -o build/fuzz_http1
  *
  * Beyond "no crash", it checks properties the server relies on:

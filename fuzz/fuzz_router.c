@@ -1,8 +1,8 @@
-/* libFuzzer target for the native route table (src/core/router.c): registration of
+/* libFuzzer target for the native route table (src/native/router.c): registration of
  * random templates and matching of random paths.
  *
- *   clang -fsanitize=fuzzer,address,undefined -Isrc/core src/core/router.c \
- *         fuzz/fuzz_router.c -o build/fuzz_router
+ *   clang -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core/api -Isrc/native \
+ *         src/native/router.c fuzz/fuzz_router.c -o build/fuzz_router
  *
  * The input is lines. A line starting with an upper-case letter registers a route:
  * 'W' a WebSocket route, 'G' GET, 'H' HEAD, 'P' POST, any other letter METHOD "X";

@@ -624,6 +624,16 @@ class Config:
         return sock
 
 
+# Config's keyword defaults by name: the Python side's one statement of them (the signature
+# above). The CLI (main.py) takes its defaults and their "[default: ...]" texts from here, and
+# tests/server/test_defaults.py checks the C engine's (engine.h) against them.
+DEFAULTS: dict[str, Any] = {
+    name: param.default
+    for name, param in inspect.signature(Config.__init__).parameters.items()
+    if param.default is not inspect.Parameter.empty
+}
+
+
 def _deepcopy_config(value: Any) -> Any:
     """Copy nested dicts/lists of a logging config; leave other objects (handlers, streams) alone."""
     if isinstance(value, dict):

@@ -16,7 +16,7 @@ import stat
 import sys
 from typing import Any, Sequence
 
-from graft.config import HTTP_CHOICES, INTERFACE_CHOICES, LIFESPAN_CHOICES, WS_CHOICES, Config
+from graft.config import DEFAULTS, HTTP_CHOICES, INTERFACE_CHOICES, LIFESPAN_CHOICES, WS_CHOICES, Config
 from graft.logging import LOG_LEVELS, LOGGING_CONFIG
 
 STARTUP_FAILURE = 3
@@ -69,6 +69,15 @@ def _size(text: str) -> int:
     return int(digits) * _SIZE_SUFFIXES[suffix]
 
 
+def _size_text(size: int) -> str:
+    """A byte count as _size reads it, in the largest whole suffix: 67108864 -> "64M"."""
+    for suffix in ("G", "M", "K"):
+        unit = _SIZE_SUFFIXES[suffix.lower()]
+        if size and size % unit == 0:
+            return f"{size // unit}{suffix}"
+    return str(size)
+
+
 def _bool(text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on", "y", "t"):
@@ -108,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--backlog",
         type=int,
-        default=2048,
-        help="Maximum number of connections to hold in backlog. [default: 2048]",
+        default=DEFAULTS["backlog"],
+        help=f"Maximum number of connections to hold in backlog. [default: {DEFAULTS['backlog']}]",
     )
 
     g = p.add_argument_group("processes and loop")
@@ -119,7 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Number of worker processes. Defaults to $WEB_CONCURRENCY or 1.",
     )
-    g.add_argument("--threads", type=int, default=1, help="Number of C I/O threads per worker. [default: 1]")
+    g.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULTS["threads"],
+        help=f"Number of C I/O threads per worker. [default: {DEFAULTS['threads']}]",
+    )
     g.add_argument(
         "--io-poll",
         choices=("loop", "thread"),
@@ -149,30 +163,33 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--ws-max-size",
         type=int,
-        default=16 * 1024 * 1024,
-        help="WebSocket max message size in bytes. [default: 16777216]",
+        default=DEFAULTS["ws_max_size"],
+        help=f"WebSocket max message size in bytes. [default: {DEFAULTS['ws_max_size']}]",
     )
     g.add_argument(
-        "--ws-max-queue", type=int, default=32, help="WebSocket max incoming message queue. [default: 32]"
+        "--ws-max-queue",
+        type=int,
+        default=DEFAULTS["ws_max_queue"],
+        help=f"WebSocket max incoming message queue. [default: {DEFAULTS['ws_max_queue']}]",
     )
     g.add_argument(
         "--ws-ping-interval",
         type=float,
-        default=20.0,
-        help="WebSocket ping interval in seconds. [default: 20.0]",
+        default=DEFAULTS["ws_ping_interval"],
+        help=f"WebSocket ping interval in seconds. [default: {DEFAULTS['ws_ping_interval']}]",
     )
     g.add_argument(
         "--ws-ping-timeout",
         type=float,
-        default=20.0,
-        help="WebSocket ping timeout in seconds. [default: 20.0]",
+        default=DEFAULTS["ws_ping_timeout"],
+        help=f"WebSocket ping timeout in seconds. [default: {DEFAULTS['ws_ping_timeout']}]",
     )
     g.add_argument(
         "--ws-per-message-deflate",
         type=_bool,
-        default=True,
+        default=DEFAULTS["ws_per_message_deflate"],
         metavar="BOOLEAN",
-        help="WebSocket per-message-deflate compression. [default: True]",
+        help=f"WebSocket per-message-deflate compression. [default: {DEFAULTS['ws_per_message_deflate']}]",
     )
     g.add_argument(
         "--lifespan",
@@ -213,9 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--blocking-threads",
         type=int,
-        default=4,
+        default=DEFAULTS["blocking_threads"],
         metavar="N",
-        help="Worker threads for native routes marked GRAFT_ROUTE_BLOCKING. [default: 4]",
+        help=f"Worker threads for native routes marked GRAFT_ROUTE_BLOCKING. [default: {DEFAULTS['blocking_threads']}]",
     )
 
     g.add_argument(
@@ -280,20 +297,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--limit-request-line",
         type=_size,
-        default=8190,
-        help="Maximum request line length in bytes. [default: 8190]",
+        default=DEFAULTS["limit_request_line"],
+        help=f"Maximum request line length in bytes. [default: {DEFAULTS['limit_request_line']}]",
     )
     g.add_argument(
         "--limit-request-head",
         type=_size,
-        default=65536,
-        help="Maximum size of the request header section in bytes. [default: 65536]",
+        default=DEFAULTS["limit_request_head"],
+        help=f"Maximum size of the request header section in bytes. [default: {DEFAULTS['limit_request_head']}]",
     )
     g.add_argument(
         "--limit-request-fields",
         type=int,
-        default=100,
-        help="Maximum number of request header fields. [default: 100]",
+        default=DEFAULTS["limit_request_fields"],
+        help=f"Maximum number of request header fields. [default: {DEFAULTS['limit_request_fields']}]",
     )
     g.add_argument(
         "--limit-request-body",
@@ -304,8 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--timeout-keep-alive",
         type=_number,
-        default=5,
-        help="Close idle keep-alive connections after this many seconds. [default: 5]",
+        default=DEFAULTS["timeout_keep_alive"],
+        help="Close idle keep-alive connections after this many seconds. "
+        f"[default: {DEFAULTS['timeout_keep_alive']:g}]",
     )
     g.add_argument(
         "--timeout-graceful-shutdown",
@@ -316,44 +334,46 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--timeout-request-header",
         type=_number,
-        default=10.0,
-        help="Maximum seconds to receive a request's header section. [default: 10]",
+        default=DEFAULTS["timeout_request_header"],
+        help="Maximum seconds to receive a request's header section. "
+        f"[default: {DEFAULTS['timeout_request_header']:g}]",
     )
     g.add_argument(
         "--timeout-body-read",
         type=_number,
-        default=30.0,
-        help="Maximum idle seconds between request body bytes. [default: 30]",
+        default=DEFAULTS["timeout_body_read"],
+        help=f"Maximum idle seconds between request body bytes. [default: {DEFAULTS['timeout_body_read']:g}]",
     )
     g.add_argument(
         "--timeout-send",
         type=_number,
-        default=60.0,
+        default=DEFAULTS["timeout_send"],
         help="Close a connection whose pending response makes no progress for this many seconds "
-        "(a client that stopped reading). [default: 60]",
+        f"(a client that stopped reading). [default: {DEFAULTS['timeout_send']:g}]",
     )
 
     g.add_argument(
         "--timeout-linger",
         type=_number,
-        default=30.0,
+        default=DEFAULTS["timeout_linger"],
         help="After answering a request whose body was not read (a 413 to an upload), keep "
         "reading and discarding it for at most this many seconds before closing, so the "
-        "client can finish sending and read the answer (nginx's lingering_time). [default: 30]",
+        "client can finish sending and read the answer (nginx's lingering_time). "
+        f"[default: {DEFAULTS['timeout_linger']:g}]",
     )
     g.add_argument(
         "--timeout-linger-idle",
         type=_number,
-        default=5.0,
+        default=DEFAULTS["timeout_linger_idle"],
         help="End that lingering close after this many seconds without data "
-        "(nginx's lingering_timeout). [default: 5]",
+        f"(nginx's lingering_timeout). [default: {DEFAULTS['timeout_linger_idle']:g}]",
     )
     g.add_argument(
         "--limit-linger",
         type=_size,
-        default=64 * 1024 * 1024,
+        default=DEFAULTS["limit_linger"],
         help="End that lingering close after discarding this many bytes (K/M/G suffixes ok). "
-        "[default: 64M]",
+        f"[default: {_size_text(DEFAULTS['limit_linger'])}]",
     )
 
     g = p.add_argument_group("unsupported (clear errors)")

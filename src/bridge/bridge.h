@@ -99,9 +99,16 @@ typedef struct {
     const char *log_status_note;
 } graft_cycle;
 
-graft_state *graft_get_state(PyObject *module_or_type_obj);
+/* The module's definition (module.c): types reach their module state through it. */
 extern PyModuleDef graft_module_def;
+/* The extension module's entry point, which CPython looks up by name (module.c). */
+PyMODINIT_FUNC PyInit__graft(void);
+/* Common lowercase request header names, whose bytes objects the module state caches
+ * (hdr_names) so scopes share them (module.c). */
+extern const char *const graft_common_headers[32];
 
+/* Create the Server, Cycle and op types (server.c, cycle.c, op.c) and add them to module m;
+ * 0, or -1 with an exception set. */
 int graft_server_type_init(PyObject *m, graft_state *st);
 int graft_cycle_type_init(PyObject *m, graft_state *st);
 int graft_op_type_init(PyObject *m, graft_state *st);
@@ -130,7 +137,7 @@ void graft_cycle_receive_resolve(graft_cycle *cy);
 /* A receive() that was handed msg was cancelled before its task resumed: msg goes to the
  * next receive() instead. */
 void graft_cycle_receive_back(graft_cycle *cy, PyObject *msg);
-/* A Future for a send() to wait on until the output drains (graft_cycle_settle_send). */
+/* A Future for a send() to wait on until the output drains (cycle.c settles it). */
 PyObject *graft_cycle_send_wait(graft_cycle *cy);
 
 /* WebSocket receive/send (ws_cycle.c). */
@@ -150,6 +157,15 @@ int graft_cycle_flush(graft_cycle *cy);
 PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg);
 PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg);
 PyObject *graft_cycle_disconnected(graft_cycle *cy);
+/* Answers status with a text/plain body and closes, in place of a response the app could
+ * not give (it raised, or a WebSocket was refused); the cycle is done afterwards. Returns 0. */
+int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
+/* The response is complete: writes its access-log line and tells a waiting receive(). */
+void graft_cycle_response_done(graft_cycle *cy);
+/* Serves the oldest waiting HTTP receive() if its message is ready (body or disconnect). */
+void graft_cycle_resolve_receive(graft_cycle *cy);
+/* cycle.c: completes a waiting receive()'s Future fut with msg (borrowed). */
+void graft_cycle_settle_receive(graft_cycle *cy, PyObject *fut, PyObject *msg);
 
 /* Builds the scope dict for req; NULL with an exception set on failure. */
 PyObject *graft_scope_new(graft_server *srv, graft__req *req);
@@ -170,8 +186,6 @@ void graft_cycle_event(graft_server *srv, graft__req *req, int ev);
 void graft_ws_log(graft_cycle *cy, int status);
 /* Writes the access-log line for a finished response (no-op when the log is off). */
 void graft_access_log(graft_server *srv, graft__req *r, int status);
-/* Completes or fails the response after the app finished (ok) or raised. */
-void graft_cycle_finish(graft_cycle *cy, int app_raised);
 
 /* Has the engine write the response head into out (the app's headers, Date, the default
  * headers, framing) and records its framing decision in cy; 0 or -1 with an exception set. */

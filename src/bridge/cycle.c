@@ -7,10 +7,6 @@
 
 #include "bridge.h"
 
-void graft_cycle_resolve_receive(graft_cycle *cy);
-void graft_cycle_response_done(graft_cycle *cy);
-int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
-
 static PyMethodDef receive_def = {"receive", graft_op_receive, METH_NOARGS, NULL};
 static PyMethodDef send_def = {"send", graft_op_send, METH_O, NULL};
 static PyMethodDef ws_receive_def = {"receive", graft_op_ws_receive, METH_NOARGS, NULL};
@@ -105,7 +101,7 @@ static int from_disconnect(graft_state *st, PyObject *exc, exc_path *p)
 
 /* The app finished (raised == 0) or raised: make sure the client gets an
  * answer or a close, then let the request go. */
-void graft_cycle_finish(graft_cycle *cy, int raised)
+static void cycle_finish(graft_cycle *cy, int raised)
 {
     if (cy->req)
         graft_cycle_flush(cy); /* what the app sent goes before any verdict on it */
@@ -165,16 +161,16 @@ static PySendResult drive(graft_cycle *cy, PySendResult st, PyObject **result)
             Py_DECREF(*result);
             *result = Py_NewRef(Py_None);
             if (cy->state != CYC_DONE) {
-                graft_cycle_finish(cy, 0);
+                cycle_finish(cy, 0);
             } else {
                 Py_INCREF(cy);
-                graft_cycle_finish(cy, 0);
+                cycle_finish(cy, 0);
                 Py_DECREF(cy);
             }
             return PYGEN_RETURN;
         }
         Py_INCREF(cy);
-        graft_cycle_finish(cy, 0);
+        cycle_finish(cy, 0);
         Py_DECREF(cy);
         return PYGEN_RETURN;
     }
@@ -189,7 +185,7 @@ static PySendResult drive(graft_cycle *cy, PySendResult st, PyObject **result)
     int departed = !base_only && http_gone(cy) && from_disconnect(cy->srv->st, exc, &path);
     if (!base_only && !departed)
         log_app_error(cy->srv, "Exception in ASGI application\n", exc);
-    graft_cycle_finish(cy, 1);
+    cycle_finish(cy, 1);
     Py_DECREF(cy);
     if (base_only) {
         graft_restore_exc(exc);
@@ -428,7 +424,7 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
         PyObject *exc = graft_fetch_exc();
         log_app_error(srv, "Exception in ASGI application\n", exc);
         Py_XDECREF(exc);
-        graft_cycle_finish(cy, 1);
+        cycle_finish(cy, 1);
         Py_DECREF(cy);
         return;
     }
@@ -439,7 +435,7 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
         log_app_error(srv, "Could not schedule the ASGI application\n", exc);
         Py_XDECREF(exc);
         Py_CLEAR(cy->coro);
-        graft_cycle_finish(cy, 1);
+        cycle_finish(cy, 1);
     }
     Py_XDECREF(task);
     Py_DECREF(cy);
@@ -460,7 +456,7 @@ static void settle(graft_server *srv, PyObject *fut, PyObject *value, int is_exc
 }
 
 /* The output drained (gone == 0) or the client left: every waiting send() goes on. */
-void graft_cycle_settle_send(graft_cycle *cy, int gone)
+static void settle_send(graft_cycle *cy, int gone)
 {
     if (!gone)
         cy->pressure = 0;
@@ -500,7 +496,7 @@ void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
             graft_cycle_resolve_receive(cy);
     }
     if (ev == GRAFT__EV_WRITABLE || ev == GRAFT__EV_DISCONNECT)
-        graft_cycle_settle_send(cy, ev == GRAFT__EV_DISCONNECT);
+        settle_send(cy, ev == GRAFT__EV_DISCONNECT);
     Py_DECREF(cy);
     graft__req_release(req);
 }

@@ -10,10 +10,6 @@
 
 #include "bridge.h"
 
-void graft_cycle_settle_receive(graft_cycle *cy, PyObject *fut, PyObject *msg);
-void graft_cycle_resolve_receive(graft_cycle *cy);
-void graft_cycle_settle_send(graft_cycle *cy, int gone);
-
 static PyObject *disconnect_msg(graft_state *st)
 {
     PyObject *d = PyDict_New();

@@ -1,7 +1,7 @@
 /* graft._graft: module initialisation and the per-module state. */
 #include "bridge.h"
 
-graft_state *graft_get_state(PyObject *m) { return (graft_state *)PyModule_GetState(m); }
+static graft_state *module_state(PyObject *m) { return (graft_state *)PyModule_GetState(m); }
 
 static int intern(PyObject **slot, const char *s)
 {
@@ -20,9 +20,38 @@ const char *const graft_common_headers[32] = {
     "expect", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest", "sec-ch-ua",
     "sec-ch-ua-mobile", "sec-ch-ua-platform", "upgrade-insecure-requests", "dnt"};
 
+/* ENGINE_DEFAULTS: the C side's defaults (engine.h) under Config's keyword names, so a test
+ * can hold them against graft/config.py's; nothing reads them at run time. */
+static int add_engine_defaults(PyObject *m)
+{
+    PyObject *d = Py_BuildValue(
+        "{s:i,s:i,s:i,s:i,s:d,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:i,s:d,s:d,s:O}",
+        "threads", GRAFT__DEFAULT_THREADS,
+        "limit_request_line", GRAFT__DEFAULT_LIMIT_REQUEST_LINE,
+        "limit_request_head", GRAFT__DEFAULT_LIMIT_REQUEST_HEAD,
+        "limit_request_fields", GRAFT__DEFAULT_LIMIT_REQUEST_FIELDS,
+        "timeout_keep_alive", GRAFT__DEFAULT_TIMEOUT_KEEP_ALIVE,
+        "timeout_request_header", GRAFT__DEFAULT_TIMEOUT_REQUEST_HEADER,
+        "timeout_body_read", GRAFT__DEFAULT_TIMEOUT_BODY_READ,
+        "timeout_send", GRAFT__DEFAULT_TIMEOUT_SEND,
+        "timeout_linger", GRAFT__DEFAULT_TIMEOUT_LINGER,
+        "timeout_linger_idle", GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE,
+        "limit_linger", (unsigned long long)GRAFT__DEFAULT_LIMIT_LINGER,
+        "ws_max_size", (unsigned long long)GRAFT__DEFAULT_WS_MAX_SIZE,
+        "ws_max_queue", GRAFT__DEFAULT_WS_MAX_QUEUE,
+        "ws_ping_interval", GRAFT__DEFAULT_WS_PING_INTERVAL,
+        "ws_ping_timeout", GRAFT__DEFAULT_WS_PING_TIMEOUT,
+        "ws_per_message_deflate", GRAFT__DEFAULT_WS_PER_MESSAGE_DEFLATE ? Py_True : Py_False);
+    if (!d)
+        return -1;
+    int rc = PyModule_AddObjectRef(m, "ENGINE_DEFAULTS", d);
+    Py_DECREF(d);
+    return rc;
+}
+
 static int module_exec(PyObject *m)
 {
-    graft_state *st = graft_get_state(m);
+    graft_state *st = module_state(m);
     memset(st, 0, sizeof *st);
 #define I(slot, s)                                                                                 \
     if (intern(&st->slot, s) < 0)                                                              \
@@ -62,14 +91,14 @@ static int module_exec(PyObject *m)
         PyModule_AddObjectRef(m, "ClientDisconnected", st->client_disconnected) < 0)
         return -1;
     if (graft_op_type_init(m, st) < 0 || graft_cycle_type_init(m, st) < 0 ||
-        graft_server_type_init(m, st) < 0)
+        graft_server_type_init(m, st) < 0 || add_engine_defaults(m) < 0)
         return -1;
     return 0;
 }
 
 static int module_traverse(PyObject *m, visitproc visit, void *arg)
 {
-    graft_state *st = graft_get_state(m);
+    graft_state *st = module_state(m);
     Py_VISIT(st->server_type);
     Py_VISIT(st->cycle_type);
     Py_VISIT(st->op_type);

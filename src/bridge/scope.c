@@ -6,8 +6,6 @@
 
 #include "bridge.h"
 
-extern const char *const graft_common_headers[32];
-
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')

@@ -100,14 +100,18 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None,
              *ws_log = Py_None;
     int blocking_threads = 4;
-    int ws_on = 1, ws_queue = 32, ws_deflate = 1, io_poll = 1, pathsend = 0;
-    unsigned long long ws_max = 16777216;
-    double ws_ping = 20, ws_ping_to = 20;
-    int server_header = 1, date_header = 1, threads = 1;
-    Py_ssize_t lim_line = 8190, lim_head = 65536, lim_fields = 100;
+    int ws_on = 1, ws_queue = GRAFT__DEFAULT_WS_MAX_QUEUE,
+        ws_deflate = GRAFT__DEFAULT_WS_PER_MESSAGE_DEFLATE, io_poll = 1, pathsend = 0;
+    unsigned long long ws_max = GRAFT__DEFAULT_WS_MAX_SIZE;
+    double ws_ping = GRAFT__DEFAULT_WS_PING_INTERVAL, ws_ping_to = GRAFT__DEFAULT_WS_PING_TIMEOUT;
+    int server_header = 1, date_header = 1, threads = GRAFT__DEFAULT_THREADS;
+    Py_ssize_t lim_line = GRAFT__DEFAULT_LIMIT_REQUEST_LINE, lim_head = GRAFT__DEFAULT_LIMIT_REQUEST_HEAD,
+               lim_fields = GRAFT__DEFAULT_LIMIT_REQUEST_FIELDS;
     unsigned long long max_body = 0;
-    double t_ka = 5, t_hdr = 10, t_body = 30, t_send = 60, t_linger = 30, t_linger_idle = 5;
-    unsigned long long max_linger = 64ull << 20;
+    double t_ka = GRAFT__DEFAULT_TIMEOUT_KEEP_ALIVE, t_hdr = GRAFT__DEFAULT_TIMEOUT_REQUEST_HEADER,
+           t_body = GRAFT__DEFAULT_TIMEOUT_BODY_READ, t_send = GRAFT__DEFAULT_TIMEOUT_SEND,
+           t_linger = GRAFT__DEFAULT_TIMEOUT_LINGER, t_linger_idle = GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE;
+    unsigned long long max_linger = GRAFT__DEFAULT_LIMIT_LINGER;
     int lim_conc = 0;
     long max_req = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddK", kwlist, &app, &loop,
@@ -193,10 +197,10 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     if (!fdseq)
         return -1;
     Py_ssize_t nfd = PySequence_Fast_GET_SIZE(fdseq);
-    int lfds[64];
-    if (nfd < 1 || nfd > 64) {
+    int lfds[GRAFT__MAX_LISTENERS];
+    if (nfd < 1 || nfd > GRAFT__MAX_LISTENERS) {
         Py_DECREF(fdseq);
-        PyErr_SetString(PyExc_ValueError, "need 1..64 listening fds");
+        PyErr_Format(PyExc_ValueError, "need 1..%d listening fds, got %zd", GRAFT__MAX_LISTENERS, nfd);
         return -1;
     }
     for (Py_ssize_t i = 0; i < nfd; i++) {

@@ -13,7 +13,7 @@ static PyObject *subprotocols(graft__req *r)
         return NULL;
     for (size_t i = 0; i < r->num_headers; i++) {
         const graft__header *h = &r->headers[i];
-        if (h->name_len != 22 || !graft__tok_eq(h->name, 22, "sec-websocket-protocol"))
+        if (!GRAFT__TOK_IS(h->name, h->name_len, "sec-websocket-protocol"))
             continue;
         const char *v = h->value, *end = v + h->value_len, *item;
         size_t n;
@@ -142,10 +142,12 @@ static int accept_headers(PyObject *msg, graft__buf *out)
             PyErr_SetString(PyExc_RuntimeError, "Invalid HTTP header in websocket.accept.");
             return -1;
         }
-        graft__buf_append(out, n, (size_t)nl);
-        graft__buf_append(out, ": ", 2);
-        graft__buf_append(out, v, (size_t)vl);
-        graft__buf_append(out, "\r\n", 2);
+        if (graft__buf_append(out, n, (size_t)nl) < 0 || graft__buf_append(out, GRAFT__STRLIT(": ")) < 0 ||
+            graft__buf_append(out, v, (size_t)vl) < 0 || graft__buf_append(out, GRAFT__STRLIT("\r\n")) < 0) {
+            Py_DECREF(seq);
+            PyErr_NoMemory();
+            return -1;
+        }
     }
     Py_DECREF(seq);
     return 0;
@@ -203,7 +205,6 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
             /* close before accept: refuse the handshake with 403 */
             cy->ws_closed = 1;
             graft_ws_log(cy, 403);
-            int graft_cycle_write_simple(graft_cycle * cy, int status, const char *body);
             graft_cycle_write_simple(cy, 403, "");
             return Py_NewRef(Py_None);
         }
@@ -277,7 +278,6 @@ void graft_asgi_ws_finish(graft_cycle *cy, int raised)
     if (cy->ws_denial && cy->state != CYC_DONE) {
         /* Unlocked: only this thread sets response_started (req.h). */
         if (!atomic_load_explicit(&cy->req->response_started, memory_order_relaxed)) {
-            int graft_cycle_write_simple(graft_cycle * cy, int status, const char *body);
             graft_cycle_write_simple(cy, 500, "Internal Server Error");
         } else
             graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
@@ -285,7 +285,6 @@ void graft_asgi_ws_finish(graft_cycle *cy, int raised)
         return;
     }
     if (!cy->ws_closed && cy->state != CYC_DONE) {
-        int graft_cycle_write_simple(graft_cycle * cy, int status, const char *body);
         graft_cycle_write_simple(cy, 500, "Internal Server Error");
     }
 }

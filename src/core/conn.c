@@ -17,11 +17,6 @@
 #include "status.h"
 #include "ws_state.h"
 
-void graft__conn_process(graft__conn *c);
-void graft__conn_read(graft__conn *c);
-void graft__conn_update_interest(graft__conn *c);
-void graft__conn_deliver(graft__conn *c, graft__req *r, int ev);
-
 static void addr_text(const struct sockaddr_storage *ss, char *ip, int *port)
 {
     ip[0] = '\0';
@@ -150,6 +145,14 @@ int graft__conn_flush(graft__conn *c)
     return rc;
 }
 
+/* Drops c's input bytes and memory (a borrowed read buffer is only given back). */
+static void in_drop(graft__conn *c)
+{
+    if (c->in.data != c->th->rbuf)
+        graft__buf_free(&c->in);
+    c->in = (graft__buf){0};
+}
+
 /* I/O thread only: closes the fd and leaves the list; memory goes when the last reference does. */
 void graft__conn_close_locked(graft__conn *c)
 {
@@ -181,7 +184,7 @@ void graft__conn_close_locked(graft__conn *c)
         atomic_fetch_sub(&th->e->inflight, 1);
         graft__req_release(r); /* the connection's reference; the app still holds its own */
     }
-    graft__conn_in_drop(c);
+    in_drop(c);
     if (th->nclosing == th->capclosing) {
         size_t cap = th->capclosing ? th->capclosing * 2 : 16;
         graft__conn **p = realloc(th->closing, cap * sizeof *p);
@@ -230,7 +233,7 @@ static void linger_or_close(graft__conn *c)
         c->linger_data_ms = now;
         c->lingered = 0;
         shutdown(c->fd, SHUT_WR);
-        graft__conn_in_drop(c);
+        in_drop(c);
         graft__conn_set_events(c, EPOLLIN | EPOLLRDHUP);
     }
 }
@@ -293,11 +296,35 @@ void graft__conn_fail_hdr(graft__conn *c, int status, const graft__field *extra)
         c->out.len = c->out.off + queued; /* no head without its body: just close */
     c->want_close = 1;
     c->no_more_input = 1;
-    graft__conn_in_drop(c);
+    in_drop(c);
     if (graft__conn_flush(c) < 0)
         graft__conn_close_locked(c);
     else
         linger_or_close(c);
+}
+
+/* After an event: gives a borrowed read buffer back, moving leftover input into memory of
+ * c's own, and frees input memory that holds nothing. */
+static void in_settle(graft__conn *c)
+{
+    size_t n = graft__buf_avail(&c->in);
+    if (c->in.data != c->th->rbuf) {
+        if (!n && c->in.data)
+            graft__buf_free(&c->in);
+        return;
+    }
+    if (!n) {
+        c->in = (graft__buf){0};
+        return;
+    }
+    char *p = malloc(n);
+    if (!p) {
+        /* Keep the thread's buffer here; the next read lends the thread a fresh one. */
+        c->th->rbuf = NULL;
+        return;
+    }
+    memcpy(p, graft__buf_head(&c->in), n);
+    c->in = (graft__buf){.data = p, .len = n, .cap = n};
 }
 
 void graft__conn_on_events(graft__conn *c, uint32_t events)
@@ -336,37 +363,8 @@ void graft__conn_on_events(graft__conn *c, uint32_t events)
         graft__conn_update_interest(c);
 out:
     if (!c->closed)
-        graft__conn_in_settle(c);
+        in_settle(c);
     pthread_mutex_unlock(&c->mu);
-}
-
-void graft__conn_in_drop(graft__conn *c)
-{
-    if (c->in.data != c->th->rbuf)
-        graft__buf_free(&c->in);
-    c->in = (graft__buf){0};
-}
-
-void graft__conn_in_settle(graft__conn *c)
-{
-    size_t n = graft__buf_avail(&c->in);
-    if (c->in.data != c->th->rbuf) {
-        if (!n && c->in.data)
-            graft__buf_free(&c->in);
-        return;
-    }
-    if (!n) {
-        c->in = (graft__buf){0};
-        return;
-    }
-    char *p = malloc(n);
-    if (!p) {
-        /* Keep the thread's buffer here; the next read lends the thread a fresh one. */
-        c->th->rbuf = NULL;
-        return;
-    }
-    memcpy(p, graft__buf_head(&c->in), n);
-    c->in = (graft__buf){.data = p, .len = n, .cap = n};
 }
 
 void graft__conn_sweep(graft__conn *c, int64_t now)

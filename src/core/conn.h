@@ -15,19 +15,12 @@
 
 typedef struct graft__iothread graft__iothread;
 
-/* Output queue marks: above HIGH a writer is asked to wait; WRITABLE comes below LOW. */
-#define GRAFT__OUT_HIGH (256 * 1024)
-#define GRAFT__OUT_LOW (64 * 1024)
 /* Body bytes buffered for the app before reading pauses (uvicorn uses 64 KiB too). */
 #define GRAFT__BODY_HIGH (64 * 1024)
 /* Pipelined input buffered while a response is pending before reading pauses. */
 #define GRAFT__PIPELINE_MAX (64 * 1024)
 /* Unread request body we are willing to read and discard to keep a connection. */
 #define GRAFT__DRAIN_MAX (1024 * 1024)
-/* Lingering close defaults (engine config 0): total seconds, seconds without data, bytes. */
-#define GRAFT__LINGER_S 30.0
-#define GRAFT__LINGER_IDLE_S 5.0
-#define GRAFT__LINGER_MAX ((uint64_t)64 * 1024 * 1024)
 /* Bytes read per read(2); also the size of each I/O thread's shared read buffer. */
 #define GRAFT__READ_CHUNK 16384
 
@@ -42,7 +35,7 @@ typedef struct graft__conn {
 
     /* I/O thread only. `in` holds unparsed input between events; while an event is being
      * handled it may borrow the thread's read buffer (th->rbuf), so an idle connection owns
-     * no input memory (graft__conn_in_settle gives it back). */
+     * no input memory (conn.c's in_settle gives it back). */
     graft__buf in;
     int body_mode;
     uint64_t body_left;
@@ -133,6 +126,7 @@ struct graft__engine {
     pthread_mutex_t listen_mu;
 };
 
+/* iothread.c: monotonic milliseconds from the coarse clock, for timeouts. */
 int64_t graft__now_ms(void);
 
 /* iothread.c: handles one batch of events (caller holds th->pollmu). */
@@ -151,6 +145,16 @@ static inline void graft__iothread_accepted(graft__iothread *th)
 }
 /* handoff.c: creates the standby epoll set and the watchdog timer. */
 int graft__handoff_init(graft__iothread *th);
+/* iothread.c: sets up th's epoll set, wake fd, listeners and scratch buffers (the engine
+ * calls it once per thread before starting any). Returns 0 or a negative errno; what was
+ * made is undone by graft__iothread_destroy either way. */
+int graft__iothread_init(graft__iothread *th, graft__engine *e);
+/* iothread.c: the thread's body (pthread_create's start routine; arg is the iothread). */
+void *graft__iothread_main(void *arg);
+/* iothread.c: makes th look at the engine's flags (stopping, draining, aborting); any thread. */
+void graft__iothread_wake(graft__iothread *th);
+/* iothread.c: closes th's fds and frees its buffers, after its thread has been joined. */
+void graft__iothread_destroy(graft__iothread *th);
 
 /* Output not yet on the wire (buffer or file). */
 static inline int graft__conn_pending(const graft__conn *c)
@@ -167,16 +171,19 @@ static inline int graft__conn_out_busy(const graft__conn *c)
 }
 
 /* conn.c */
+/* Accepts what listener lfd has pending (a bounded batch) onto th (I/O thread). */
 void graft__conn_accept(graft__iothread *th, int lfd);
-/* Drops c's input bytes and memory (a borrowed read buffer is only given back). */
-void graft__conn_in_drop(graft__conn *c);
-/* After an event: gives a borrowed read buffer back, moving leftover input into memory of
- * c's own, and frees input memory that holds nothing. */
-void graft__conn_in_settle(graft__conn *c);
+/* Handles c's epoll events: writes, reads, parses, and closes or lingers (I/O thread). */
 void graft__conn_on_events(graft__conn *c, uint32_t events);
+/* Applies c's timeouts (head, keep-alive, body, send, linger) at time now (I/O thread). */
 void graft__conn_sweep(graft__conn *c, int64_t now);
+/* Graceful shutdown of c (abort 0: close when idle, else after the response) or an abort
+ * (close now, telling a waiting app); I/O thread. */
 void graft__conn_shutdown(graft__conn *c, int abort);
+/* Closes the fd and leaves the thread's list; memory goes with the last reference (I/O
+ * thread, under mu). */
 void graft__conn_close_locked(graft__conn *c);
+/* Drops one reference; the last one frees c. */
 void graft__conn_release(graft__conn *c);
 /* Sets the epoll interest of c to ev (under mu). */
 void graft__conn_set_events(graft__conn *c, uint32_t ev);
@@ -191,5 +198,18 @@ int graft__conn_write_locked(graft__conn *c, const struct iovec *iov, int iovcnt
 void graft__conn_kick(graft__conn *c);
 /* Like graft__conn_fail with one extra header field (NULL for none). */
 void graft__conn_fail_hdr(graft__conn *c, int status, const graft__field *extra);
+/* conn_input.c: hands r to the embedder with event ev, with a reference the embedder owns. */
+void graft__conn_deliver(graft__conn *c, graft__req *r, int ev);
+
+/* conn_input.c (I/O thread, under mu) */
+/* Hands r to the embedder with event ev, giving it a new reference to r. */
+void graft__conn_deliver(graft__conn *c, graft__req *r, int ev);
+/* Reads what the socket has into c->in, up to the pause mark; sets read_eof at EOF or error. */
+void graft__conn_read(graft__conn *c);
+/* Parses heads and decodes body bytes from c->in (or WebSocket frames), delivering requests,
+ * body and disconnects to the embedder. */
+void graft__conn_process(graft__conn *c);
+/* Sets c's epoll interest from its state: reading unless paused, writing while output waits. */
+void graft__conn_update_interest(graft__conn *c);
 
 #endif

@@ -16,7 +16,7 @@ void graft__conn_deliver(graft__conn *c, graft__req *r, int ev)
 }
 
 /* Makes room for one read. Input starts in the thread's read buffer (lent until the event
- * is handled, graft__conn_in_settle); a connection needs memory of its own only for input
+ * is handled, conn.c's in_settle); a connection needs memory of its own only for input
  * it could not use at once, and for a read after the lent buffer filled up. */
 static int in_room(graft__conn *c)
 {
@@ -117,7 +117,7 @@ static graft__req *make_req(graft__conn *c, const char *buf, size_t head_len,
     r->headers = h;
     r->num_headers = p->num_headers;
     r->minor_version = p->minor_version;
-    r->is_head = p->method_len == 4 && memcmp(p->method, "HEAD", 4) == 0;
+    r->is_head = GRAFT__LIT_EQ(p->method, p->method_len, "HEAD");
     r->expect_continue = p->expect_continue;
     r->has_body = p->chunked || p->content_length > 0;
     r->keep_alive = p->minor_version >= 1 ? !p->conn_close : (p->conn_keep_alive && !p->conn_close);
@@ -135,13 +135,13 @@ static int upgrade_is_websocket(const graft__http1_request *p)
 {
     for (size_t i = 0; i < p->num_headers; i++) {
         const graft__header *h = &p->headers[i];
-        if (h->name_len != 7 || !graft__tok_eq(h->name, 7, "upgrade"))
+        if (!GRAFT__TOK_IS(h->name, h->name_len, "upgrade"))
             continue;
         /* a comma-separated list of protocols; "websocket" among them, any case */
         const char *v = h->value, *end = v + h->value_len, *item;
         size_t n;
         while (graft__list_next(&v, end, &item, &n))
-            if (n == 9 && graft__tok_eq(item, 9, "websocket"))
+            if (GRAFT__TOK_IS(item, n, "websocket"))
                 return 1;
     }
     return 0;
@@ -218,6 +218,7 @@ static int parse_head(graft__conn *c)
     } else if (p.content_length > 0) {
         c->body_mode = GRAFT__BODY_LENGTH;
         c->body_left = (uint64_t)p.content_length;
+        r->content_length = (uint64_t)p.content_length;
     } else {
         c->body_mode = GRAFT__BODY_NONE;
         r->body_done = 1;

@@ -6,26 +6,21 @@
 
 #include "conn.h"
 
-void *graft__iothread_main(void *arg);
-int graft__iothread_init(graft__iothread *th, graft__engine *e);
-void graft__iothread_wake(graft__iothread *th);
-void graft__iothread_destroy(graft__iothread *th);
-
 int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver, void *ud,
                       graft__engine **out)
 {
-    if (cfg->threads < 1 || cfg->threads > 256 || cfg->n_listen > 200)
+    if (cfg->threads < 1 || cfg->threads > 256 || cfg->n_listen > GRAFT__MAX_LISTENERS)
         return -EINVAL;
     graft__engine *e = calloc(1, sizeof *e);
     if (!e)
         return -ENOMEM;
     e->cfg = *cfg;
     if (e->cfg.timeout_linger <= 0)
-        e->cfg.timeout_linger = GRAFT__LINGER_S;
+        e->cfg.timeout_linger = GRAFT__DEFAULT_TIMEOUT_LINGER;
     if (e->cfg.timeout_linger_idle <= 0)
-        e->cfg.timeout_linger_idle = GRAFT__LINGER_IDLE_S;
+        e->cfg.timeout_linger_idle = GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE;
     if (!e->cfg.max_linger)
-        e->cfg.max_linger = GRAFT__LINGER_MAX;
+        e->cfg.max_linger = GRAFT__DEFAULT_LIMIT_LINGER;
     e->deliver = deliver;
     e->ud = ud;
     e->nthreads = cfg->threads;
@@ -81,17 +76,17 @@ static void wake_all(graft__engine *e)
         graft__iothread_wake(&e->threads[i]);
 }
 
-void graft__engine_stop_accepting(graft__engine *e)
+/* Draining makes each I/O thread drop its listeners (the last one closes them) and shut its
+ * connections down gracefully (iothread.c, on_wake): both entry points below are this. */
+static void drain(graft__engine *e)
 {
     atomic_store(&e->draining, 1);
     wake_all(e);
 }
 
-void graft__engine_shutdown(graft__engine *e)
-{
-    atomic_store(&e->draining, 1);
-    wake_all(e);
-}
+void graft__engine_stop_accepting(graft__engine *e) { drain(e); }
+
+void graft__engine_shutdown(graft__engine *e) { drain(e); }
 
 void graft__engine_abort(graft__engine *e)
 {
@@ -107,15 +102,12 @@ void graft__engine_free(graft__engine *e)
     if (!e)
         return;
     if (e->threads) {
-        int started = 0;
         atomic_store(&e->stopping, 1);
         for (int i = 0; i < e->nthreads; i++)
             if (e->threads[i].tid) {
                 graft__iothread_wake(&e->threads[i]);
                 pthread_join(e->threads[i].tid, NULL);
-                started = 1;
             }
-        (void)started;
         for (int i = 0; i < e->nthreads; i++)
             graft__iothread_destroy(&e->threads[i]);
     }

@@ -11,10 +11,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "buf.h"
 #include "http1_internal.h"
 
 /* Bits: see GRAFT__CT_* in http1_internal.h. Generated from the RFC grammar;
- * tests/core/test_http1.c re-derives every entry and compares. */
+ * tests/unit/core/test_http1.c re-derives every entry and compares. */
 const unsigned char graft__http1_ctype[256] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc4, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -122,7 +123,7 @@ static int classify_target(graft__http1_request *req)
 
     req->query = t + n;
     req->query_len = 0;
-    if (req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0) {
+    if (GRAFT__LIT_EQ(req->method, req->method_len, "CONNECT")) {
         /* authority-form = uri-host ":" port, and CONNECT allows no other form. */
         if (!graft__http1_valid_host(t, n, 1))
             return -400;
@@ -133,7 +134,7 @@ static int classify_target(graft__http1_request *req)
         return 0;
     }
     if (t[0] == '*') {
-        if (n != 1 || req->method_len != 7 || memcmp(req->method, "OPTIONS", 7) != 0)
+        if (n != 1 || !GRAFT__LIT_EQ(req->method, req->method_len, "OPTIONS"))
             return -400;
         req->path = t;
         req->path_len = 1;
@@ -142,10 +143,11 @@ static int classify_target(graft__http1_request *req)
     size_t a = 0; /* offset of the path within the target */
     if (t[0] != '/') {
         /* absolute-form, only for the http and https schemes. */
-        if (n > 7 && graft__tok_eq(t, 7, "http://"))
-            a = 7;
-        else if (n > 8 && graft__tok_eq(t, 8, "https://"))
-            a = 8;
+        static const char http[] = "http://", https[] = "https://";
+        if (n > sizeof http - 1 && graft__tok_eq(t, sizeof http - 1, http))
+            a = sizeof http - 1;
+        else if (n > sizeof https - 1 && graft__tok_eq(t, sizeof https - 1, https))
+            a = sizeof https - 1;
         else
             return -400;
         size_t e = a;
@@ -315,10 +317,12 @@ int graft__http1_parse_request(const char *buf, size_t len, graft__http1_request
         return over ? -431 : NEED_MORE;
     if (r < 0)
         return r;
+    static const char end_crlf[] = "\r\n\r\n";
+    const size_t end_len = sizeof end_crlf - 1;
     /* Cheap pre-check before the validating scan: unless some LF (from the
      * request line's on) is followed by CRLF or LF, the head cannot have
      * ended, nor been cut short by a bare-LF line, so ask for more bytes. */
-    if (!over && !(lim - next >= 2 && memcmp(s + lim - 4, "\r\n\r\n", 4) == 0) &&
+    if (!over && !(lim - next >= 2 && memcmp(s + lim - end_len, end_crlf, end_len) == 0) &&
         !maybe_ended(s + next - 1, s + lim))
         return NEED_MORE;
     if ((r = classify_target(req)) < 0)

@@ -120,7 +120,7 @@ void graft__iothread_handle(graft__iothread *th, const struct epoll_event *evs, 
         uintptr_t tag = (uintptr_t)evs[i].data.ptr;
         if (tag == TAG_WAKE)
             on_wake(th);
-        else if (tag >= TAG_LISTEN_BASE && tag < TAG_LISTEN_BASE + 256) {
+        else if (tag >= TAG_LISTEN_BASE && tag < TAG_LISTEN_BASE + GRAFT__MAX_LISTENERS) {
             if (th->listening)
                 graft__conn_accept(th, e->listen_fds[tag - TAG_LISTEN_BASE]);
         } else

@@ -1,5 +1,6 @@
 /* The embedder's side of a request: body, response bytes, release. Any
- * thread; every function takes the connection lock. */
+ * thread; every function takes the connection lock, but the *_locked ones,
+ * whose caller holds it (graft__req_lock, or deliver). */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -156,20 +157,28 @@ out:
     return rc;
 }
 
+/* 100 Continue, once, to a client that waits for it before sending the body, unless the
+ * body already came, a response began (the final status answers the expectation) or nobody
+ * can read it. Written with graft__conn_write_locked: what the socket does not take is
+ * queued after what it did, never twice; a broken connection is marked for close there,
+ * and the request's waiter hears of it through the DISCONNECT that follows. */
+static void send_continue_locked(graft__conn *c, graft__req *r)
+{
+    if (!r->expect_continue || r->continue_sent || r->body_done || r->response_started ||
+        r->client_gone || r->aborted || c->closed)
+        return;
+    r->continue_sent = 1;
+    struct iovec iov = {GRAFT__STRLIT("HTTP/1.1 100 Continue\r\n\r\n")};
+    (void)graft__conn_write_locked(c, &iov, 1);
+}
+
 int graft__req_take_body(graft__req *r, graft__buf *out, int *more, int *gone)
 {
     graft__conn *c = r->conn;
     int rc = 0;
     pthread_mutex_lock(&c->mu);
     *gone = r->client_gone || r->aborted || c->closed;
-    if (!*gone && r->expect_continue && !r->continue_sent && !r->body_done &&
-        !r->response_started) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        r->continue_sent = 1;
-        /* What the socket does not take is queued after what it did (never twice). */
-        struct iovec iov = {(void *)cont, sizeof cont - 1};
-        graft__conn_write_locked(c, &iov, 1);
-    }
+    send_continue_locked(c, r);
     size_t avail = graft__buf_avail(&r->body);
     if (avail) {
         int was_full = avail >= GRAFT__BODY_HIGH;
@@ -260,4 +269,67 @@ int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, in
     }
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+int graft__req_closed(graft__req *r)
+{
+    graft__conn *c = r->conn;
+    pthread_mutex_lock(&c->mu);
+    int closed = r->client_gone || c->closed || r->aborted;
+    pthread_mutex_unlock(&c->mu);
+    return closed;
+}
+
+size_t graft__req_queued(graft__req *r)
+{
+    graft__conn *c = r->conn;
+    pthread_mutex_lock(&c->mu);
+    size_t queued = graft__buf_avail(&c->out);
+    pthread_mutex_unlock(&c->mu);
+    return queued;
+}
+
+int graft__req_unread_body(graft__req *r, graft__buf *b)
+{
+    if (!graft__buf_avail(b))
+        return 0;
+    graft__conn *c = r->conn;
+    int rc = 0;
+    pthread_mutex_lock(&c->mu);
+    size_t held = graft__buf_avail(&r->body);
+    if (held)
+        rc = graft__buf_append(b, graft__buf_head(&r->body), held);
+    if (rc == 0) {
+        graft__buf_free(&r->body);
+        r->body = *b;
+        *b = (graft__buf){0};
+        r->collect_body = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+void graft__req_lock(graft__req *r) { pthread_mutex_lock(&r->conn->mu); }
+void graft__req_unlock(graft__req *r) { pthread_mutex_unlock(&r->conn->mu); }
+
+void graft__req_collect_body_locked(graft__req *r)
+{
+    graft__conn *c = r->conn;
+    r->collect_body = 1;
+    r->receive_waiting = 1;
+    c->body_wait_ms = graft__now_ms();
+    send_continue_locked(c, r);
+}
+
+int graft__req_want_writable_locked(graft__req *r)
+{
+    graft__conn *c = r->conn;
+    if (c->closed || r->aborted || r->client_gone || r->response_done || c->req != r)
+        return -EPIPE;
+    /* WRITABLE comes when a flush leaves the queue below the low mark; if it already is, a
+     * kick makes the I/O thread flush (nothing) and deliver it. */
+    r->send_waiting = 1;
+    if (graft__buf_avail(&c->out) < GRAFT__OUT_LOW)
+        kick(c);
+    return 0;
 }

@@ -8,11 +8,10 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "ws_frame.h"
 #include "ws_state.h"
 
 #define CLOSE_WAIT_MS 5000
-
-void graft__conn_deliver(graft__conn *c, graft__req *r, int ev);
 
 int graft__ws_code_valid(int code)
 {
@@ -285,107 +284,89 @@ int graft__ws_want_read(graft__conn *c)
     return !c->no_more_input && !ws->out_paused && ws->qcount < ws->cfg.max_queue;
 }
 
+/* Decodes the next frame header in c->in and starts that frame. Returns 1 when it started, 0
+ * when more bytes are needed, -1 when the frame was refused (the connection failed). */
+static int start_frame(graft__conn *c)
+{
+    graft__ws_state *ws = c->ws;
+    graft__ws_frame_limits lim = {ws->cfg.max_size, ws->m_op != 0, ws->offer.deflate};
+    graft__ws_frame f;
+    int rc = graft__ws_frame_decode((const unsigned char *)graft__buf_head(&c->in),
+                                    graft__buf_avail(&c->in), &lim, &f);
+    if (rc < 0) {
+        fail(c, graft__ws_frame_close_code(rc));
+        return -1;
+    }
+    if (rc == 0)
+        return 0;
+    graft__buf_consume(&c->in, (size_t)rc);
+    ws->in_frame = 1;
+    ws->f_op = f.opcode;
+    ws->f_fin = f.fin;
+    ws->f_left = f.len;
+    memcpy(ws->mask, f.mask, sizeof ws->mask);
+    ws->mask_pos = 0;
+    ws->ctrl_len = 0;
+    if (!(f.opcode & 0x8) && f.opcode != GRAFT__WS_CONT) {
+        ws->m_op = f.opcode;
+        ws->m_compressed = f.rsv1;
+        ws->utf8 = 0;
+    }
+    ws->last_rx_ms = graft__now_ms();
+    return 1;
+}
+
+/* Takes what c->in holds of the current frame's payload and, once it is whole, acts on the
+ * frame. Returns 1 when the frame ended, 0 when more bytes are needed, -1 when the
+ * connection failed. A zero-length frame ends here without input. */
+static int frame_payload(graft__conn *c)
+{
+    graft__ws_state *ws = c->ws;
+    unsigned char *p = (unsigned char *)graft__buf_head(&c->in);
+    size_t avail = graft__buf_avail(&c->in);
+    size_t n = avail < ws->f_left ? avail : (size_t)ws->f_left;
+    ws->mask_pos = graft__ws_unmask(p, n, ws->mask, ws->mask_pos);
+    int rc = 0;
+    if (n && (ws->f_op & 0x8)) {
+        memcpy(ws->ctrl + ws->ctrl_len, p, n);
+        ws->ctrl_len += n;
+    } else if (n) {
+        rc = data_bytes(ws, p, n);
+    }
+    graft__buf_consume(&c->in, n);
+    ws->f_left -= n;
+    if (rc < 0) {
+        fail(c, -rc);
+        return -1;
+    }
+    if (ws->f_left)
+        return 0;
+    ws->in_frame = 0;
+    if (ws->f_op & 0x8) {
+        handle_control(c);
+    } else if (ws->f_fin) {
+        rc = end_message(c);
+        if (rc < 0) {
+            fail(c, -rc);
+            return -1;
+        }
+    }
+    return 1;
+}
+
 void graft__ws_process(graft__conn *c)
 {
     graft__ws_state *ws = c->ws;
     while (!c->closed && !c->no_more_input) {
         if (!graft__ws_want_read(c))
             break; /* back-pressure: the app or the peer is not reading */
-        unsigned char *p = (unsigned char *)graft__buf_head(&c->in);
-        size_t avail = graft__buf_avail(&c->in);
-        if (!ws->in_frame) {
-            if (avail == 0)
-                break;
-            if (avail < 2)
-                break;
-            int fin = p[0] & 0x80, rsv1 = p[0] & 0x40, rsv23 = p[0] & 0x30, op = p[0] & 0x0F;
-            int masked = p[1] & 0x80;
-            uint64_t len = p[1] & 0x7F;
-            /* Everything but the extended length is in the first two bytes: judge it now, so
-             * a bad frame is refused even when the peer sends nothing more (RFC 6455 §5.1). */
-            int control = op & 0x8;
-            int bad = !masked || rsv23 || (op > 2 && op < 8) || op > 10;
-            if (control)
-                bad = bad || !fin || len > 125 || rsv1;
-            else if (op == GRAFT__WS_CONT)
-                bad = bad || !ws->m_op || rsv1;
-            else
-                bad = bad || ws->m_op || (rsv1 && !ws->offer.deflate);
-            if (bad) {
-                fail(c, 1002);
-                return;
-            }
-            size_t hl = 2;
-            if (len == 126) {
-                if (avail < 4)
-                    break;
-                len = ((uint64_t)p[2] << 8) | p[3];
-                hl = 4;
-            } else if (len == 127) {
-                if (avail < 10)
-                    break;
-                len = 0;
-                for (int i = 0; i < 8; i++)
-                    len = (len << 8) | p[2 + i];
-                hl = 10;
-                if (len >> 63) {
-                    fail(c, 1002);
-                    return;
-                }
-            }
-            if (!control && len > ws->cfg.max_size) {
-                fail(c, 1009);
-                return;
-            }
-            if (avail < hl + 4)
-                break;
-            memcpy(ws->mask, p + hl, 4);
-            graft__buf_consume(&c->in, hl + 4);
-            ws->in_frame = 1;
-            ws->f_op = op;
-            ws->f_fin = fin != 0;
-            ws->f_left = len;
-            ws->mask_pos = 0;
-            ws->ctrl_len = 0;
-            if (!control && op != GRAFT__WS_CONT) {
-                ws->m_op = op;
-                ws->m_compressed = rsv1 != 0;
-                ws->utf8 = 0;
-            }
-            ws->last_rx_ms = graft__now_ms();
-            /* fall through to the payload: a zero-length frame completes right here */
-            p = (unsigned char *)graft__buf_head(&c->in);
-            avail = graft__buf_avail(&c->in);
-        }
-        size_t n = avail < ws->f_left ? avail : (size_t)ws->f_left;
-        for (size_t i = 0; i < n; i++)
-            p[i] ^= ws->mask[(ws->mask_pos + i) & 3];
-        ws->mask_pos = (ws->mask_pos + (unsigned)n) & 3;
-        int rc = 0;
-        if (n && (ws->f_op & 0x8)) {
-            memcpy(ws->ctrl + ws->ctrl_len, p, n);
-            ws->ctrl_len += n;
-        } else if (n) {
-            rc = data_bytes(ws, p, n);
-        }
-        graft__buf_consume(&c->in, n);
-        ws->f_left -= n;
-        if (rc < 0) {
-            fail(c, -rc);
-            return;
-        }
-        if (ws->f_left)
-            break; /* need more bytes */
-        ws->in_frame = 0;
-        if (ws->f_op & 0x8)
-            handle_control(c);
-        else if (ws->f_fin) {
-            rc = end_message(c);
-            if (rc < 0) {
-                fail(c, -rc);
-                return;
-            }
-        }
+        int rc = ws->in_frame ? 1 : start_frame(c);
+        if (rc > 0)
+            rc = frame_payload(c);
+        if (rc < 0)
+            return; /* failed: fail() already told the app */
+        if (rc == 0)
+            break;
     }
     if (c->read_eof && !c->closed) {
         if (!ws->close_received && !ws->failed && !ws->close_code)

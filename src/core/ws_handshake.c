@@ -54,7 +54,7 @@ static void negotiate(const graft__http1_request *r, graft__ws_offer *o)
 {
     for (size_t i = 0; i < r->num_headers; i++) {
         const graft__header *h = &r->headers[i];
-        if (h->name_len != 24 || !graft__tok_eq(h->name, 24, "sec-websocket-extensions"))
+        if (!GRAFT__TOK_IS(h->name, h->name_len, "sec-websocket-extensions"))
             continue;
         const char *p = h->value, *end = h->value + h->value_len;
         while (p < end) {
@@ -80,20 +80,20 @@ static void negotiate(const graft__http1_request *r, graft__ws_offer *o)
                     vl -= 2;
                 }
                 if (first) {
-                    ok = kl == 18 && graft__tok_eq(a, 18, "permessage-deflate") && !eq;
+                    ok = GRAFT__TOK_IS(a, kl, "permessage-deflate") && !eq;
                     first = 0;
-                } else if (kl == 26 && graft__tok_eq(a, 26, "server_no_context_takeover") && !eq) {
+                } else if (GRAFT__TOK_IS(a, kl, "server_no_context_takeover") && !eq) {
                     ok = !t.server_no_ctx;
                     t.server_no_ctx = 1;
-                } else if (kl == 26 && graft__tok_eq(a, 26, "client_no_context_takeover") && !eq) {
+                } else if (GRAFT__TOK_IS(a, kl, "client_no_context_takeover") && !eq) {
                     ok = !t.client_no_ctx;
                     t.client_no_ctx = 1;
-                } else if (kl == 22 && graft__tok_eq(a, 22, "server_max_window_bits") && eq) {
+                } else if (GRAFT__TOK_IS(a, kl, "server_max_window_bits") && eq) {
                     int bits = parse_bits(val, vl);
                     /* zlib cannot make raw deflate streams with an 8-bit window */
                     ok = bits >= 9 && !t.server_bits;
                     t.server_bits = bits;
-                } else if (kl == 22 && graft__tok_eq(a, 22, "client_max_window_bits")) {
+                } else if (GRAFT__TOK_IS(a, kl, "client_max_window_bits")) {
                     ok = !t.client_bits_offered;
                     t.client_bits_offered = 1;
                     if (eq) {
@@ -128,9 +128,9 @@ int graft__ws_check_handshake_parsed(const graft__http1_request *r, graft__ws_of
     const graft__header *ver = find(r, "sec-websocket-version", &n);
     if (!ver || n != 1)
         return 400;
-    if (ver->value_len != 2 || memcmp(ver->value, "13", 2) != 0)
+    if (!GRAFT__LIT_EQ(ver->value, ver->value_len, "13"))
         return 426;
-    if (r->method_len != 3 || memcmp(r->method, "GET", 3) != 0 || r->minor_version < 1 ||
+    if (!GRAFT__LIT_EQ(r->method, r->method_len, "GET") || r->minor_version < 1 ||
         !r->conn_upgrade || r->chunked || r->content_length > 0)
         return 400;
     const graft__header *key = find(r, "sec-websocket-key", &n);

@@ -37,14 +37,35 @@ static void sep(graft_json *j)
     if (j->after_key)
         j->after_key = 0;
     else if (j->need_comma)
-        put(j, ",", 1);
+        put(j, GRAFT__STRLIT(","));
     j->need_comma = 1;
 }
 
-GRAFT_API void graft_json_object_begin(graft_json *j) { sep(j); put(j, "{", 1); j->need_comma = 0; }
-GRAFT_API void graft_json_object_end(graft_json *j) { put(j, "}", 1); j->need_comma = 1; }
-GRAFT_API void graft_json_array_begin(graft_json *j) { sep(j); put(j, "[", 1); j->need_comma = 0; }
-GRAFT_API void graft_json_array_end(graft_json *j) { put(j, "]", 1); j->need_comma = 1; }
+GRAFT_API void graft_json_object_begin(graft_json *j)
+{
+    sep(j);
+    put(j, GRAFT__STRLIT("{"));
+    j->need_comma = 0;
+}
+
+GRAFT_API void graft_json_object_end(graft_json *j)
+{
+    put(j, GRAFT__STRLIT("}"));
+    j->need_comma = 1;
+}
+
+GRAFT_API void graft_json_array_begin(graft_json *j)
+{
+    sep(j);
+    put(j, GRAFT__STRLIT("["));
+    j->need_comma = 0;
+}
+
+GRAFT_API void graft_json_array_end(graft_json *j)
+{
+    put(j, GRAFT__STRLIT("]"));
+    j->need_comma = 1;
+}
 
 /* Length of the UTF-8 sequence at s[0] (c >= 0x80): > 0 when valid, else minus the length
  * of its maximal subpart (the longest prefix of a valid sequence, at least one byte), which
@@ -69,7 +90,7 @@ static long utf8_seq(const unsigned char *s, size_t n)
 static void str(graft_json *j, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    put(j, "\"", 1);
+    put(j, GRAFT__STRLIT("\""));
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -82,7 +103,7 @@ static void str(graft_json *j, const char *s, size_t n)
                 continue;
             }
             put(j, s + start, i - start);
-            put(j, "\xef\xbf\xbd", 3); /* U+FFFD */
+            put(j, GRAFT__STRLIT("\xef\xbf\xbd")); /* U+FFFD */
             i += (size_t)-k - 1;
             start = i + 1;
             continue;
@@ -104,7 +125,7 @@ static void str(graft_json *j, const char *s, size_t n)
         else if (c < 0x20) {
             u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0'; u[4] = hex[c >> 4]; u[5] = hex[c & 15];
             put(j, s + start, i - start);
-            put(j, u, 6);
+            put(j, u, sizeof u);
             start = i + 1;
             continue;
         }
@@ -115,14 +136,14 @@ static void str(graft_json *j, const char *s, size_t n)
         }
     }
     put(j, s + start, n - start);
-    put(j, "\"", 1);
+    put(j, GRAFT__STRLIT("\""));
 }
 
 GRAFT_API void graft_json_key(graft_json *j, const char *key)
 {
     sep(j);
     str(j, key, strlen(key));
-    put(j, ":", 1);
+    put(j, GRAFT__STRLIT(":"));
     j->after_key = 1;
 }
 
@@ -172,7 +193,7 @@ GRAFT_API void graft_json_double(graft_json *j, double v)
 {
     sep(j);
     if (!isfinite(v)) {
-        put(j, "null", 4);
+        put(j, GRAFT__STRLIT("null"));
         return;
     }
     char t[48];
@@ -200,7 +221,7 @@ GRAFT_API void graft_json_double(graft_json *j, double v)
 }
 
 GRAFT_API void graft_json_bool(graft_json *j, int v) { sep(j); put(j, v ? "true" : "false", v ? 4 : 5); }
-GRAFT_API void graft_json_null(graft_json *j) { sep(j); put(j, "null", 4); }
+GRAFT_API void graft_json_null(graft_json *j) { sep(j); put(j, GRAFT__STRLIT("null")); }
 
 GRAFT_API const char *graft_json_data(graft_json *j, size_t *len)
 {

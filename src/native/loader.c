@@ -7,10 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "native.h"
-
-int graft__native_start_pool(graft__native *n, int threads);
-void graft__native_stop_pool(graft__native *n);
+#include "native_req.h"
 
 GRAFT_API void graft_router_set_state(graft_router *r, void *state, void (*destroy)(void *))
 {

@@ -35,7 +35,6 @@ typedef struct graft__native {
     /* Send GRAFT__EV_LOG to the next embedder when a native response completes (only when it
      * keeps an access log: every event costs the embedder a wake-up). */
     int log_to_next;
-    graft__engine *engine;
     const char *default_headers; /* "server: graft\r\n..." for native responses */
     size_t default_headers_len;
     int date_header;
@@ -86,6 +85,11 @@ int graft__native_crash_init(graft__native *n);
 void graft__native_crash_fini(graft__native *n);
 /* Drops one reference (graft__native_free's, or a request's); the last one frees. */
 void graft__native_unref(graft__native *n);
+/* Starts up to `threads` workers for GRAFT_ROUTE_BLOCKING handlers (fewer if thread creation
+ * fails; with none, those handlers run where the others do). Returns 0 or -ENOMEM. */
+int graft__native_start_pool(graft__native *n, int threads);
+/* Stops the workers once the queue is empty, and joins them. */
+void graft__native_stop_pool(graft__native *n);
 
 /* Brackets a public call that may touch the engine or the embedder: returns 0 (then
  * graft__native_leave must follow) while the server runs, GRAFT_EGONE once it stopped. The

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/conn.h" /* TODO(issue 12): engine API only */
 #include "native_req.h"
 
 GRAFT_API const char *graft_method(graft_request *gr) { return gr->method_z; }
@@ -179,9 +178,5 @@ GRAFT_API int graft_request_gone(graft_request *gr)
 {
     if (atomic_load(&gr->nat->stopped))
         return 1;
-    graft__conn *c = gr->req->conn;
-    pthread_mutex_lock(&c->mu);
-    int gone = gr->req->client_gone || c->closed || gr->req->aborted;
-    pthread_mutex_unlock(&c->mu);
-    return gone;
+    return graft__req_closed(gr->req);
 }

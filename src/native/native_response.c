@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../core/conn.h" /* TODO(issue 12): engine API only */
 #include "native_req.h"
 #include "response.h"
 
@@ -236,7 +235,7 @@ static int stream_start_running(graft_request *gr, int status, const char *conte
     gr->chunked = d.framing == GRAFT__FRAMING_CHUNKED;
     gr->req->status = status;
     gr->state = GR_STREAMING;
-    gr->fail_status = d.close ? -1 : 0; /* remembers "close after" for stream_end */
+    gr->close_after = d.close;
     struct iovec iov = {head.data, head.len};
     rc = finish_write(gr, &iov, 1, 0, status);
     graft__buf_free(&head);
@@ -263,11 +262,7 @@ static int stream_write_running(graft_request *gr, const void *data, size_t len)
         return 0;
     /* Only this writer adds to the queue, so what is queued now is an upper bound until the
      * write below: the queue never exceeds the cap by more than one chunk. */
-    graft__conn *c = gr->req->conn;
-    pthread_mutex_lock(&c->mu);
-    size_t queued = graft__buf_avail(&c->out);
-    pthread_mutex_unlock(&c->mu);
-    if (queued > GRAFT__STREAM_CAP)
+    if (graft__req_queued(gr->req) > GRAFT__STREAM_CAP)
         return GRAFT_EAGAIN;
     char pre[GRAFT__CHUNK_PREFIX_MAX];
     struct iovec iov[3];
@@ -301,8 +296,7 @@ static int stream_end_running(graft_request *gr)
     struct iovec iov = graft__chunk_last();
     if (!gr->chunked)
         iov.iov_len = 0;
-    int flags = GRAFT__W_FINAL | (gr->fail_status == -1 ? GRAFT__W_CLOSE : 0);
-    gr->fail_status = 0;
+    int flags = GRAFT__W_FINAL | (gr->close_after ? GRAFT__W_CLOSE : 0);
     int rc = finish_write(gr, &iov, 1, flags, gr->req->status);
     return rc > 0 ? 0 : rc;
 }
@@ -321,25 +315,19 @@ GRAFT_API int graft_stream_end(graft_request *gr)
 
 static int on_writable_running(graft_request *gr, graft_writable_cb cb, void *ud)
 {
-    graft__req *r = gr->req;
-    graft__conn *c = r->conn;
     int rc = 0;
     graft_request_retain(gr); /* the armed callback's, dropped after it ran */
-    pthread_mutex_lock(&c->mu);
+    /* Under the lock deliver holds: the event cannot come between arming and storing cb. */
+    graft__req_lock(gr->req);
     if (gr->state != GR_STREAMING || gr->wcb) {
         rc = GRAFT_EINVAL;
-    } else if (c->closed || r->aborted || r->client_gone || r->response_done || c->req != r) {
+    } else if (graft__req_want_writable_locked(gr->req) < 0) {
         rc = GRAFT_EGONE; /* no event would ever come */
     } else {
         gr->wcb = cb;
         gr->wud = ud;
-        /* The engine delivers WRITABLE when a flush leaves the queue below the low mark;
-         * if it already is, a kick makes the poller flush (nothing) and deliver it. */
-        r->send_waiting = 1;
-        if (graft__buf_avail(&c->out) < GRAFT__OUT_LOW)
-            graft__conn_kick(c);
     }
-    pthread_mutex_unlock(&c->mu);
+    graft__req_unlock(gr->req);
     if (rc)
         graft_request_release(gr);
     return rc;

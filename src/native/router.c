@@ -1,6 +1,7 @@
 /* A plain route table: linear, compared segment by segment. Precedence is
  * decided per segment from the left: literal beats {param} beats {rest:path}. */
 #include "router.h"
+#include "buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,8 +53,10 @@ static int parse_template(graft__route *rt, const char *t)
             name = p + 1;
             nl = n - 2;
             kind = 1;
-            if (nl > 5 && memcmp(name + nl - 5, ":path", 5) == 0) {
-                nl -= 5;
+            static const char rest[] = ":path";
+            const size_t rest_len = sizeof rest - 1;
+            if (nl > rest_len && memcmp(name + nl - rest_len, rest, rest_len) == 0) {
+                nl -= rest_len;
                 kind = 2;
                 if (e)
                     return GRAFT_EINVAL; /* a catch-all must be last */
@@ -214,7 +217,7 @@ int graft__router_match(const graft_router *r, const char *method, size_t mlen, 
 {
     if (!r || r->n == 0 || plen == 0 || path[0] != '/')
         return 0;
-    int head = head_as_get && mlen == 4 && memcmp(method, "HEAD", 4) == 0;
+    int head = head_as_get && GRAFT__LIT_EQ(method, mlen, "HEAD");
     /* One score per segment (registration caps their number), then the method tiebreak in
      * its own last slot, so it never overwrites a segment's score. */
     unsigned char best[SCORE_LEN], cur[SCORE_LEN];
@@ -228,7 +231,7 @@ int graft__router_match(const graft_router *r, const char *method, size_t mlen, 
             continue; /* cannot happen: add_route refuses them */
         size_t ml = rt->is_ws ? mlen : strlen(rt->method);
         int mok = rt->is_ws || (ml == mlen && memcmp(rt->method, method, mlen) == 0) ||
-                  (head && ml == 3 && memcmp(rt->method, "GET", 3) == 0);
+                  (head && GRAFT__LIT_EQ(rt->method, ml, "GET"));
         if (!mok)
             continue;
         memset(cur, 0, sizeof cur);

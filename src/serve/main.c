@@ -34,33 +34,56 @@ typedef struct opts {
     size_t headers_len;
 } opts;
 
+/* The defaults: the engine's (engine.h) where the bridge shares them, graft-serve's own
+ * otherwise. usage() prints these values, so the help cannot drift from them. */
+static void set_defaults(opts *o)
+{
+    *o = (opts){.host = "127.0.0.1", .port = 8000, .threads = GRAFT__DEFAULT_THREADS, .workers = 1,
+                .backlog = 2048, .access_log = 1, .server_header = 1, .date_header = 1, .blocking = 4,
+                .keep_alive = GRAFT__DEFAULT_TIMEOUT_KEEP_ALIVE, .graceful = 30,
+                .header_timeout = GRAFT__DEFAULT_TIMEOUT_REQUEST_HEADER,
+                .body_timeout = GRAFT__DEFAULT_TIMEOUT_BODY_READ,
+                .send_timeout = GRAFT__DEFAULT_TIMEOUT_SEND,
+                .linger = GRAFT__DEFAULT_TIMEOUT_LINGER,
+                .linger_idle = GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE,
+                .limit_linger = (long)GRAFT__DEFAULT_LIMIT_LINGER,
+                .limit_line = GRAFT__DEFAULT_LIMIT_REQUEST_LINE,
+                .limit_head = GRAFT__DEFAULT_LIMIT_REQUEST_HEAD,
+                .limit_fields = GRAFT__DEFAULT_LIMIT_REQUEST_FIELDS, .ws = 1,
+                .ws_deflate = GRAFT__DEFAULT_WS_PER_MESSAGE_DEFLATE,
+                .ws_queue = GRAFT__DEFAULT_WS_MAX_QUEUE,
+                .ws_max_size = (long)GRAFT__DEFAULT_WS_MAX_SIZE,
+                .ws_ping_interval = GRAFT__DEFAULT_WS_PING_INTERVAL,
+                .ws_ping_timeout = GRAFT__DEFAULT_WS_PING_TIMEOUT};
+}
+
 static void usage(FILE *f)
 {
-    fputs("usage: graft-serve --native LIB.so [--native ...] [options]\n"
-          "  --host HOST (127.0.0.1)   --port PORT (8000, 0 = any)   --uds PATH\n"
-          "  --threads N (1)           --workers N (1)               --blocking-threads N (4)\n"
-          "  --timeout-keep-alive S (5)  --timeout-graceful-shutdown S (30)\n"
-          "  --timeout-request-header S (10)  --timeout-body-read S (30)  --timeout-send S (60)\n"
-          "  --timeout-linger S (30)  --timeout-linger-idle S (5)  --limit-linger B (67108864)\n"
-          "  --limit-request-line B (8190)  --limit-request-head B (65536)\n"
-          "  --limit-request-fields N (100)  --limit-request-body B (none)  --limit-concurrency N\n"
-          "  --backlog N (2048)  --header NAME:VALUE  --no-access-log  --no-server-header\n"
-          "  --no-date-header  --ws auto|none  --ws-max-size B (16777216)  --ws-max-queue N (32)\n"
-          "  --ws-ping-interval S (20)  --ws-ping-timeout S (20)  --ws-per-message-deflate true|false\n"
-          "  --version\n"
-          "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
-          f);
+    opts d;
+    set_defaults(&d);
+    fprintf(f,
+            "usage: graft-serve --native LIB.so [--native ...] [options]\n"
+            "  --host HOST (%s)   --port PORT (%d, 0 = any)   --uds PATH\n"
+            "  --threads N (%d)           --workers N (%d)               --blocking-threads N (%d)\n"
+            "  --timeout-keep-alive S (%g)  --timeout-graceful-shutdown S (%g)\n"
+            "  --timeout-request-header S (%g)  --timeout-body-read S (%g)  --timeout-send S (%g)\n"
+            "  --timeout-linger S (%g)  --timeout-linger-idle S (%g)  --limit-linger B (%ld)\n"
+            "  --limit-request-line B (%ld)  --limit-request-head B (%ld)\n"
+            "  --limit-request-fields N (%ld)  --limit-request-body B (none)  --limit-concurrency N\n"
+            "  --backlog N (%d)  --header NAME:VALUE  --no-access-log  --no-server-header\n"
+            "  --no-date-header  --ws auto|none  --ws-max-size B (%ld)  --ws-max-queue N (%d)\n"
+            "  --ws-ping-interval S (%g)  --ws-ping-timeout S (%g)  --ws-per-message-deflate true|false\n"
+            "  --version\n"
+            "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
+            d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
+            d.header_timeout, d.body_timeout, d.send_timeout, d.linger, d.linger_idle,
+            d.limit_linger, d.limit_line, d.limit_head, d.limit_fields, d.backlog, d.ws_max_size,
+            d.ws_queue, d.ws_ping_interval, d.ws_ping_timeout);
 }
 
 static int parse(opts *o, int argc, char **argv)
 {
-    *o = (opts){.host = "127.0.0.1", .port = 8000, .threads = 1, .workers = 1, .backlog = 2048,
-                .access_log = 1, .server_header = 1, .date_header = 1, .blocking = 4,
-                .keep_alive = 5, .graceful = 30, .header_timeout = 10, .body_timeout = 30, .send_timeout = 60,
-                .linger = 30, .linger_idle = 5, .limit_linger = 64L << 20,
-                .limit_line = 8190, .limit_head = 65536, .limit_fields = 100, .ws = 1,
-                .ws_deflate = 1, .ws_queue = 32, .ws_max_size = 16777216, .ws_ping_interval = 20,
-                .ws_ping_timeout = 20};
+    set_defaults(o);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

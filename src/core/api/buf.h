@@ -16,6 +16,9 @@ typedef struct graft__buf {
 /* A string literal and its length as two arguments (h2o's H2O_STRLIT): lengths are never
  * counted by hand. Only for literals: sizeof of a pointer would be wrong. */
 #define GRAFT__STRLIT(s) ("" s ""), (sizeof(s) - 1)
+/* Whether the n bytes at p are exactly the literal lit (its length counted by the compiler,
+ * tested first); n is evaluated twice. */
+#define GRAFT__LIT_EQ(p, n, lit) ((n) == sizeof("" lit "") - 1 && memcmp((p), GRAFT__STRLIT(lit)) == 0)
 
 /* Ensures room for n more bytes after len; may compact or reallocate. */
 int graft__buf_reserve(graft__buf *b, size_t n);

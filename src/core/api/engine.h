@@ -2,9 +2,9 @@
  *
  * Threads: the engine runs `threads` I/O threads, each with its own epoll set
  * and connections. A parsed request is handed to the embedder through
- * `deliver` (called on the I/O thread, with no engine lock held that the
- * embedder could need); the embedder answers later from any thread through
- * the graft__req_* calls in req.h.
+ * `deliver` (called on the I/O thread with the request's connection lock
+ * held, so it only queues work: see graft__req_lock); the embedder answers
+ * later from any thread through the graft__req_* calls in req.h.
  *
  * Lifetime: memory of a connection is released only when its I/O thread has
  * closed it and the last request referencing it has been released. */
@@ -32,6 +32,31 @@ enum graft__event {
 
 typedef void (*graft__deliver_fn)(void *ud, graft__req *req, int event);
 
+/* Defaults for the settings below, the one C source for both embedders: the bridge's
+ * Server() keywords and graft-serve's options take them from here, and
+ * tests/server/test_defaults.py checks they match graft/config.py's (the Python CLI's). */
+#define GRAFT__DEFAULT_THREADS 1
+#define GRAFT__DEFAULT_LIMIT_REQUEST_LINE 8190
+#define GRAFT__DEFAULT_LIMIT_REQUEST_HEAD 65536
+#define GRAFT__DEFAULT_LIMIT_REQUEST_FIELDS 100
+#define GRAFT__DEFAULT_TIMEOUT_KEEP_ALIVE 5.0
+#define GRAFT__DEFAULT_TIMEOUT_REQUEST_HEADER 10.0
+#define GRAFT__DEFAULT_TIMEOUT_BODY_READ 30.0
+#define GRAFT__DEFAULT_TIMEOUT_SEND 60.0
+#define GRAFT__DEFAULT_TIMEOUT_LINGER 30.0
+#define GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE 5.0
+#define GRAFT__DEFAULT_LIMIT_LINGER ((uint64_t)64 * 1024 * 1024)
+#define GRAFT__DEFAULT_WS_MAX_SIZE ((uint64_t)16 * 1024 * 1024)
+#define GRAFT__DEFAULT_WS_MAX_QUEUE 32
+#define GRAFT__DEFAULT_WS_PING_INTERVAL 20.0
+#define GRAFT__DEFAULT_WS_PING_TIMEOUT 20.0
+#define GRAFT__DEFAULT_WS_PER_MESSAGE_DEFLATE 1
+
+/* Listening sockets one engine takes at most (graft__engine_config.n_listen): more make
+ * graft__engine_new fail with -EINVAL, and the bridge refuses them with a ValueError naming
+ * the limit. The I/O threads tag listeners in epoll by index below it. */
+#define GRAFT__MAX_LISTENERS 256
+
 typedef struct graft__engine_config {
     graft__http1_limits limits;
     uint64_t max_body;          /* 0: unlimited; larger bodies get 413 */
@@ -42,14 +67,15 @@ typedef struct graft__engine_config {
     /* Lingering close (after our answer, with the write side shut, input is read and
      * discarded so the client can finish sending and read the answer, rather than get a
      * reset): at most this many seconds in all, this many without data, this many bytes.
-     * 0 picks the default (30 s, 5 s, 64 MiB; nginx's lingering_time/lingering_timeout). */
+     * 0 picks the default (GRAFT__DEFAULT_TIMEOUT_LINGER, _LINGER_IDLE, _LIMIT_LINGER: 30 s,
+     * 5 s, 64 MiB, as nginx's lingering_time/lingering_timeout). */
     double timeout_linger;
     double timeout_linger_idle;
     uint64_t max_linger;
     int threads;                /* I/O threads, >= 1 */
     int limit_concurrency;      /* 0: none; else 503 beyond this many connections or requests */
     const int *listen_fds;      /* listening sockets, already bound and listening */
-    int n_listen;
+    int n_listen;               /* at most GRAFT__MAX_LISTENERS */
     int listen_unix;            /* listeners are AF_UNIX (no client/server address) */
     /* Pre-serialised default response headers ("server: graft\r\n..."), appended after Date. */
     const char *default_headers;
@@ -65,15 +91,19 @@ typedef struct graft__engine_config {
     int external_poll;
 } graft__engine_config;
 
-/* Creates an engine; *out is set on success. Returns 0 or a negative errno. */
+/* Creates an engine; *out is set on success. Returns 0 or a negative errno (-EINVAL for a
+ * thread count outside 1..256 or more than GRAFT__MAX_LISTENERS listeners). */
 int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver, void *ud,
                       graft__engine **out);
 /* Starts the I/O threads. Returns 0 or a negative errno (nothing started then). */
 int graft__engine_start(graft__engine *e);
-/* Stops accepting: listeners leave every epoll set and are closed by the engine. */
+/* Stops accepting: listeners leave every epoll set and are closed by the engine. The engine
+ * has one draining state, so this also begins the graceful shutdown below: there is no
+ * "stop accepting but keep serving keep-alive connections". */
 void graft__engine_stop_accepting(graft__engine *e);
-/* Begins a graceful shutdown: idle connections close now, busy ones after their response,
- * and requests waiting for nothing but disconnect are told so. */
+/* Begins a graceful shutdown: listeners close as above, idle connections close now, busy
+ * ones after their response, and requests waiting for nothing but disconnect are told so.
+ * After graft__engine_stop_accepting it changes nothing; it names the embedder's intent. */
 void graft__engine_shutdown(graft__engine *e);
 /* Force-disconnects every in-flight request (graceful timeout expired). */
 void graft__engine_abort(graft__engine *e);

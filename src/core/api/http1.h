@@ -91,5 +91,9 @@ int graft__list_next(const char **p, const char *end, const char **item, size_t 
 
 /* Case-insensitive ASCII comparison of a token with a NUL-terminated lowercase literal. */
 int graft__tok_eq(const char *s, size_t len, const char *lower);
+/* graft__tok_eq against a lowercase literal, the length test first with the length counted
+ * by the compiler; len is evaluated twice. */
+#define GRAFT__TOK_IS(s, len, lower) \
+    ((len) == sizeof("" lower "") - 1 && graft__tok_eq((s), (len), "" lower ""))
 
 #endif

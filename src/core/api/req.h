@@ -33,13 +33,16 @@ typedef struct graft__req {
     unsigned has_body : 1;
     unsigned keep_alive : 1; /* the client allows another request on this connection */
     unsigned websocket : 1;  /* a valid WebSocket handshake (ws_offer holds its details) */
+    uint64_t content_length; /* declared Content-Length; 0 when none, or chunked */
     struct graft__ws_offer *ws_offer;
     char client_ip[48];
     int client_port; /* -1 for AF_UNIX */
     char server_ip[48];
     int server_port;
     void *app_data; /* the embedder's object; owned by the embedder */
-    void *native;   /* the native layer's request while a native handler owns it */
+    /* The native layer's request while a native handler owns it: written under the
+     * connection lock (graft__req_lock), because deliver reads it. */
+    void *native;
     int status;     /* response status, for the access log */
 
     /* Shared with the I/O thread: touched only under the connection lock. */
@@ -77,6 +80,10 @@ int graft__req_take_body(graft__req *r, graft__buf *out, int *more, int *gone);
  * the exchange. Returns 1 (and arms nothing) when the client is already gone
  * or the server is shutting down, else 0. */
 int graft__req_wait_disconnect(graft__req *r);
+
+/* Output queue marks: above HIGH a writer is asked to wait; WRITABLE comes below LOW. */
+#define GRAFT__OUT_HIGH (256 * 1024)
+#define GRAFT__OUT_LOW (64 * 1024)
 
 enum {
     GRAFT__W_FINAL = 1, /* the response is complete after these bytes */
@@ -116,5 +123,42 @@ int graft__req_gone(graft__req *r);
 
 /* Drops one reference; the last one frees the request. */
 void graft__req_release(graft__req *r);
+
+/* Whether the client is out of reach through this request's connection: it left, the server
+ * gave up on the request, or the connection closed. Unlike graft__req_gone this stays 1 once
+ * the connection closed after the response completed (a WebSocket, a finished stream). */
+int graft__req_closed(graft__req *r);
+
+/* Response bytes queued for the client and not yet written (a file being sent not counted). */
+size_t graft__req_queued(graft__req *r);
+
+/* Puts the bytes of b back in front of the body bytes the engine holds, so the next taker
+ * reads the body unchanged, and ends graft__req_collect_body_locked's collecting; b is left
+ * empty. Nothing happens when b holds no bytes. Returns 0, or -ENOMEM (nothing changed). */
+int graft__req_unread_body(graft__req *r, graft__buf *b);
+
+/* The connection lock, which deliver runs under.
+ *
+ * Decision (issue 12): an embedder's per-request state that deliver reads and other threads
+ * change lives under this lock, rather than under a lock of the embedder's own, which deliver
+ * could only take nested inside this one (every other path would have to nest it the same
+ * way, or deadlock). The native layer keeps its request pointer (`native`) and its armed
+ * WRITABLE callback there. Hold it briefly, around the embedder's own fields and the
+ * *_locked calls below only: every other graft__req_* call takes it itself (it is not
+ * recursive), and deliver already holds it. */
+void graft__req_lock(graft__req *r);
+void graft__req_unlock(graft__req *r);
+
+/* Under the lock (deliver holds it). Parks the request until its whole body has arrived: the
+ * body is buffered whole (no 64 KiB read pause; the caller bounds it), 100 Continue goes out
+ * when the client waits for it, and a BODY or DISCONNECT event is armed, the body timeout
+ * running meanwhile. Call it again from a BODY event to wait for the rest. */
+void graft__req_collect_body_locked(graft__req *r);
+
+/* Under the lock. Arms a WRITABLE event for when queued output drains below GRAFT__OUT_LOW
+ * (at once when it already is), or DISCONNECT if the client leaves first. Returns 0, or
+ * -EPIPE when no event would ever come: the connection closed, the client left, the request
+ * was aborted or its response is complete. */
+int graft__req_want_writable_locked(graft__req *r);
 
 #endif

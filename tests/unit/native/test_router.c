@@ -1,4 +1,4 @@
-/* Unit tests for the route table (src/core/router.c): the template depth limit
+/* Unit tests for the route table (src/native/router.c): the template depth limit
  * (GRAFT_ROUTE_MAX_SEGMENTS) for HTTP and WebSocket routes, matching right at
  * the limit, and the HEAD-over-GET tiebreak there. Paths and templates are
  * built in exactly-sized heap blocks so sanitizers see any overrun. */
