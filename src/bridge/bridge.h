@@ -1,8 +1,12 @@
 /* The ASGI bridge: CPython objects over the engine. Everything in the bridge
  * runs on the Python thread with the GIL held, except deliver(), which the
- * I/O threads call and which only queues. */
-#ifndef GRAFT_BRIDGE_H
-#define GRAFT_BRIDGE_H
+ * I/O threads call and which only queues.
+ *
+ * Prefixes say who may call what: graft_ is the public handler API (include/graft.h),
+ * graft__ the engine and native layer (src/core/api, src/native), graftpy_ this bridge's
+ * internals, which nothing outside src/bridge calls (only PyInit__graft is exported). */
+#ifndef GRAFTPY_BRIDGE_H
+#define GRAFTPY_BRIDGE_H
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -16,7 +20,7 @@
 typedef struct {
     graft__req *req;
     int ev;
-} graft_event;
+} graftpy_event;
 
 /* Module state: types and cached objects, so no process-wide C globals. */
 typedef struct {
@@ -36,11 +40,11 @@ typedef struct {
     PyObject *methods[9];       /* GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT TRACE */
     PyObject *hdr_names[32];    /* common lowercase header names as bytes */
     PyObject *s_done, *s_set_result, *s_set_exception, *s_cancelled;
-} graft_state;
+} graftpy_state;
 
 typedef struct {
     PyObject_HEAD
-    graft_state *st;
+    graftpy_state *st;
     graft__engine *engine;
     graft__native *native;  /* NULL without --native */
     PyObject *app, *loop, *create_task, *create_future, *call_soon;
@@ -66,19 +70,19 @@ typedef struct {
     int polling;            /* inside graft__engine_poll (loop thread only) */
     pthread_t loop_thread;
     pthread_mutex_t qmu;
-    graft_event *q;
+    graftpy_event *q;
     size_t qlen, qcap;
-    graft_event *work;
+    graftpy_event *work;
     size_t workcap;
     int started;
     PyObject *weakreflist;
-} graft_server;
+} graftpy_server;
 
 enum { CYC_INIT, CYC_STARTED, CYC_DONE };
 
 typedef struct {
     PyObject_HEAD
-    graft_server *srv;
+    graftpy_server *srv;
     graft__req *req;
     PyObject *coro;
     PyObject *receive_waiters; /* Futures of receive()s waiting, oldest first (a list, or NULL) */
@@ -97,104 +101,104 @@ typedef struct {
         head_built : 1, pressure : 1, flush_scheduled : 1;
     graft__buf pend;         /* response bytes gathered for one write (coalesce.c) */
     const char *log_status_note;
-} graft_cycle;
+} graftpy_cycle;
 
 /* The module's definition (module.c): types reach their module state through it. */
-extern PyModuleDef graft_module_def;
+extern PyModuleDef graftpy_module_def;
 /* The extension module's entry point, which CPython looks up by name (module.c). */
 PyMODINIT_FUNC PyInit__graft(void);
 /* Common lowercase request header names, whose bytes objects the module state caches
  * (hdr_names) so scopes share them (module.c). */
-extern const char *const graft_common_headers[32];
+extern const char *const graftpy_common_headers[32];
 
 /* Create the Server, Cycle and op types (server.c, cycle.c, op.c) and add them to module m;
  * 0, or -1 with an exception set. */
-int graft_server_type_init(PyObject *m, graft_state *st);
-int graft_cycle_type_init(PyObject *m, graft_state *st);
-int graft_op_type_init(PyObject *m, graft_state *st);
+int graftpy_server_type_init(PyObject *m, graftpy_state *st);
+int graftpy_cycle_type_init(PyObject *m, graftpy_state *st);
+int graftpy_op_type_init(PyObject *m, graftpy_state *st);
 
 /* receive() and send() as the app calls them: each returns a coroutine (op.c) that does
  * the work below when the awaiting task first steps it. */
 enum { GRAFT_OP_RECEIVE, GRAFT_OP_SEND, GRAFT_OP_WS_RECEIVE, GRAFT_OP_WS_SEND };
-PyObject *graft_op_receive(PyObject *cy, PyObject *unused);
-PyObject *graft_op_send(PyObject *cy, PyObject *msg);
-PyObject *graft_op_ws_receive(PyObject *cy, PyObject *unused);
-PyObject *graft_op_ws_send(PyObject *cy, PyObject *msg);
+PyObject *graftpy_op_receive(PyObject *cy, PyObject *unused);
+PyObject *graftpy_op_send(PyObject *cy, PyObject *msg);
+PyObject *graftpy_op_ws_receive(PyObject *cy, PyObject *unused);
+PyObject *graftpy_op_ws_send(PyObject *cy, PyObject *msg);
 /* The work itself, on the loop's thread: the result now (None, or a message dict for a
  * receive), or an asyncio Future to wait on; NULL with an exception set. */
-PyObject *graft_cycle_receive(PyObject *cy, PyObject *unused);
-PyObject *graft_cycle_send(PyObject *cy, PyObject *msg);
+PyObject *graftpy_cycle_receive(PyObject *cy, PyObject *unused);
+PyObject *graftpy_cycle_send(PyObject *cy, PyObject *msg);
 
 /* The 'type' of an ASGI message (borrowed), or NULL with TypeError/KeyError set. */
-PyObject *graft_msg_type(graft_state *st, PyObject *msg);
+PyObject *graftpy_msg_type(graftpy_state *st, PyObject *msg);
 /* The next receive() message if ready (new reference); NULL when the app must wait (*err 0)
  * or on error (*err 1, exception set). */
-typedef PyObject *(*graft_next_fn)(graft_cycle *cy, int *err);
-PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next);
-void graft_cycle_resolve_with(graft_cycle *cy, graft_next_fn next);
+typedef PyObject *(*graftpy_next_fn)(graftpy_cycle *cy, int *err);
+PyObject *graftpy_cycle_receive_with(graftpy_cycle *cy, graftpy_next_fn next);
+void graftpy_cycle_resolve_with(graftpy_cycle *cy, graftpy_next_fn next);
 /* Serves the oldest waiting receive() if a message is ready now (HTTP or WebSocket). */
-void graft_cycle_receive_resolve(graft_cycle *cy);
+void graftpy_cycle_receive_resolve(graftpy_cycle *cy);
 /* A receive() that was handed msg was cancelled before its task resumed: msg goes to the
  * next receive() instead. */
-void graft_cycle_receive_back(graft_cycle *cy, PyObject *msg);
+void graftpy_cycle_receive_back(graftpy_cycle *cy, PyObject *msg);
 /* A Future for a send() to wait on until the output drains (cycle.c settles it). */
-PyObject *graft_cycle_send_wait(graft_cycle *cy);
+PyObject *graftpy_cycle_send_wait(graftpy_cycle *cy);
 
 /* WebSocket receive/send (ws_cycle.c). */
-PyObject *graft_asgi_ws_receive(PyObject *self, PyObject *unused);
-PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg);
-void graft_asgi_ws_resolve_receive(graft_cycle *cy);
-void graft_asgi_ws_finish(graft_cycle *cy, int raised);
-PyObject *graft_asgi_ws_scope_new(graft_server *srv, graft__req *req);
+PyObject *graftpy_asgi_ws_receive(PyObject *self, PyObject *unused);
+PyObject *graftpy_asgi_ws_send(PyObject *self, PyObject *msg);
+void graftpy_asgi_ws_resolve_receive(graftpy_cycle *cy);
+void graftpy_asgi_ws_finish(graftpy_cycle *cy, int raised);
+PyObject *graftpy_asgi_ws_scope_new(graftpy_server *srv, graft__req *req);
 /* coalesce.c: gathers a non-final chunk (1) or declines (0: write it now); writes gathered
  * bytes followed by iov (graft__req_write's result, and notes back-pressure); writes
  * gathered bytes alone (0 when there are none). */
-int graft_cycle_gather(graft_cycle *cy, const struct iovec *iov, int n);
-int graft_cycle_write(graft_cycle *cy, const struct iovec *iov, int n, int flags);
-int graft_cycle_flush(graft_cycle *cy);
+int graftpy_cycle_gather(graftpy_cycle *cy, const struct iovec *iov, int n);
+int graftpy_cycle_write(graftpy_cycle *cy, const struct iovec *iov, int n, int flags);
+int graftpy_cycle_flush(graftpy_cycle *cy);
 
 /* Shared by HTTP and WebSocket denial responses (cycle_io.c). */
-PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg);
-PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg);
-PyObject *graft_cycle_disconnected(graft_cycle *cy);
+PyObject *graftpy_cycle_send_start(graftpy_cycle *cy, PyObject *msg);
+PyObject *graftpy_cycle_send_body(graftpy_cycle *cy, PyObject *msg);
+PyObject *graftpy_cycle_disconnected(graftpy_cycle *cy);
 /* Answers status with a text/plain body and closes, in place of a response the app could
  * not give (it raised, or a WebSocket was refused); the cycle is done afterwards. Returns 0. */
-int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body);
+int graftpy_cycle_write_simple(graftpy_cycle *cy, int status, const char *body);
 /* The response is complete: writes its access-log line and tells a waiting receive(). */
-void graft_cycle_response_done(graft_cycle *cy);
+void graftpy_cycle_response_done(graftpy_cycle *cy);
 /* Serves the oldest waiting HTTP receive() if its message is ready (body or disconnect). */
-void graft_cycle_resolve_receive(graft_cycle *cy);
+void graftpy_cycle_resolve_receive(graftpy_cycle *cy);
 /* cycle.c: completes a waiting receive()'s Future fut with msg (borrowed). */
-void graft_cycle_settle_receive(graft_cycle *cy, PyObject *fut, PyObject *msg);
+void graftpy_cycle_settle_receive(graftpy_cycle *cy, PyObject *fut, PyObject *msg);
 
 /* Builds the scope dict for req; NULL with an exception set on failure. */
-PyObject *graft_scope_new(graft_server *srv, graft__req *req);
+PyObject *graftpy_scope_new(graftpy_server *srv, graft__req *req);
 
 /* dispatch.c: the engine's deliver callback (any thread), the loop's reader callbacks,
  * and starting/stopping the loop's watch on the I/O threads' epoll fds. */
-void graft_deliver(void *ud, graft__req *req, int ev);
-PyObject *graft_server_poll(PyObject *self, PyObject *arg);
-PyObject *graft_server_drain(PyObject *self, PyObject *unused);
-PyObject *graft_server_watch_all(graft_server *srv);
-PyObject *graft_server_unwatch_all(graft_server *srv);
+void graftpy_deliver(void *ud, graft__req *req, int ev);
+PyObject *graftpy_server_poll(PyObject *self, PyObject *arg);
+PyObject *graftpy_server_drain(PyObject *self, PyObject *unused);
+PyObject *graftpy_server_watch_all(graftpy_server *srv);
+PyObject *graftpy_server_unwatch_all(graftpy_server *srv);
 
 /* Starts handling a freshly delivered request (consumes the event's reference). */
-void graft_cycle_start(graft_server *srv, graft__req *req);
+void graftpy_cycle_start(graftpy_server *srv, graft__req *req);
 /* Routes a BODY / DISCONNECT / WRITABLE event to the request's cycle. */
-void graft_cycle_event(graft_server *srv, graft__req *req, int ev);
+void graftpy_cycle_event(graftpy_server *srv, graft__req *req, int ev);
 /* Logs a WebSocket handshake's outcome as uvicorn does (0: accepted, else the status). */
-void graft_ws_log(graft_cycle *cy, int status);
+void graftpy_ws_log(graftpy_cycle *cy, int status);
 /* Writes the access-log line for a finished response (no-op when the log is off). */
-void graft_access_log(graft_server *srv, graft__req *r, int status);
+void graftpy_access_log(graftpy_server *srv, graft__req *r, int status);
 
 /* Has the engine write the response head into out (the app's headers, Date, the default
  * headers, framing) and records its framing decision in cy; 0 or -1 with an exception set. */
-int graft_head_build(graft_cycle *cy, graft__buf *out, uint64_t body_len_if_final, int is_final);
+int graftpy_head_build(graftpy_cycle *cy, graft__buf *out, uint64_t body_len_if_final, int is_final);
 /* Validates an ASGI header list; stores flags in cy. 0 or -1 with an exception. */
-int graft_head_check(graft_cycle *cy, PyObject *headers);
+int graftpy_head_check(graftpy_cycle *cy, PyObject *headers);
 
 /* The pending exception as one object, with its traceback attached (3.11-safe). */
-static inline PyObject *graft_fetch_exc(void)
+static inline PyObject *graftpy_fetch_exc(void)
 {
     PyObject *t, *v, *tb;
     PyErr_Fetch(&t, &v, &tb);
@@ -209,7 +213,7 @@ static inline PyObject *graft_fetch_exc(void)
 }
 
 /* Raises exc again (steals the reference). */
-static inline void graft_restore_exc(PyObject *exc)
+static inline void graftpy_restore_exc(PyObject *exc)
 {
     PyObject *tb = PyException_GetTraceback(exc);
     PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, tb);

@@ -16,16 +16,16 @@
 static PyObject *flush_cb(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_cycle *cy = (graft_cycle *)self;
+    graftpy_cycle *cy = (graftpy_cycle *)self;
     cy->flush_scheduled = 0;
     if (cy->req)
-        graft_cycle_flush(cy);
+        graftpy_cycle_flush(cy);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef flush_def = {"_flush", flush_cb, METH_NOARGS, NULL};
 
-int graft_cycle_gather(graft_cycle *cy, const struct iovec *iov, int n)
+int graftpy_cycle_gather(graftpy_cycle *cy, const struct iovec *iov, int n)
 {
     size_t total = 0;
     for (int i = 0; i < n; i++)
@@ -51,7 +51,7 @@ int graft_cycle_gather(graft_cycle *cy, const struct iovec *iov, int n)
     return 1;
 }
 
-int graft_cycle_write(graft_cycle *cy, const struct iovec *iov, int n, int flags)
+int graftpy_cycle_write(graftpy_cycle *cy, const struct iovec *iov, int n, int flags)
 {
     struct iovec all[8];
     int k = 0;
@@ -67,9 +67,9 @@ int graft_cycle_write(graft_cycle *cy, const struct iovec *iov, int n, int flags
     return rc;
 }
 
-int graft_cycle_flush(graft_cycle *cy)
+int graftpy_cycle_flush(graftpy_cycle *cy)
 {
     if (!graft__buf_avail(&cy->pend))
         return 0;
-    return graft_cycle_write(cy, NULL, 0, GRAFT__W_LIVE);
+    return graftpy_cycle_write(cy, NULL, 0, GRAFT__W_LIVE);
 }

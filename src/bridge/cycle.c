@@ -7,12 +7,12 @@
 
 #include "bridge.h"
 
-static PyMethodDef receive_def = {"receive", graft_op_receive, METH_NOARGS, NULL};
-static PyMethodDef send_def = {"send", graft_op_send, METH_O, NULL};
-static PyMethodDef ws_receive_def = {"receive", graft_op_ws_receive, METH_NOARGS, NULL};
-static PyMethodDef ws_send_def = {"send", graft_op_ws_send, METH_O, NULL};
+static PyMethodDef receive_def = {"receive", graftpy_op_receive, METH_NOARGS, NULL};
+static PyMethodDef send_def = {"send", graftpy_op_send, METH_O, NULL};
+static PyMethodDef ws_receive_def = {"receive", graftpy_op_ws_receive, METH_NOARGS, NULL};
+static PyMethodDef ws_send_def = {"send", graftpy_op_ws_send, METH_O, NULL};
 
-static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
+static void log_app_error(graftpy_server *srv, const char *msg, PyObject *exc)
 {
     PyObject *m = PyUnicode_FromString(msg);
     if (m) {
@@ -27,7 +27,7 @@ static void log_app_error(graft_server *srv, const char *msg, PyObject *exc)
 /* Whether the HTTP exchange can no longer reach its client (left, or given up on by the
  * server). uvicorn then stays silent about an unfinished response: nobody waits for it, and
  * an ERROR per departed client would page whoever watches the logs. */
-static int http_gone(graft_cycle *cy)
+static int http_gone(graftpy_cycle *cy)
 {
     return !cy->ws && cy->req && graft__req_gone(cy->req);
 }
@@ -39,7 +39,7 @@ typedef struct {
     int n;
 } exc_path;
 
-static int from_disconnect(graft_state *st, PyObject *exc, exc_path *p);
+static int from_disconnect(graftpy_state *st, PyObject *exc, exc_path *p);
 
 static int on_path(exc_path *p, PyObject *exc)
 {
@@ -52,7 +52,7 @@ static int on_path(exc_path *p, PyObject *exc)
 /* Nothing went wrong before our send() raised ClientDisconnected: no other error in what it
  * was raised while handling (an error page for a real failure that could not be sent must
  * still be logged, as uvicorn logs the failure itself). */
-static int clean_disconnect(graft_state *st, PyObject *exc, exc_path *p)
+static int clean_disconnect(graftpy_state *st, PyObject *exc, exc_path *p)
 {
     PyObject *links[2] = {PyException_GetCause(exc), PyException_GetContext(exc)};
     int ok = 1;
@@ -69,7 +69,7 @@ static int clean_disconnect(graft_state *st, PyObject *exc, exc_path *p)
 /* Whether exc is only the departure of the client: the ClientDisconnected our own send()
  * raised, or what the app made of it (Starlette's ClientDisconnect raised from it, an
  * exception group whose members all are). */
-static int from_disconnect(graft_state *st, PyObject *exc, exc_path *p)
+static int from_disconnect(graftpy_state *st, PyObject *exc, exc_path *p)
 {
     if (!exc || exc == Py_None || p->n == (int)(sizeof p->seen / sizeof p->seen[0]))
         return 0;
@@ -101,25 +101,25 @@ static int from_disconnect(graft_state *st, PyObject *exc, exc_path *p)
 
 /* The app finished (raised == 0) or raised: make sure the client gets an
  * answer or a close, then let the request go. */
-static void cycle_finish(graft_cycle *cy, int raised)
+static void cycle_finish(graftpy_cycle *cy, int raised)
 {
     if (cy->req)
-        graft_cycle_flush(cy); /* what the app sent goes before any verdict on it */
+        graftpy_cycle_flush(cy); /* what the app sent goes before any verdict on it */
     if (cy->ws) {
         if (!raised && !cy->ws_accepted && !cy->ws_closed && !cy->ws_denial && cy->req)
             log_app_error(cy->srv, "ASGI callable returned without sending handshake.", NULL);
-        graft_asgi_ws_finish(cy, raised);
+        graftpy_asgi_ws_finish(cy, raised);
     } else if (cy->state != CYC_DONE && cy->req && http_gone(cy)) {
         /* No 500 for a client that is not there, nor an error (uvicorn writes neither): just
          * end the exchange. A response the app had started is logged with its status, as
          * uvicorn logs it when it starts. */
         graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         if (cy->state == CYC_STARTED)
-            graft_access_log(cy->srv, cy->req, cy->status);
+            graftpy_access_log(cy->srv, cy->req, cy->status);
         cy->state = CYC_DONE;
         /* A receive() still waiting (another task of the app's) gets http.disconnect, the
          * message every receive() gets once the exchange is over. */
-        graft_cycle_resolve_receive(cy);
+        graftpy_cycle_resolve_receive(cy);
     } else if (cy->state != CYC_DONE && cy->req) {
         /* Unlocked: only this thread sets response_started (req.h), so the load is exact. */
         if (cy->state == CYC_INIT ||
@@ -128,14 +128,14 @@ static void cycle_finish(graft_cycle *cy, int raised)
                 log_app_error(cy->srv, "ASGI callable returned without starting response.", NULL);
             else if (!raised)
                 log_app_error(cy->srv, "ASGI callable returned without completing response.", NULL);
-            graft_cycle_write_simple(cy, 500, "Internal Server Error");
+            graftpy_cycle_write_simple(cy, 500, "Internal Server Error");
         } else {
             if (!raised)
                 log_app_error(cy->srv, "ASGI callable returned without completing response.", NULL);
             /* Head already on the wire: only a close tells the client the body is cut short. */
             graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
             cy->state = CYC_DONE;
-            graft_cycle_response_done(cy);
+            graftpy_cycle_response_done(cy);
         }
     }
     if (cy->req && cy->req->app_data) {
@@ -145,7 +145,7 @@ static void cycle_finish(graft_cycle *cy, int raised)
     }
 }
 
-static PySendResult drive(graft_cycle *cy, PySendResult st, PyObject **result)
+static PySendResult drive(graftpy_cycle *cy, PySendResult st, PyObject **result)
 {
     if (st == PYGEN_NEXT)
         return st;
@@ -176,7 +176,7 @@ static PySendResult drive(graft_cycle *cy, PySendResult st, PyObject **result)
     }
     /* The app raised. Cancellation (a BaseException) is the loop's business:
      * answer the client, then let it through so the Task ends cancelled. */
-    PyObject *exc = graft_fetch_exc();
+    PyObject *exc = graftpy_fetch_exc();
     Py_INCREF(cy);
     int base_only = exc && !PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_Exception);
     /* The app only passed on what our send() told it: the client left (uvicorn's send() is
@@ -188,7 +188,7 @@ static PySendResult drive(graft_cycle *cy, PySendResult st, PyObject **result)
     cycle_finish(cy, 1);
     Py_DECREF(cy);
     if (base_only) {
-        graft_restore_exc(exc);
+        graftpy_restore_exc(exc);
         return PYGEN_ERROR;
     }
     Py_XDECREF(exc);
@@ -198,7 +198,7 @@ static PySendResult drive(graft_cycle *cy, PySendResult st, PyObject **result)
 
 /* Runs the app until it next waits. The engine is told the loop is inside app code
  * meanwhile, so its watchdog keeps looking for a blocked loop (handoff.c). */
-static PySendResult app_step(graft_cycle *cy, PyObject *arg, PyObject **result)
+static PySendResult app_step(graftpy_cycle *cy, PyObject *arg, PyObject **result)
 {
     graft__engine *e = cy->srv->engine;
     if (e)
@@ -211,7 +211,7 @@ static PySendResult app_step(graft_cycle *cy, PyObject *arg, PyObject **result)
 
 static PySendResult cycle_am_send(PyObject *self, PyObject *arg, PyObject **result)
 {
-    graft_cycle *cy = (graft_cycle *)self;
+    graftpy_cycle *cy = (graftpy_cycle *)self;
     if (!cy->coro) {
         PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited coroutine");
         return PYGEN_ERROR;
@@ -220,7 +220,7 @@ static PySendResult cycle_am_send(PyObject *self, PyObject *arg, PyObject **resu
     return drive(cy, st, result);
 }
 
-static PyObject *gen_result(graft_cycle *cy, PySendResult st, PyObject *result)
+static PyObject *gen_result(graftpy_cycle *cy, PySendResult st, PyObject *result)
 {
     st = drive(cy, st, &result);
     if (st == PYGEN_NEXT)
@@ -234,7 +234,7 @@ static PyObject *gen_result(graft_cycle *cy, PySendResult st, PyObject *result)
 
 static PyObject *cycle_send_m(PyObject *self, PyObject *arg)
 {
-    graft_cycle *cy = (graft_cycle *)self;
+    graftpy_cycle *cy = (graftpy_cycle *)self;
     if (!cy->coro) {
         PyErr_SetNone(PyExc_StopIteration);
         return NULL;
@@ -246,7 +246,7 @@ static PyObject *cycle_send_m(PyObject *self, PyObject *arg)
 
 static PyObject *cycle_throw_m(PyObject *self, PyObject *args)
 {
-    graft_cycle *cy = (graft_cycle *)self;
+    graftpy_cycle *cy = (graftpy_cycle *)self;
     if (!cy->coro) {
         PyObject *typ = PyTuple_GET_ITEM(args, 0);
         if (PyExceptionInstance_Check(typ))
@@ -268,7 +268,7 @@ static PyObject *cycle_throw_m(PyObject *self, PyObject *args)
     if (r)
         return r; /* the app caught it and yielded again */
     if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
-        PyObject *exc = graft_fetch_exc();
+        PyObject *exc = graftpy_fetch_exc();
         PyObject *val = exc ? PyObject_GetAttrString(exc, "value") : NULL;
         Py_XDECREF(exc);
         PyErr_Clear();
@@ -280,7 +280,7 @@ static PyObject *cycle_throw_m(PyObject *self, PyObject *args)
 static PyObject *cycle_close_m(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_cycle *cy = (graft_cycle *)self;
+    graftpy_cycle *cy = (graftpy_cycle *)self;
     if (cy->coro) {
         PyObject *r = PyObject_CallMethod(cy->coro, "close", NULL);
         Py_CLEAR(cy->coro);
@@ -295,7 +295,7 @@ static PyObject *cycle_await(PyObject *self) { return Py_NewRef(self); }
 
 static PyObject *cycle_next(PyObject *self) { return cycle_send_m(self, Py_None); }
 
-static int cycle_traverse(graft_cycle *cy, visitproc visit, void *arg)
+static int cycle_traverse(graftpy_cycle *cy, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(cy));
     Py_VISIT(cy->srv);
@@ -307,7 +307,7 @@ static int cycle_traverse(graft_cycle *cy, visitproc visit, void *arg)
     return 0;
 }
 
-static int cycle_clear(graft_cycle *cy)
+static int cycle_clear(graftpy_cycle *cy)
 {
     Py_CLEAR(cy->coro);
     Py_CLEAR(cy->receive_waiters);
@@ -317,7 +317,7 @@ static int cycle_clear(graft_cycle *cy)
     return 0;
 }
 
-static void cycle_dealloc(graft_cycle *cy)
+static void cycle_dealloc(graftpy_cycle *cy)
 {
     PyTypeObject *tp = Py_TYPE(cy);
     PyObject_GC_UnTrack(cy);
@@ -336,7 +336,7 @@ static void cycle_dealloc(graft_cycle *cy)
 static PyObject *cycle_get_departed(PyObject *self, void *unused)
 {
     (void)unused;
-    return PyBool_FromLong(http_gone((graft_cycle *)self));
+    return PyBool_FromLong(http_gone((graftpy_cycle *)self));
 }
 
 static PyGetSetDef cycle_getset[] = {
@@ -369,12 +369,12 @@ static PyType_Slot cycle_slots[] = {
 
 static PyType_Spec cycle_spec = {
     .name = "graft._graft.Cycle",
-    .basicsize = sizeof(graft_cycle),
+    .basicsize = sizeof(graftpy_cycle),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
     .slots = cycle_slots,
 };
 
-int graft_cycle_type_init(PyObject *m, graft_state *st)
+int graftpy_cycle_type_init(PyObject *m, graftpy_state *st)
 {
     st->cycle_type = (PyTypeObject *)PyType_FromModuleAndSpec(m, &cycle_spec, NULL);
     if (!st->cycle_type)
@@ -382,16 +382,16 @@ int graft_cycle_type_init(PyObject *m, graft_state *st)
     return PyModule_AddObjectRef(m, "Cycle", (PyObject *)st->cycle_type);
 }
 
-void graft_cycle_start(graft_server *srv, graft__req *req)
+void graftpy_cycle_start(graftpy_server *srv, graft__req *req)
 {
-    graft_state *st = srv->st;
-    graft_cycle *cy = PyObject_GC_New(graft_cycle, st->cycle_type);
+    graftpy_state *st = srv->st;
+    graftpy_cycle *cy = PyObject_GC_New(graftpy_cycle, st->cycle_type);
     if (!cy) {
         PyErr_Clear();
         graft__req_release(req);
         return;
     }
-    cy->srv = (graft_server *)Py_NewRef(srv);
+    cy->srv = (graftpy_server *)Py_NewRef(srv);
     cy->req = req; /* the event's reference becomes ours */
     cy->coro = cy->receive_waiters = cy->receive_back = cy->send_waiters = NULL;
     cy->receive = cy->send = cy->headers = NULL;
@@ -409,7 +409,7 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     req->app_data = Py_NewRef(cy);
     srv->live++;
 
-    PyObject *scope = cy->ws ? graft_asgi_ws_scope_new(srv, req) : graft_scope_new(srv, req);
+    PyObject *scope = cy->ws ? graftpy_asgi_ws_scope_new(srv, req) : graftpy_scope_new(srv, req);
     PyObject *recv = scope ? PyCFunction_New(cy->ws ? &ws_receive_def : &receive_def, (PyObject *)cy) : NULL;
     PyObject *send = recv ? PyCFunction_New(cy->ws ? &ws_send_def : &send_def, (PyObject *)cy) : NULL;
     PyObject *coro = NULL;
@@ -421,7 +421,7 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     Py_XDECREF(recv);
     Py_XDECREF(send);
     if (!coro) {
-        PyObject *exc = graft_fetch_exc();
+        PyObject *exc = graftpy_fetch_exc();
         log_app_error(srv, "Exception in ASGI application\n", exc);
         Py_XDECREF(exc);
         cycle_finish(cy, 1);
@@ -431,7 +431,7 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     cy->coro = coro;
     PyObject *task = PyObject_CallOneArg(srv->create_task, (PyObject *)cy);
     if (!task) {
-        PyObject *exc = graft_fetch_exc();
+        PyObject *exc = graftpy_fetch_exc();
         log_app_error(srv, "Could not schedule the ASGI application\n", exc);
         Py_XDECREF(exc);
         Py_CLEAR(cy->coro);
@@ -441,7 +441,7 @@ void graft_cycle_start(graft_server *srv, graft__req *req)
     Py_DECREF(cy);
 }
 
-static void settle(graft_server *srv, PyObject *fut, PyObject *value, int is_exc)
+static void settle(graftpy_server *srv, PyObject *fut, PyObject *value, int is_exc)
 {
     PyObject *done = PyObject_CallMethodNoArgs(fut, srv->st->s_done);
     int d = done ? PyObject_IsTrue(done) : 1;
@@ -456,7 +456,7 @@ static void settle(graft_server *srv, PyObject *fut, PyObject *value, int is_exc
 }
 
 /* The output drained (gone == 0) or the client left: every waiting send() goes on. */
-static void settle_send(graft_cycle *cy, int gone)
+static void settle_send(graftpy_cycle *cy, int gone)
 {
     if (!gone)
         cy->pressure = 0;
@@ -480,10 +480,10 @@ static void settle_send(graft_cycle *cy, int gone)
     Py_DECREF(q);
 }
 
-void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
+void graftpy_cycle_event(graftpy_server *srv, graft__req *req, int ev)
 {
     (void)srv;
-    graft_cycle *cy = req->app_data;
+    graftpy_cycle *cy = req->app_data;
     if (!cy) {
         graft__req_release(req);
         return;
@@ -491,9 +491,9 @@ void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
     Py_INCREF(cy);
     if (ev == GRAFT__EV_BODY || ev == GRAFT__EV_DISCONNECT) {
         if (cy->ws)
-            graft_asgi_ws_resolve_receive(cy);
+            graftpy_asgi_ws_resolve_receive(cy);
         else
-            graft_cycle_resolve_receive(cy);
+            graftpy_cycle_resolve_receive(cy);
     }
     if (ev == GRAFT__EV_WRITABLE || ev == GRAFT__EV_DISCONNECT)
         settle_send(cy, ev == GRAFT__EV_DISCONNECT);
@@ -502,7 +502,7 @@ void graft_cycle_event(graft_server *srv, graft__req *req, int ev)
 }
 
 /* Hands msg to a waiting receive(). */
-void graft_cycle_settle_receive(graft_cycle *cy, PyObject *fut, PyObject *msg)
+void graftpy_cycle_settle_receive(graftpy_cycle *cy, PyObject *fut, PyObject *msg)
 {
     settle(cy->srv, fut, msg, 0);
 }

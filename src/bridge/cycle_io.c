@@ -10,7 +10,7 @@
 
 #include "bridge.h"
 
-static PyObject *disconnect_msg(graft_state *st)
+static PyObject *disconnect_msg(graftpy_state *st)
 {
     PyObject *d = PyDict_New();
     if (d && PyDict_SetItem(d, st->k_type, st->v_http_disconnect) < 0)
@@ -19,9 +19,9 @@ static PyObject *disconnect_msg(graft_state *st)
 }
 
 /* The next receive() message if one is ready now; NULL without exception when the app must wait. */
-static PyObject *next_message(graft_cycle *cy, int *err)
+static PyObject *next_message(graftpy_cycle *cy, int *err)
 {
-    graft_state *st = cy->srv->st;
+    graftpy_state *st = cy->srv->st;
     *err = 0;
     if (cy->state == CYC_DONE || !cy->req)
         return disconnect_msg(st);
@@ -65,7 +65,7 @@ static PyObject *next_message(graft_cycle *cy, int *err)
 
 /* Drops the finished Futures at the front of a waiter queue: receive()s already served and
  * cancelled ones, which consume nothing. 1 when one is still waiting, 0 if none, -1 on error. */
-static int first_waiting(graft_cycle *cy, PyObject *q)
+static int first_waiting(graftpy_cycle *cy, PyObject *q)
 {
     while (q && PyList_GET_SIZE(q)) {
         PyObject *done = PyObject_CallMethodNoArgs(PyList_GET_ITEM(q, 0), cy->srv->st->s_done);
@@ -80,7 +80,7 @@ static int first_waiting(graft_cycle *cy, PyObject *q)
 }
 
 /* A new Future at the end of the queue *qp (created on first use). */
-static PyObject *enqueue(graft_cycle *cy, PyObject **qp)
+static PyObject *enqueue(graftpy_cycle *cy, PyObject **qp)
 {
     if (!*qp && !(*qp = PyList_New(0)))
         return NULL;
@@ -91,7 +91,7 @@ static PyObject *enqueue(graft_cycle *cy, PyObject **qp)
 }
 
 /* The next message: one a cancelled receive() gave back first, else next's (NULL: wait). */
-static PyObject *take(graft_cycle *cy, graft_next_fn next, int *err)
+static PyObject *take(graftpy_cycle *cy, graftpy_next_fn next, int *err)
 {
     *err = 0;
     if (cy->receive_back) {
@@ -105,7 +105,7 @@ static PyObject *take(graft_cycle *cy, graft_next_fn next, int *err)
 /* receive() for both protocols: the next message now, or a Future that an engine event
  * settles. As with uvicorn's queues, each message goes to exactly one receive(), the
  * oldest still waiting: a new call queues behind those that wait. */
-PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next)
+PyObject *graftpy_cycle_receive_with(graftpy_cycle *cy, graftpy_next_fn next)
 {
     int waiting = first_waiting(cy, cy->receive_waiters);
     if (waiting < 0)
@@ -119,39 +119,39 @@ PyObject *graft_cycle_receive_with(graft_cycle *cy, graft_next_fn next)
     return enqueue(cy, &cy->receive_waiters);
 }
 
-void graft_cycle_receive_back(graft_cycle *cy, PyObject *msg)
+void graftpy_cycle_receive_back(graftpy_cycle *cy, PyObject *msg)
 {
     /* Only one waiter at a time is handed a message before its task resumes, so there is
      * never a second one to give back. */
     if (!cy->receive_back)
         cy->receive_back = Py_NewRef(msg);
-    graft_cycle_receive_resolve(cy);
+    graftpy_cycle_receive_resolve(cy);
 }
 
-void graft_cycle_receive_resolve(graft_cycle *cy)
+void graftpy_cycle_receive_resolve(graftpy_cycle *cy)
 {
     if (cy->ws)
-        graft_asgi_ws_resolve_receive(cy);
+        graftpy_asgi_ws_resolve_receive(cy);
     else
-        graft_cycle_resolve_receive(cy);
+        graftpy_cycle_resolve_receive(cy);
 }
 
-PyObject *graft_cycle_send_wait(graft_cycle *cy) { return enqueue(cy, &cy->send_waiters); }
+PyObject *graftpy_cycle_send_wait(graftpy_cycle *cy) { return enqueue(cy, &cy->send_waiters); }
 
-PyObject *graft_cycle_receive(PyObject *self, PyObject *unused)
+PyObject *graftpy_cycle_receive(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_cycle *cy = (graft_cycle *)self;
+    graftpy_cycle *cy = (graftpy_cycle *)self;
     if (cy->req)
-        graft_cycle_flush(cy); /* the head goes out before any 100 Continue would */
-    return graft_cycle_receive_with(cy, next_message);
+        graftpy_cycle_flush(cy); /* the head goes out before any 100 Continue would */
+    return graftpy_cycle_receive_with(cy, next_message);
 }
 
 /* An event arrived, or a served receive() resumed: hand the next message, if there is one
  * now, to the oldest receive() still waiting. One at a time: the next waiter is served when
  * this one's task resumes (op.c), so a message given back by a cancelled one keeps its
  * place. */
-void graft_cycle_resolve_with(graft_cycle *cy, graft_next_fn next)
+void graftpy_cycle_resolve_with(graftpy_cycle *cy, graftpy_next_fn next)
 {
     int waiting = first_waiting(cy, cy->receive_waiters);
     if (waiting <= 0) {
@@ -169,12 +169,12 @@ void graft_cycle_resolve_with(graft_cycle *cy, graft_next_fn next)
     PyObject *fut = Py_NewRef(PyList_GET_ITEM(cy->receive_waiters, 0));
     if (PySequence_DelItem(cy->receive_waiters, 0) < 0)
         PyErr_WriteUnraisable((PyObject *)cy);
-    graft_cycle_settle_receive(cy, fut, msg);
+    graftpy_cycle_settle_receive(cy, fut, msg);
     Py_DECREF(fut);
     Py_DECREF(msg);
 }
 
-void graft_cycle_resolve_receive(graft_cycle *cy) { graft_cycle_resolve_with(cy, next_message); }
+void graftpy_cycle_resolve_receive(graftpy_cycle *cy) { graftpy_cycle_resolve_with(cy, next_message); }
 
 static void client_text(const graft__req *r, char client[80])
 {
@@ -191,9 +191,9 @@ static Py_ssize_t target_len(const graft__req *r)
     return (Py_ssize_t)(r->target[0] == '/' ? r->target_len : r->path_len);
 }
 
-void graft_ws_log(graft_cycle *cy, int status)
+void graftpy_ws_log(graftpy_cycle *cy, int status)
 {
-    graft_server *srv = cy->srv;
+    graftpy_server *srv = cy->srv;
     if (srv->ws_log == Py_None || !cy->req)
         return;
     char client[80];
@@ -205,7 +205,7 @@ void graft_ws_log(graft_cycle *cy, int status)
     Py_XDECREF(res);
 }
 
-void graft_access_log(graft_server *srv, graft__req *r, int status)
+void graftpy_access_log(graftpy_server *srv, graft__req *r, int status)
 {
     if (srv->access_log == Py_None || !r)
         return;
@@ -221,14 +221,14 @@ void graft_access_log(graft_server *srv, graft__req *r, int status)
     Py_XDECREF(res);
 }
 
-void graft_cycle_response_done(graft_cycle *cy)
+void graftpy_cycle_response_done(graftpy_cycle *cy)
 {
-    if (!cy->ws) /* a WebSocket handshake's answer is logged by graft_ws_log, as uvicorn does */
-        graft_access_log(cy->srv, cy->req, cy->status);
-    graft_cycle_receive_resolve(cy); /* a waiting receive() gets the disconnect */
+    if (!cy->ws) /* a WebSocket handshake's answer is logged by graftpy_ws_log, as uvicorn does */
+        graftpy_access_log(cy->srv, cy->req, cy->status);
+    graftpy_cycle_receive_resolve(cy); /* a waiting receive() gets the disconnect */
 }
 
-int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body)
+int graftpy_cycle_write_simple(graftpy_cycle *cy, int status, const char *body)
 {
     graft__buf o = {0};
     Py_CLEAR(cy->headers);
@@ -239,7 +239,7 @@ int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body)
     PyObject *h = Py_BuildValue("((y y))", "content-type", "text/plain; charset=utf-8");
     cy->headers = h;
     size_t blen = strlen(body);
-    if (!h || graft_head_build(cy, &o, blen, 1) < 0) {
+    if (!h || graftpy_head_build(cy, &o, blen, 1) < 0) {
         PyErr_Clear();
         graft__buf_free(&o);
         graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
@@ -249,11 +249,11 @@ int graft_cycle_write_simple(graft_cycle *cy, int status, const char *body)
         graft__buf_free(&o);
     }
     cy->state = CYC_DONE;
-    graft_cycle_response_done(cy);
+    graftpy_cycle_response_done(cy);
     return 0;
 }
 
-static PyObject *raise_disconnected(graft_cycle *cy);
+static PyObject *raise_disconnected(graftpy_cycle *cy);
 
 static PyObject *msg_get(PyObject *msg, const char *key)
 {
@@ -261,21 +261,21 @@ static PyObject *msg_get(PyObject *msg, const char *key)
     return v;
 }
 
-PyObject *graft_cycle_disconnected(graft_cycle *cy) { return raise_disconnected(cy); }
+PyObject *graftpy_cycle_disconnected(graftpy_cycle *cy) { return raise_disconnected(cy); }
 
-static PyObject *raise_disconnected(graft_cycle *cy)
+static PyObject *raise_disconnected(graftpy_cycle *cy)
 {
     PyErr_SetString(cy->srv->st->client_disconnected, "client disconnected");
     return NULL;
 }
 
-static PyObject *wait_or_ready(graft_cycle *cy, int rc)
+static PyObject *wait_or_ready(graftpy_cycle *cy, int rc)
 {
     if (rc == -EPIPE) {
         /* The client left mid-response: the exchange ends here, and its access-log line
          * (uvicorn writes it when the response starts) with it. */
         if (cy->state == CYC_STARTED)
-            graft_access_log(cy->srv, cy->req, cy->status);
+            graftpy_access_log(cy->srv, cy->req, cy->status);
         cy->state = CYC_DONE;
         /* End the exchange in the engine too, so that the connection closes now: a client
          * that only half-closed would never reset it. */
@@ -286,11 +286,11 @@ static PyObject *wait_or_ready(graft_cycle *cy, int rc)
     if (rc < 0)
         return PyErr_NoMemory();
     if (rc == 1 && cy->state != CYC_DONE)
-        return graft_cycle_send_wait(cy);
+        return graftpy_cycle_send_wait(cy);
     return Py_NewRef(Py_None);
 }
 
-PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
+PyObject *graftpy_cycle_send_body(graftpy_cycle *cy, PyObject *msg)
 {
     PyObject *body = msg_get(msg, "body");
     PyObject *more_o = msg_get(msg, "more_body");
@@ -308,7 +308,7 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
     graft__buf head = {0};
     /* Unlocked: only this thread sets response_started (req.h), so the load is exact. */
     if (!cy->head_built && !atomic_load_explicit(&cy->req->response_started, memory_order_relaxed)) {
-        if (graft_head_build(cy, &head, len, !more) < 0)
+        if (graftpy_head_build(cy, &head, len, !more) < 0)
             return NULL;
         cy->head_built = 1;
     }
@@ -323,10 +323,10 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
             /* Send what we have, then close: the client sees a short body. */
             cy->close = 1;
             struct iovec iov[2] = {{head.data, head.len}, {(void *)data, len}};
-            graft_cycle_write(cy, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
+            graftpy_cycle_write(cy, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
             graft__buf_free(&head);
             cy->state = CYC_DONE;
-            graft_cycle_response_done(cy);
+            graftpy_cycle_response_done(cy);
             PyErr_SetString(PyExc_RuntimeError, "Response content shorter than Content-Length");
             return NULL;
         }
@@ -354,21 +354,21 @@ PyObject *graft_cycle_send_body(graft_cycle *cy, PyObject *msg)
         graft__buf_free(&head);
         return wait_or_ready(cy, -EPIPE);
     }
-    if (more && graft_cycle_gather(cy, iov, n)) {
+    if (more && graftpy_cycle_gather(cy, iov, n)) {
         graft__buf_free(&head);
         return Py_NewRef(Py_None);
     }
     int flags = GRAFT__W_LIVE | (more ? 0 : (GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0)));
-    int rc = graft_cycle_write(cy, iov, n, flags);
+    int rc = graftpy_cycle_write(cy, iov, n, flags);
     graft__buf_free(&head);
     if (!more && rc >= 0) {
         cy->state = CYC_DONE;
-        graft_cycle_response_done(cy);
+        graftpy_cycle_response_done(cy);
     }
     return wait_or_ready(cy, rc);
 }
 
-static PyObject *send_path(graft_cycle *cy, PyObject *msg)
+static PyObject *send_path(graftpy_cycle *cy, PyObject *msg)
 {
     PyObject *path = msg_get(msg, "path");
     if (!path || !PyUnicode_Check(path)) {
@@ -391,7 +391,7 @@ static PyObject *send_path(graft_cycle *cy, PyObject *msg)
         return NULL;
     }
     graft__buf head = {0};
-    if (graft_head_build(cy, &head, (uint64_t)sb.st_size, 1) < 0) {
+    if (graftpy_head_build(cy, &head, (uint64_t)sb.st_size, 1) < 0) {
         close(fd);
         return NULL;
     }
@@ -407,14 +407,14 @@ static PyObject *send_path(graft_cycle *cy, PyObject *msg)
     if (rc >= 0) {
         cy->sent = (uint64_t)sb.st_size;
         cy->state = CYC_DONE;
-        graft_cycle_response_done(cy);
+        graftpy_cycle_response_done(cy);
     }
     return wait_or_ready(cy, rc);
 }
 
-PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
+PyObject *graftpy_cycle_send_start(graftpy_cycle *cy, PyObject *msg)
 {
-    graft_state *st = cy->srv->st;
+    graftpy_state *st = cy->srv->st;
     PyObject *status = PyDict_GetItemWithError(msg, st->k_status);
     if (!status || !PyLong_Check(status)) {
         if (!PyErr_Occurred())
@@ -438,7 +438,7 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
         return NULL;
     cy->content_length = -1;
     cy->close = cy->app_close = cy->has_date = 0;
-    if (graft_head_check(cy, seq) < 0) {
+    if (graftpy_head_check(cy, seq) < 0) {
         Py_DECREF(seq);
         return NULL;
     }
@@ -454,7 +454,7 @@ PyObject *graft_cycle_send_start(graft_cycle *cy, PyObject *msg)
     return Py_NewRef(Py_None);
 }
 
-PyObject *graft_msg_type(graft_state *st, PyObject *msg)
+PyObject *graftpy_msg_type(graftpy_state *st, PyObject *msg)
 {
     if (!PyDict_Check(msg)) {
         PyErr_SetString(PyExc_TypeError, "ASGI message must be a dict");
@@ -473,11 +473,11 @@ PyObject *graft_msg_type(graft_state *st, PyObject *msg)
     return type;
 }
 
-PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
+PyObject *graftpy_cycle_send(PyObject *self, PyObject *msg)
 {
-    graft_cycle *cy = (graft_cycle *)self;
-    graft_state *st = cy->srv->st;
-    PyObject *type = graft_msg_type(st, msg);
+    graftpy_cycle *cy = (graftpy_cycle *)self;
+    graftpy_state *st = cy->srv->st;
+    PyObject *type = graftpy_msg_type(st, msg);
     if (!type)
         return NULL;
     if (!cy->req)
@@ -490,11 +490,11 @@ PyObject *graft_cycle_send(PyObject *self, PyObject *msg)
                          "Expected ASGI message 'http.response.start', but got '%U'.", type);
             return NULL;
         }
-        return graft_cycle_send_start(cy, msg);
+        return graftpy_cycle_send_start(cy, msg);
     }
     if (cy->state == CYC_STARTED) {
         if (PyUnicode_Compare(type, st->v_resp_body) == 0)
-            return graft_cycle_send_body(cy, msg);
+            return graftpy_cycle_send_body(cy, msg);
         /* Only when offered: without --pathsend the app gets uvicorn's error for it. */
         if (cy->srv->extensions && PyUnicode_Compare(type, st->v_resp_pathsend) == 0)
             return send_path(cy, msg);

@@ -17,13 +17,13 @@
 #include "bridge.h"
 
 /* Any thread; no GIL, no Python. */
-void graft_deliver(void *ud, graft__req *req, int ev)
+void graftpy_deliver(void *ud, graft__req *req, int ev)
 {
-    graft_server *srv = ud;
+    graftpy_server *srv = ud;
     pthread_mutex_lock(&srv->qmu);
     if (srv->qlen == srv->qcap) {
         size_t cap = srv->qcap ? srv->qcap * 2 : 256;
-        graft_event *q = realloc(srv->q, cap * sizeof *q);
+        graftpy_event *q = realloc(srv->q, cap * sizeof *q);
         if (!q) {
             pthread_mutex_unlock(&srv->qmu);
             graft__req_release(req); /* dropped: the connection's own timers end it */
@@ -33,7 +33,7 @@ void graft_deliver(void *ud, graft__req *req, int ev)
         srv->qcap = cap;
     }
     int was_empty = srv->qlen == 0;
-    srv->q[srv->qlen++] = (graft_event){req, ev};
+    srv->q[srv->qlen++] = (graftpy_event){req, ev};
     pthread_mutex_unlock(&srv->qmu);
     /* The loop's own poll handles the queue when it returns. */
     if (was_empty && !(pthread_equal(pthread_self(), srv->loop_thread) && srv->polling)) {
@@ -43,11 +43,11 @@ void graft_deliver(void *ud, graft__req *req, int ev)
     }
 }
 
-static void handle_queue(graft_server *srv)
+static void handle_queue(graftpy_server *srv)
 {
     for (;;) {
         pthread_mutex_lock(&srv->qmu);
-        graft_event *batch = srv->q;
+        graftpy_event *batch = srv->q;
         size_t n = srv->qlen;
         /* swap buffers so other threads fill the other one meanwhile */
         srv->q = srv->work;
@@ -60,10 +60,10 @@ static void handle_queue(graft_server *srv)
         if (n == 0)
             break;
         for (size_t i = 0; i < n; i++) {
-            graft_event e = batch[i];
+            graftpy_event e = batch[i];
             if (e.ev == GRAFT__EV_REQUEST) {
                 srv->requests++;
-                graft_cycle_start(srv, e.req);
+                graftpy_cycle_start(srv, e.req);
                 if (srv->max_requests > 0 && srv->requests == srv->max_requests &&
                     srv->on_request_count != Py_None) {
                     PyObject *r = PyObject_CallNoArgs(srv->on_request_count);
@@ -72,16 +72,16 @@ static void handle_queue(graft_server *srv)
                     Py_XDECREF(r);
                 }
             } else if (e.ev == GRAFT__EV_LOG) {
-                graft_access_log(srv, e.req, e.req->status);
+                graftpy_access_log(srv, e.req, e.req->status);
                 graft__req_release(e.req);
             } else
-                graft_cycle_event(srv, e.req, e.ev);
+                graftpy_cycle_event(srv, e.req, e.ev);
         }
     }
 }
 
 /* Starts or stops watching I/O thread i's epoll fd with Server.poll. */
-static int watch(graft_server *srv, int i, int on)
+static int watch(graftpy_server *srv, int i, int on)
 {
     PyObject *fd = PyLong_FromLong(graft__engine_poll_fd(srv->engine, i));
     PyObject *idx = PyLong_FromLong(i);
@@ -102,7 +102,7 @@ static int watch(graft_server *srv, int i, int on)
 
 /* Tells Python (a debug log) that I/O thread i served its connections while the loop was
  * blocked, and that the loop has them back now. */
-static void report(graft_server *srv, int i)
+static void report(graftpy_server *srv, int i)
 {
     if (srv->on_handoff == Py_None)
         return;
@@ -112,7 +112,7 @@ static void report(graft_server *srv, int i)
     Py_XDECREF(r);
 }
 
-PyObject *graft_server_watch_all(graft_server *srv)
+PyObject *graftpy_server_watch_all(graftpy_server *srv)
 {
     for (int i = 0; srv->io_poll && i < srv->nthreads; i++)
         if (watch(srv, i, 1) < 0)
@@ -120,7 +120,7 @@ PyObject *graft_server_watch_all(graft_server *srv)
     Py_RETURN_NONE;
 }
 
-PyObject *graft_server_unwatch_all(graft_server *srv)
+PyObject *graftpy_server_unwatch_all(graftpy_server *srv)
 {
     for (int i = 0; srv->engine && i < srv->nthreads; i++)
         if (srv->watching[i] && watch(srv, i, 0) < 0)
@@ -128,9 +128,9 @@ PyObject *graft_server_unwatch_all(graft_server *srv)
     Py_RETURN_NONE;
 }
 
-PyObject *graft_server_poll(PyObject *self, PyObject *arg)
+PyObject *graftpy_server_poll(PyObject *self, PyObject *arg)
 {
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     long i = PyLong_AsLong(arg);
     if (i == -1 && PyErr_Occurred())
         return NULL;
@@ -149,10 +149,10 @@ PyObject *graft_server_poll(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-PyObject *graft_server_drain(PyObject *self, PyObject *unused)
+PyObject *graftpy_server_drain(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     uint64_t v;
     ssize_t rr = read(srv->efd, &v, sizeof v);
     (void)rr;

@@ -18,7 +18,7 @@ static int name_is(const char *s, Py_ssize_t n, const char *lower)
     return (size_t)n == strlen(lower) && graft__tok_eq(s, (size_t)n, lower);
 }
 
-int graft_head_check(graft_cycle *cy, PyObject *headers)
+int graftpy_head_check(graftpy_cycle *cy, PyObject *headers)
 {
     PyObject *seq = PySequence_Fast(headers, "response headers must be a sequence of [name, value]");
     if (!seq)
@@ -132,7 +132,7 @@ static size_t app_fields(PyObject **items, Py_ssize_t hn, graft__field *fs, size
     return n;
 }
 
-int graft_head_build(graft_cycle *cy, graft__buf *o, uint64_t final_len, int is_final)
+int graftpy_head_build(graftpy_cycle *cy, graft__buf *o, uint64_t final_len, int is_final)
 {
     graft__field stack_fields[STACK_FIELDS], *fs = stack_fields;
     char stack_names[STACK_NAMES], *names = stack_names;

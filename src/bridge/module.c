@@ -1,7 +1,7 @@
 /* graft._graft: module initialisation and the per-module state. */
 #include "bridge.h"
 
-static graft_state *module_state(PyObject *m) { return (graft_state *)PyModule_GetState(m); }
+static graftpy_state *module_state(PyObject *m) { return (graftpy_state *)PyModule_GetState(m); }
 
 static int intern(PyObject **slot, const char *s)
 {
@@ -12,7 +12,7 @@ static int intern(PyObject **slot, const char *s)
 static const char *const method_names[9] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                             "PATCH",   "OPTIONS", "CONNECT", "TRACE"};
 /* Header names common enough that sharing one bytes object per name pays. */
-const char *const graft_common_headers[32] = {
+const char *const graftpy_common_headers[32] = {
     "host", "user-agent", "accept", "accept-encoding", "accept-language", "connection",
     "content-type", "content-length", "cookie", "origin", "referer", "authorization",
     "cache-control", "pragma", "upgrade", "x-forwarded-for", "x-forwarded-proto",
@@ -51,7 +51,7 @@ static int add_engine_defaults(PyObject *m)
 
 static int module_exec(PyObject *m)
 {
-    graft_state *st = module_state(m);
+    graftpy_state *st = module_state(m);
     memset(st, 0, sizeof *st);
 #define I(slot, s)                                                                                 \
     if (intern(&st->slot, s) < 0)                                                              \
@@ -81,7 +81,7 @@ static int module_exec(PyObject *m)
         if (intern(&st->methods[i], method_names[i]) < 0)
             return -1;
     for (int i = 0; i < 32; i++)
-        if (!(st->hdr_names[i] = PyBytes_FromString(graft_common_headers[i])))
+        if (!(st->hdr_names[i] = PyBytes_FromString(graftpy_common_headers[i])))
             return -1;
     st->client_disconnected = PyErr_NewExceptionWithDoc(
         "graft.ClientDisconnected",
@@ -90,15 +90,15 @@ static int module_exec(PyObject *m)
     if (!st->client_disconnected ||
         PyModule_AddObjectRef(m, "ClientDisconnected", st->client_disconnected) < 0)
         return -1;
-    if (graft_op_type_init(m, st) < 0 || graft_cycle_type_init(m, st) < 0 ||
-        graft_server_type_init(m, st) < 0 || add_engine_defaults(m) < 0)
+    if (graftpy_op_type_init(m, st) < 0 || graftpy_cycle_type_init(m, st) < 0 ||
+        graftpy_server_type_init(m, st) < 0 || add_engine_defaults(m) < 0)
         return -1;
     return 0;
 }
 
 static int module_traverse(PyObject *m, visitproc visit, void *arg)
 {
-    graft_state *st = module_state(m);
+    graftpy_state *st = module_state(m);
     Py_VISIT(st->server_type);
     Py_VISIT(st->cycle_type);
     Py_VISIT(st->op_type);
@@ -108,13 +108,13 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 
 static PyModuleDef_Slot slots[] = {{Py_mod_exec, module_exec}, {0, NULL}};
 
-PyModuleDef graft_module_def = {
+PyModuleDef graftpy_module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "graft._graft",
     .m_doc = "graft's C HTTP engine and ASGI bridge.",
-    .m_size = sizeof(graft_state),
+    .m_size = sizeof(graftpy_state),
     .m_slots = slots,
     .m_traverse = module_traverse,
 };
 
-PyMODINIT_FUNC PyInit__graft(void) { return PyModuleDef_Init(&graft_module_def); }
+PyMODINIT_FUNC PyInit__graft(void) { return PyModuleDef_Init(&graftpy_module_def); }

@@ -14,20 +14,20 @@ enum { OP_FRESH, OP_WAIT, OP_DONE };
 
 typedef struct {
     PyObject_HEAD
-    graft_cycle *cy;
+    graftpy_cycle *cy;
     PyObject *msg; /* send(): the message; NULL for receive() */
     PyObject *fut; /* while waiting: the Future, and its iterator that yields it */
     PyObject *it;
     unsigned char kind, state;
-} graft_op;
+} graftpy_op;
 
 static PyObject *op_new(PyObject *cy, int kind, PyObject *msg)
 {
-    graft_cycle *c = (graft_cycle *)cy;
-    graft_op *op = PyObject_GC_New(graft_op, c->srv->st->op_type);
+    graftpy_cycle *c = (graftpy_cycle *)cy;
+    graftpy_op *op = PyObject_GC_New(graftpy_op, c->srv->st->op_type);
     if (!op)
         return NULL;
-    op->cy = (graft_cycle *)Py_NewRef(cy);
+    op->cy = (graftpy_cycle *)Py_NewRef(cy);
     op->msg = Py_XNewRef(msg);
     op->fut = op->it = NULL;
     op->kind = (unsigned char)kind;
@@ -37,44 +37,44 @@ static PyObject *op_new(PyObject *cy, int kind, PyObject *msg)
     return (PyObject *)op;
 }
 
-PyObject *graft_op_receive(PyObject *cy, PyObject *unused)
+PyObject *graftpy_op_receive(PyObject *cy, PyObject *unused)
 {
     (void)unused;
     return op_new(cy, GRAFT_OP_RECEIVE, NULL);
 }
 
-PyObject *graft_op_send(PyObject *cy, PyObject *msg) { return op_new(cy, GRAFT_OP_SEND, msg); }
+PyObject *graftpy_op_send(PyObject *cy, PyObject *msg) { return op_new(cy, GRAFT_OP_SEND, msg); }
 
-PyObject *graft_op_ws_receive(PyObject *cy, PyObject *unused)
+PyObject *graftpy_op_ws_receive(PyObject *cy, PyObject *unused)
 {
     (void)unused;
     return op_new(cy, GRAFT_OP_WS_RECEIVE, NULL);
 }
 
-PyObject *graft_op_ws_send(PyObject *cy, PyObject *msg) { return op_new(cy, GRAFT_OP_WS_SEND, msg); }
+PyObject *graftpy_op_ws_send(PyObject *cy, PyObject *msg) { return op_new(cy, GRAFT_OP_WS_SEND, msg); }
 
 /* Does the operation: its value (None or a message dict), or a Future to wait on. */
-static PyObject *run(graft_op *op)
+static PyObject *run(graftpy_op *op)
 {
     PyObject *cy = (PyObject *)op->cy;
     switch (op->kind) {
     case GRAFT_OP_RECEIVE:
-        return graft_cycle_receive(cy, NULL);
+        return graftpy_cycle_receive(cy, NULL);
     case GRAFT_OP_SEND:
-        return graft_cycle_send(cy, op->msg);
+        return graftpy_cycle_send(cy, op->msg);
     case GRAFT_OP_WS_RECEIVE:
-        return graft_asgi_ws_receive(cy, NULL);
+        return graftpy_asgi_ws_receive(cy, NULL);
     default:
-        return graft_asgi_ws_send(cy, op->msg);
+        return graftpy_asgi_ws_send(cy, op->msg);
     }
 }
 
-static int is_receive(graft_op *op) { return op->kind == GRAFT_OP_RECEIVE || op->kind == GRAFT_OP_WS_RECEIVE; }
+static int is_receive(graftpy_op *op) { return op->kind == GRAFT_OP_RECEIVE || op->kind == GRAFT_OP_WS_RECEIVE; }
 
 /* Stops waiting (the task is cancelled or gone): a cancelled receive() consumes nothing. A
  * pending Future is cancelled, so no message is handed to it; a message already handed to
  * it goes to the next receive(). */
-static void abandon(graft_op *op)
+static void abandon(graftpy_op *op)
 {
     PyObject *fut = op->fut;
     op->fut = NULL;
@@ -91,7 +91,7 @@ static void abandon(graft_op *op)
         Py_XDECREF(cancelled);
         PyObject *msg = c == 0 ? PyObject_CallMethod(fut, "result", NULL) : NULL;
         if (msg)
-            graft_cycle_receive_back(op->cy, msg);
+            graftpy_cycle_receive_back(op->cy, msg);
         Py_XDECREF(msg);
     }
     if (PyErr_Occurred())
@@ -101,7 +101,7 @@ static void abandon(graft_op *op)
 
 static PySendResult op_am_send(PyObject *self, PyObject *arg, PyObject **result)
 {
-    graft_op *op = (graft_op *)self;
+    graftpy_op *op = (graftpy_op *)self;
     if (op->state == OP_FRESH) {
         PyObject *r = run(op);
         if (!r) {
@@ -140,7 +140,7 @@ static PySendResult op_am_send(PyObject *self, PyObject *arg, PyObject **result)
             op->state = OP_DONE;
             /* This receive() has its message: the next waiting one may be served now. */
             if (st == PYGEN_RETURN && is_receive(op))
-                graft_cycle_receive_resolve(op->cy);
+                graftpy_cycle_receive_resolve(op->cy);
         }
         return st;
     }
@@ -182,7 +182,7 @@ static PyObject *op_next(PyObject *self) { return op_send_m(self, Py_None); }
 
 static PyObject *op_throw(PyObject *self, PyObject *args)
 {
-    graft_op *op = (graft_op *)self;
+    graftpy_op *op = (graftpy_op *)self;
     PyObject *typ, *val = NULL, *tb = NULL;
     if (!PyArg_UnpackTuple(args, "throw", 1, 3, &typ, &val, &tb))
         return NULL;
@@ -202,7 +202,7 @@ static PyObject *op_throw(PyObject *self, PyObject *args)
 static PyObject *op_close(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_op *op = (graft_op *)self;
+    graftpy_op *op = (graftpy_op *)self;
     if (op->state == OP_WAIT)
         abandon(op);
     op->state = OP_DONE;
@@ -214,11 +214,11 @@ static PyObject *op_await(PyObject *self) { return Py_NewRef(self); }
 static PyObject *op_name(PyObject *self, void *unused)
 {
     (void)unused;
-    int k = ((graft_op *)self)->kind;
+    int k = ((graftpy_op *)self)->kind;
     return PyUnicode_FromString(k == GRAFT_OP_RECEIVE || k == GRAFT_OP_WS_RECEIVE ? "receive" : "send");
 }
 
-static int op_traverse(graft_op *op, visitproc visit, void *arg)
+static int op_traverse(graftpy_op *op, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(op));
     Py_VISIT(op->cy);
@@ -228,7 +228,7 @@ static int op_traverse(graft_op *op, visitproc visit, void *arg)
     return 0;
 }
 
-static int op_clear(graft_op *op)
+static int op_clear(graftpy_op *op)
 {
     Py_CLEAR(op->it);
     Py_CLEAR(op->fut);
@@ -237,7 +237,7 @@ static int op_clear(graft_op *op)
     return 0;
 }
 
-static void op_dealloc(graft_op *op)
+static void op_dealloc(graftpy_op *op)
 {
     PyTypeObject *tp = Py_TYPE(op);
     PyObject_GC_UnTrack(op);
@@ -282,7 +282,7 @@ static PyType_Slot op_slots[] = {
 
 static PyType_Spec op_spec = {
     .name = "graft._graft.Op",
-    .basicsize = sizeof(graft_op),
+    .basicsize = sizeof(graftpy_op),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
     .slots = op_slots,
 };
@@ -290,7 +290,7 @@ static PyType_Spec op_spec = {
 /* Registered as a collections.abc.Coroutine, which is what asyncio.iscoroutine checks
  * (create_task, ensure_future and run_coroutine_threadsafe accept it). The ABC would also
  * recognise the methods; registering says so explicitly. */
-int graft_op_type_init(PyObject *m, graft_state *st)
+int graftpy_op_type_init(PyObject *m, graftpy_state *st)
 {
     st->op_type = (PyTypeObject *)PyType_FromModuleAndSpec(m, &op_spec, NULL);
     if (!st->op_type || PyModule_AddObjectRef(m, "Op", (PyObject *)st->op_type) < 0)

@@ -18,7 +18,7 @@ static int hexval(char c)
 
 /* root_path + percent-decoded path as str; invalid UTF-8 is replaced like
  * urllib.parse.unquote, which is what uvicorn gives apps. */
-static PyObject *decode_path(graft_server *srv, const char *p, size_t n)
+static PyObject *decode_path(graftpy_server *srv, const char *p, size_t n)
 {
     char stackbuf[512];
     char *buf = n <= sizeof stackbuf ? stackbuf : PyMem_Malloc(n);
@@ -49,7 +49,7 @@ static PyObject *decode_path(graft_server *srv, const char *p, size_t n)
     return s;
 }
 
-static PyObject *header_name(graft_state *st, const char *name, size_t n)
+static PyObject *header_name(graftpy_state *st, const char *name, size_t n)
 {
     char low[64];
     if (n < sizeof low) {
@@ -58,7 +58,7 @@ static PyObject *header_name(graft_state *st, const char *name, size_t n)
             low[i] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
         }
         for (int i = 0; i < 32; i++) {
-            const char *h = graft_common_headers[i];
+            const char *h = graftpy_common_headers[i];
             if (h[0] == low[0] && strlen(h) == n && memcmp(h, low, n) == 0)
                 return Py_NewRef(st->hdr_names[i]);
         }
@@ -75,7 +75,7 @@ static PyObject *header_name(graft_state *st, const char *name, size_t n)
     return b;
 }
 
-static PyObject *method_str(graft_state *st, const char *m, size_t n)
+static PyObject *method_str(graftpy_state *st, const char *m, size_t n)
 {
     for (int i = 0; i < 9; i++) {
         PyObject *s = st->methods[i];
@@ -114,7 +114,7 @@ static int in_network(const char *net, const char *ip)
     return 1;
 }
 
-static int trusted(graft_server *srv, const char *ip)
+static int trusted(graftpy_server *srv, const char *ip)
 {
     if (srv->proxy_all)
         return 1;
@@ -138,7 +138,7 @@ static const graft__header *find_header(graft__req *r, const char *lower)
 
 /* X-Forwarded-Proto / X-Forwarded-For from a trusted peer, as uvicorn's
  * ProxyHeadersMiddleware: the right-most untrusted X-Forwarded-For entry. */
-static int apply_proxy(graft_server *srv, graft__req *r, PyObject *scope)
+static int apply_proxy(graftpy_server *srv, graft__req *r, PyObject *scope)
 {
     if (!srv->proxy_trusted || r->client_port < 0 || !trusted(srv, r->client_ip))
         return 0;
@@ -203,9 +203,9 @@ static int apply_proxy(graft_server *srv, graft__req *r, PyObject *scope)
         Py_DECREF(v_);                                                                             \
     } while (0)
 
-PyObject *graft_scope_new(graft_server *srv, graft__req *r)
+PyObject *graftpy_scope_new(graftpy_server *srv, graft__req *r)
 {
-    graft_state *st = srv->st;
+    graftpy_state *st = srv->st;
     PyObject *scope = PyDict_Copy(srv->scope_template);
     if (!scope)
         return NULL;

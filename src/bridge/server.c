@@ -46,7 +46,7 @@ static int build_headers(PyObject *headers, int server_header, graft__buf *b)
     return 0;
 }
 
-static int load_native(graft_server *srv, PyObject *specs, int blocking_threads)
+static int load_native(graftpy_server *srv, PyObject *specs, int blocking_threads)
 {
     PyObject *seq = PySequence_Fast(specs, "native must be a sequence of str");
     if (!seq)
@@ -85,7 +85,7 @@ static int load_native(graft_server *srv, PyObject *specs, int blocking_threads)
 
 static int server_init(PyObject *self, PyObject *args, PyObject *kw)
 {
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     static char *kwlist[] = {"app", "loop", "fds", "state", "log_error", "access_log",
                              "root_path", "headers", "server_header", "date_header",
                              "proxy_trusted", "threads", "limit_request_line",
@@ -128,7 +128,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         return -1;
     }
     srv->st = PyType_GetModuleState(Py_TYPE(self));
-    graft_state *st = srv->st;
+    graftpy_state *st = srv->st;
     srv->app = Py_NewRef(app);
     srv->loop = Py_NewRef(loop);
     srv->state = Py_NewRef(state);
@@ -256,14 +256,14 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                .per_message_deflate = ws_deflate},
         .external_poll = io_poll,
     };
-    graft__deliver_fn fn = graft_deliver;
+    graft__deliver_fn fn = graftpy_deliver;
     void *ud = srv;
     if (native != Py_None && PyObject_IsTrue(native)) {
         if (load_native(srv, native, blocking_threads) < 0) {
             graft__buf_free(&dh);
             return -1;
         }
-        graft__native_set_next(srv->native, graft_deliver, srv);
+        graft__native_set_next(srv->native, graftpy_deliver, srv);
         srv->native->log_to_next = access != Py_None;
         fn = graft__native_deliver;
         ud = srv->native;
@@ -282,12 +282,12 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
 static PyObject *server_start(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     if (!srv->engine || srv->started) {
         PyErr_SetString(PyExc_RuntimeError, "Server not initialised or already started");
         return NULL;
     }
-    /* Before the I/O threads exist: graft_deliver reads it from them, unlocked,
+    /* Before the I/O threads exist: graftpy_deliver reads it from them, unlocked,
      * and thread creation is what orders this store before their reads. */
     srv->loop_thread = pthread_self();
     int rc = graft__engine_start(srv->engine);
@@ -296,27 +296,27 @@ static PyObject *server_start(PyObject *self, PyObject *unused)
         return PyErr_SetFromErrno(PyExc_OSError);
     }
     srv->started = 1;
-    return graft_server_watch_all(srv);
+    return graftpy_server_watch_all(srv);
 }
 
 static PyObject *server_unwatch(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     srv->io_poll = 0; /* and no reclaim after this */
-    return graft_server_unwatch_all(srv);
+    return graftpy_server_unwatch_all(srv);
 }
 
 static PyObject *server_fileno(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    return PyLong_FromLong(((graft_server *)self)->efd);
+    return PyLong_FromLong(((graftpy_server *)self)->efd);
 }
 
 static PyObject *server_stop_accepting(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     if (srv->engine)
         graft__engine_stop_accepting(srv->engine);
     Py_RETURN_NONE;
@@ -325,7 +325,7 @@ static PyObject *server_stop_accepting(PyObject *self, PyObject *unused)
 static PyObject *server_shutdown(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     if (srv->engine)
         graft__engine_shutdown(srv->engine);
     Py_RETURN_NONE;
@@ -334,7 +334,7 @@ static PyObject *server_shutdown(PyObject *self, PyObject *unused)
 static PyObject *server_abort(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     if (srv->engine)
         graft__engine_abort(srv->engine);
     Py_RETURN_NONE;
@@ -343,7 +343,7 @@ static PyObject *server_abort(PyObject *self, PyObject *unused)
 static PyObject *server_close(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     PyObject *r = server_unwatch(self, NULL);
     if (!r)
         return NULL;
@@ -366,7 +366,7 @@ static PyObject *server_close(PyObject *self, PyObject *unused)
         if (srv->q[i].ev == GRAFT__EV_REQUEST || !srv->q[i].req->app_data)
             graft__req_release(srv->q[i].req);
         else
-            graft_cycle_event(srv, srv->q[i].req, srv->q[i].ev);
+            graftpy_cycle_event(srv, srv->q[i].req, srv->q[i].ev);
     srv->qlen = 0;
     pthread_mutex_unlock(&srv->qmu);
     Py_RETURN_NONE;
@@ -375,23 +375,23 @@ static PyObject *server_close(PyObject *self, PyObject *unused)
 static PyObject *server_get_connections(PyObject *self, void *c)
 {
     (void)c;
-    graft_server *srv = (graft_server *)self;
+    graftpy_server *srv = (graftpy_server *)self;
     return PyLong_FromLong(srv->engine ? graft__engine_connections(srv->engine) : 0);
 }
 
 static PyObject *server_get_inflight(PyObject *self, void *c)
 {
     (void)c;
-    return PyLong_FromLong(((graft_server *)self)->live);
+    return PyLong_FromLong(((graftpy_server *)self)->live);
 }
 
 static PyObject *server_get_requests(PyObject *self, void *c)
 {
     (void)c;
-    return PyLong_FromLong(((graft_server *)self)->requests);
+    return PyLong_FromLong(((graftpy_server *)self)->requests);
 }
 
-static int server_traverse(graft_server *srv, visitproc visit, void *arg)
+static int server_traverse(graftpy_server *srv, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(srv));
     Py_VISIT(srv->app);
@@ -408,7 +408,7 @@ static int server_traverse(graft_server *srv, visitproc visit, void *arg)
     return 0;
 }
 
-static int server_clear(graft_server *srv)
+static int server_clear(graftpy_server *srv)
 {
     Py_CLEAR(srv->app);
     Py_CLEAR(srv->loop);
@@ -429,7 +429,7 @@ static int server_clear(graft_server *srv)
     return 0;
 }
 
-static void server_dealloc(graft_server *srv)
+static void server_dealloc(graftpy_server *srv)
 {
     PyTypeObject *tp = Py_TYPE(srv);
     PyObject_GC_UnTrack(srv);
@@ -457,8 +457,8 @@ static void server_dealloc(graft_server *srv)
 static PyMethodDef server_methods[] = {
     {"start", server_start, METH_NOARGS,
      "Start the I/O threads and, with io_poll, watch the connections from the loop."},
-    {"drain", graft_server_drain, METH_NOARGS, "Handle queued events (the eventfd's reader)."},
-    {"poll", graft_server_poll, METH_O,
+    {"drain", graftpy_server_drain, METH_NOARGS, "Handle queued events (the eventfd's reader)."},
+    {"poll", graftpy_server_poll, METH_O,
      "Handle I/O thread i's ready connections on this thread (the epoll fd's reader)."},
     {"unwatch", server_unwatch, METH_NOARGS, "Stop watching the connections from the loop."},
     {"fileno", server_fileno, METH_NOARGS, "The eventfd to watch with loop.add_reader."},
@@ -490,12 +490,12 @@ static PyType_Slot server_slots[] = {
 
 static PyType_Spec server_spec = {
     .name = "graft._graft.Server",
-    .basicsize = sizeof(graft_server),
+    .basicsize = sizeof(graftpy_server),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .slots = server_slots,
 };
 
-int graft_server_type_init(PyObject *m, graft_state *st)
+int graftpy_server_type_init(PyObject *m, graftpy_state *st)
 {
     st->server_type = (PyTypeObject *)PyType_FromModuleAndSpec(m, &server_spec, NULL);
     if (!st->server_type)

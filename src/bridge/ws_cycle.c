@@ -33,10 +33,10 @@ static PyObject *subprotocols(graft__req *r)
     return l;
 }
 
-PyObject *graft_asgi_ws_scope_new(graft_server *srv, graft__req *r)
+PyObject *graftpy_asgi_ws_scope_new(graftpy_server *srv, graft__req *r)
 {
-    graft_state *st = srv->st;
-    PyObject *scope = graft_scope_new(srv, r);
+    graftpy_state *st = srv->st;
+    PyObject *scope = graftpy_scope_new(srv, r);
     if (!scope)
         return NULL;
     PyObject *scheme = PyDict_GetItemString(scope, "scheme");
@@ -61,16 +61,16 @@ PyObject *graft_asgi_ws_scope_new(graft_server *srv, graft__req *r)
     return scope;
 }
 
-static PyObject *disconnect(graft_state *st, int code, const char *reason, size_t rlen)
+static PyObject *disconnect(graftpy_state *st, int code, const char *reason, size_t rlen)
 {
     return Py_BuildValue("{s:O,s:i,s:s#}", "type", st->v_ws_disconnect, "code", code, "reason",
                          reason, (Py_ssize_t)rlen);
 }
 
 /* The next message if one is ready; NULL without exception when the app must wait. */
-static PyObject *next_message(graft_cycle *cy, int *err)
+static PyObject *next_message(graftpy_cycle *cy, int *err)
 {
-    graft_state *st = cy->srv->st;
+    graftpy_state *st = cy->srv->st;
     *err = 0;
     if (!cy->ws_connect_sent) {
         cy->ws_connect_sent = 1;
@@ -109,13 +109,13 @@ static PyObject *next_message(graft_cycle *cy, int *err)
     return msg;
 }
 
-PyObject *graft_asgi_ws_receive(PyObject *self, PyObject *unused)
+PyObject *graftpy_asgi_ws_receive(PyObject *self, PyObject *unused)
 {
     (void)unused;
-    return graft_cycle_receive_with((graft_cycle *)self, next_message);
+    return graftpy_cycle_receive_with((graftpy_cycle *)self, next_message);
 }
 
-void graft_asgi_ws_resolve_receive(graft_cycle *cy) { graft_cycle_resolve_with(cy, next_message); }
+void graftpy_asgi_ws_resolve_receive(graftpy_cycle *cy) { graftpy_cycle_resolve_with(cy, next_message); }
 
 static int accept_headers(PyObject *msg, graft__buf *out)
 {
@@ -159,19 +159,19 @@ static PyObject *type_error(PyObject *type, const char *expected)
     return NULL;
 }
 
-PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
+PyObject *graftpy_asgi_ws_send(PyObject *self, PyObject *msg)
 {
-    graft_cycle *cy = (graft_cycle *)self;
-    graft_state *st = cy->srv->st;
-    PyObject *type = graft_msg_type(st, msg);
+    graftpy_cycle *cy = (graftpy_cycle *)self;
+    graftpy_state *st = cy->srv->st;
+    PyObject *type = graftpy_msg_type(st, msg);
     if (!type)
         return NULL;
     if (!cy->req || cy->ws_closed || cy->state == CYC_DONE)
-        return graft_cycle_disconnected(cy);
+        return graftpy_cycle_disconnected(cy);
     if (cy->ws_denial) {
         if (PyUnicode_Compare(type, st->v_ws_resp_body) != 0)
             return type_error(type, "'websocket.http.response.body'");
-        return graft_cycle_send_body(cy, msg);
+        return graftpy_cycle_send_body(cy, msg);
     }
     if (!cy->ws_accepted) {
         if (PyUnicode_Compare(type, st->v_ws_accept) == 0) {
@@ -195,24 +195,24 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
             int rc = graft__ws_accept(cy->req, sps, (size_t)spl, h.data ? h.data : "", h.len);
             graft__buf_free(&h);
             if (rc < 0)
-                return graft_cycle_disconnected(cy);
+                return graftpy_cycle_disconnected(cy);
             cy->ws_accepted = 1;
             cy->status = 101;
-            graft_ws_log(cy, 0);
+            graftpy_ws_log(cy, 0);
             return Py_NewRef(Py_None);
         }
         if (PyUnicode_Compare(type, st->v_ws_close) == 0) {
             /* close before accept: refuse the handshake with 403 */
             cy->ws_closed = 1;
-            graft_ws_log(cy, 403);
-            graft_cycle_write_simple(cy, 403, "");
+            graftpy_ws_log(cy, 403);
+            graftpy_cycle_write_simple(cy, 403, "");
             return Py_NewRef(Py_None);
         }
         if (PyUnicode_Compare(type, st->v_ws_resp_start) == 0) {
             cy->ws_denial = 1;
-            PyObject *r = graft_cycle_send_start(cy, msg);
+            PyObject *r = graftpy_cycle_send_start(cy, msg);
             if (r)
-                graft_ws_log(cy, cy->status);
+                graftpy_ws_log(cy, cy->status);
             return r;
         }
         return type_error(type, "'websocket.accept', 'websocket.close' or 'websocket.http.response.start'");
@@ -239,9 +239,9 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
         }
         int rc = graft__ws_send(cy->req, t ? GRAFT__WS_TEXT : GRAFT__WS_BINARY, p, (size_t)n);
         if (rc < 0)
-            return graft_cycle_disconnected(cy);
+            return graftpy_cycle_disconnected(cy);
         if (rc == 1) {
-            return graft_cycle_send_wait(cy);
+            return graftpy_cycle_send_wait(cy);
         }
         return Py_NewRef(Py_None);
     }
@@ -263,7 +263,7 @@ PyObject *graft_asgi_ws_send(PyObject *self, PyObject *msg)
     return type_error(type, "'websocket.send' or 'websocket.close'");
 }
 
-void graft_asgi_ws_finish(graft_cycle *cy, int raised)
+void graftpy_asgi_ws_finish(graftpy_cycle *cy, int raised)
 {
     if (!cy->req)
         return;
@@ -278,13 +278,13 @@ void graft_asgi_ws_finish(graft_cycle *cy, int raised)
     if (cy->ws_denial && cy->state != CYC_DONE) {
         /* Unlocked: only this thread sets response_started (req.h). */
         if (!atomic_load_explicit(&cy->req->response_started, memory_order_relaxed)) {
-            graft_cycle_write_simple(cy, 500, "Internal Server Error");
+            graftpy_cycle_write_simple(cy, 500, "Internal Server Error");
         } else
             graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         cy->state = CYC_DONE;
         return;
     }
     if (!cy->ws_closed && cy->state != CYC_DONE) {
-        graft_cycle_write_simple(cy, 500, "Internal Server Error");
+        graftpy_cycle_write_simple(cy, 500, "Internal Server Error");
     }
 }

@@ -198,8 +198,6 @@ int graft__conn_write_locked(graft__conn *c, const struct iovec *iov, int iovcnt
 void graft__conn_kick(graft__conn *c);
 /* Like graft__conn_fail with one extra header field (NULL for none). */
 void graft__conn_fail_hdr(graft__conn *c, int status, const graft__field *extra);
-/* conn_input.c: hands r to the embedder with event ev, with a reference the embedder owns. */
-void graft__conn_deliver(graft__conn *c, graft__req *r, int ev);
 
 /* conn_input.c (I/O thread, under mu) */
 /* Hands r to the embedder with event ev, giving it a new reference to r. */

@@ -31,15 +31,6 @@ static int keep_alive_locked(graft__req *r)
     return ka;
 }
 
-int graft__req_keep_alive(graft__req *r)
-{
-    graft__conn *c = r->conn;
-    pthread_mutex_lock(&c->mu);
-    int ka = keep_alive_locked(r);
-    pthread_mutex_unlock(&c->mu);
-    return ka;
-}
-
 int graft__req_response_head(graft__req *r, const graft__response *resp, graft__buf *out,
                              graft__response_decision *d)
 {

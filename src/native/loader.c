@@ -113,8 +113,6 @@ int graft__native_new(graft__native **out, const char *const *specs, size_t coun
     atomic_init(&n->refs, 1); /* the host's, dropped by graft__native_free */
     atomic_init(&n->stopped, 0);
     atomic_init(&n->active, 0);
-    n->date_header = 1;
-    n->default_headers = "";
     if (!n->libs) {
         graft__native_free(n);
         return -ENOMEM;

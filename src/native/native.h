@@ -35,9 +35,6 @@ typedef struct graft__native {
     /* Send GRAFT__EV_LOG to the next embedder when a native response completes (only when it
      * keeps an access log: every event costs the embedder a wake-up). */
     int log_to_next;
-    const char *default_headers; /* "server: graft\r\n..." for native responses */
-    size_t default_headers_len;
-    int date_header;
     /* worker pool for GRAFT_ROUTE_BLOCKING */
     pthread_t *pool;
     int npool;
@@ -48,7 +45,7 @@ typedef struct graft__native {
     /* Lifetime. A handler may hold a request (graft_request_retain) past the server's end,
      * and the request points at its route, library and this struct; so they are freed only
      * when refs, the host's reference (dropped by graft__native_free) plus one per live
-     * graft_request, reaches 0. What the embedder owns (next, access_log, default_headers,
+     * graft_request, reaches 0. What the embedder owns (next, access_log,
      * the engine) is not counted: graft__native_free sets `stopped`, after which every
      * answer call fails with GRAFT_EGONE without touching it, and waits until no thread is
      * still inside one (`active`, see graft__native_enter). */

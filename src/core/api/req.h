@@ -106,9 +106,6 @@ int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int fla
 int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, int fd,
                         uint64_t off, uint64_t count, int flags);
 
-/* Whether the connection stays open after this response (client asked and
- * the server is not shutting down); graft__req_response_head applies it to the head. */
-int graft__req_keep_alive(graft__req *r);
 
 /* Appends the head of r's response to out (the protocol's wire format; HTTP/1.x today) with
  * the engine's part: Date, its default headers, and its keep-alive verdict ANDed with
