@@ -217,3 +217,8 @@ struct iovec graft__chunk_last(void)
     static const char last[] = "0\r\n\r\n";
     return (struct iovec){(void *)last, sizeof last - 1};
 }
+
+struct iovec graft__http1_continue(void)
+{
+    return (struct iovec){GRAFT__STRLIT("HTTP/1.1 100 Continue\r\n\r\n")};
+}

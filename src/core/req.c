@@ -159,7 +159,7 @@ static void send_continue_locked(graft__conn *c, graft__req *r)
         r->client_gone || r->aborted || c->closed)
         return;
     r->continue_sent = 1;
-    struct iovec iov = {GRAFT__STRLIT("HTTP/1.1 100 Continue\r\n\r\n")};
+    struct iovec iov = graft__http1_continue();
     (void)graft__conn_write_locked(c, &iov, 1);
 }
 

@@ -205,7 +205,8 @@ static void handle_control(graft__conn *c)
     ws->close_received = 1;
     if (!ws->failed && !ws->close_code) {
         ws->close_code = code;
-        graft__buf_append(&ws->close_reason, reason, rlen);
+        /* At most 123 bytes; without memory the app sees the code with an empty reason. */
+        (void)graft__buf_append(&ws->close_reason, reason, rlen);
     }
     /* echo the code (RFC 6455 §5.5.1), then the server closes the TCP connection */
     send_close(c, code == 1005 ? 0 : code, "", 0);
@@ -397,7 +398,7 @@ void graft__ws_sweep(graft__conn *c, int64_t now)
     int64_t since = ws->last_rx_ms ? ws->last_rx_ms : ws->close_sent_ms;
     if (now - since >= (int64_t)(cfg->ping_interval * 1000)) {
         ws->ping_sent_ms = now;
-        send_frame(c, GRAFT__WS_PING, 0, "graft", 5);
+        send_frame(c, GRAFT__WS_PING, 0, GRAFT__STRLIT("graft"));
     }
 }
 
@@ -560,7 +561,9 @@ int graft__ws_take(graft__req *r, int *opcode, graft__buf *out, int *code, graft
                (ws->close_sent && r->shutdown)) {
         *code = ws && ws->close_code ? ws->close_code : 1006;
         if (ws)
-            graft__buf_append(reason, graft__buf_head(&ws->close_reason), graft__buf_avail(&ws->close_reason));
+            /* Without memory for the (<= 123 byte) reason the code still goes through. */
+            (void)graft__buf_append(reason, graft__buf_head(&ws->close_reason),
+                                    graft__buf_avail(&ws->close_reason));
         rc = 2;
     } else {
         r->receive_waiting = 1;

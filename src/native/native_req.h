@@ -29,6 +29,7 @@ struct graft_request {
     enum gr_fail fail;     /* set by deliver before the request is queued */
     int close_after;       /* a streamed response closes the connection at graft_stream_end */
     int chunked;
+    int no_body;           /* the writer framed no body (HEAD, 204, 304): writes are dropped */
     graft__buf hdrs;       /* extra response headers */
     graft__buf body;       /* body bytes taken from the engine */
     char *strs;            /* NUL-terminated method/path/query and decoded params */

@@ -45,9 +45,10 @@ GRAFT_API int graft_set_header(graft_request *gr, const char *name, const char *
         char c = name[i];
         gr->hdrs.data[gr->hdrs.len++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
     }
-    graft__buf_append(&gr->hdrs, ": ", 2);
+    /* Cannot fail: the room was reserved above. */
+    graft__buf_append(&gr->hdrs, GRAFT__STRLIT(": "));
     graft__buf_append(&gr->hdrs, value, vl);
-    graft__buf_append(&gr->hdrs, "\r\n", 2);
+    graft__buf_append(&gr->hdrs, GRAFT__STRLIT("\r\n"));
     return 0;
 }
 
@@ -185,7 +186,7 @@ static int respond_file_running(graft_request *gr, int status, const char *conte
     if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
         if (fd >= 0)
             close(fd);
-        return respond_running(gr, 404, "text/plain; charset=utf-8", "Not Found", 9);
+        return respond_running(gr, 404, "text/plain; charset=utf-8", GRAFT__STRLIT("Not Found"));
     }
     graft__buf head = {0};
     graft__response_decision d;
@@ -198,7 +199,7 @@ static int respond_file_running(graft_request *gr, int status, const char *conte
     struct iovec iov = {head.data, head.len};
     int flags = GRAFT__W_FINAL | (d.close ? GRAFT__W_CLOSE : 0);
     gr->state = GR_DONE;
-    if (gr->req->is_head) {
+    if (d.framing == GRAFT__FRAMING_NONE) { /* HEAD, 204, 304: the head is all */
         close(fd);
         rc = graft__req_write(gr->req, &iov, 1, flags);
     } else
@@ -233,6 +234,7 @@ static int stream_start_running(graft_request *gr, int status, const char *conte
         return rc;
     }
     gr->chunked = d.framing == GRAFT__FRAMING_CHUNKED;
+    gr->no_body = d.framing == GRAFT__FRAMING_NONE;
     gr->req->status = status;
     gr->state = GR_STREAMING;
     gr->close_after = d.close;
@@ -258,7 +260,9 @@ static int stream_write_running(graft_request *gr, const void *data, size_t len)
 {
     if (gr->state != GR_STREAMING)
         return GRAFT_EINVAL;
-    if (len == 0 || gr->req->is_head)
+    /* HEAD, 204, 304: the response ended at its head; bytes sent now would be read as the
+     * next response on the connection. */
+    if (len == 0 || gr->no_body)
         return 0;
     /* Only this writer adds to the queue, so what is queued now is an upper bound until the
      * write below: the queue never exceeds the cap by more than one chunk. */

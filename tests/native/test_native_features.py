@@ -322,6 +322,23 @@ def test_stream_chunked(feat):
         assert r.body == _stream_expected(3)
 
 
+@pytest.mark.parametrize("path", ["/nobody/stream", "/nobody/file"])
+@pytest.mark.parametrize("status", [204, 304])
+def test_no_body_statuses_send_no_body(feat, path, status):
+    """A 204 or 304 ends at its head (RFC 9110 §15.3.5, §15.4.5): bytes a handler streams or
+    a file it names after one would be read as the next response on the connection."""
+    with Conn(feat.port) as c:
+        c.send(build_request("GET", f"{path}?s={status}") + build_request("GET", "/items/special", [("Connection", "close")]))
+        data, closed = c.read_until_close(timeout=5)
+    assert closed, data
+    (first, second), rest = parse_all(data)
+    assert first.status == status, first
+    assert first.body == b"" and first.header("content-length") is None, first
+    assert first.header("transfer-encoding") is None, first
+    assert second.status == 200 and second.body == b"exact", second
+    assert rest == b"", rest
+
+
 def test_stream_http10_close_delimited(feat):
     with Conn(feat.port) as c:
         c.send(build_request("GET", "/stream?n=5", version="HTTP/1.0", host=None))

@@ -90,4 +90,8 @@ struct iovec graft__chunk_end(int last);
 /* The last chunk alone, for a body that ends without data. */
 struct iovec graft__chunk_last(void);
 
+/* The interim 100 (Continue) response, whole: a status line alone, no Date or default
+ * fields (RFC 9110 §15.2.1 asks for none), sent before the body is read. */
+struct iovec graft__http1_continue(void);
+
 #endif

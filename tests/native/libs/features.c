@@ -319,6 +319,33 @@ static int file_missing(graft_request *req, void *st)
     return graft_respond_file(req, 200, "application/octet-stream", path);
 }
 
+/* ---- 204 and 304 end at their head, whatever the handler sends after it ---- */
+
+static int nobody_status(graft_request *req)
+{
+    size_t n = 0;
+    const char *s = graft_query(req, "s", &n);
+    return s && n == 3 ? atoi(s) : 204;
+}
+
+static int nobody_stream(graft_request *req, void *st)
+{
+    count(st);
+    int rc = graft_stream_start(req, nobody_status(req), "text/plain");
+    if (rc)
+        return rc;
+    graft_stream_write(req, "HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\nsmuggled", 48);
+    return graft_stream_end(req);
+}
+
+static int nobody_file(graft_request *req, void *st)
+{
+    count(st);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/served.bin", ((lib *)st)->dir);
+    return graft_respond_file(req, nobody_status(req), "application/octet-stream", path);
+}
+
 /* ---- 1xx statuses are not final responses ---- */
 
 static void no_release(void *arg) { (void)arg; }
@@ -652,6 +679,8 @@ int graft_register(graft_router *r, const char *config)
         {"GET", "/fail", fail, 0},
         {"GET", "/stream", stream, 0},
         {"GET", "/file", file, 0},
+        {"GET", "/nobody/stream", nobody_stream, 0},
+        {"GET", "/nobody/file", nobody_file, 0},
         {"HEAD", "/file", file, 0}, /* under graft HEAD reaches a library only when registered */
         {"GET", "/file-missing", file_missing, 0},
         {"GET", "/slow", slow, GRAFT_ROUTE_BLOCKING},

@@ -315,6 +315,13 @@ static void run_chunks(void)
         fail("last chunk", "got %.*s", (int)l.iov_len, (char *)l.iov_base);
     finish_case();
 
+    /* The interim response is the status line alone: no Date, no default fields. */
+    struct iovec cont = graft__http1_continue();
+    static const char want_cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (cont.iov_len != sizeof want_cont - 1 || memcmp(cont.iov_base, want_cont, cont.iov_len) != 0)
+        fail("100 continue", "got %.*s", (int)cont.iov_len, (char *)cont.iov_base);
+    finish_case();
+
     /* A whole body of pieces of 1, 15, 16 and 4096 bytes, the last one ending it. */
     static const size_t pieces[] = {1, 15, 16, 4096};
     static char data[4096];
