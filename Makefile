@@ -52,7 +52,7 @@ UNIT_DEPS_core/test_utf8     := src/core/utf8.c
 UNIT_DEPS_core/test_ws_frame := src/core/ws_frame.c
 UNIT_DEPS_native/test_json   := src/native/json.c src/core/buf.c src/core/utf8.c
 UNIT_DEPS_native/test_router := src/native/router.c
-UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h)
+UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h) tests/unit/unit.h
 UNIT_CFLAGS := $(CFLAGS_C)
 UNIT_ASAN_CFLAGS := $(filter-out -O2,$(UNIT_CFLAGS)) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 define UNIT_RULES

@@ -253,21 +253,19 @@ int graftpy_cycle_write_simple(graftpy_cycle *cy, int status, const char *body)
     return 0;
 }
 
-static PyObject *raise_disconnected(graftpy_cycle *cy);
-
 static PyObject *msg_get(PyObject *msg, const char *key)
 {
     PyObject *v = PyDict_GetItemString(msg, key); /* borrowed */
     return v;
 }
 
-PyObject *graftpy_cycle_disconnected(graftpy_cycle *cy) { return raise_disconnected(cy); }
-
 static PyObject *raise_disconnected(graftpy_cycle *cy)
 {
     PyErr_SetString(cy->srv->st->client_disconnected, "client disconnected");
     return NULL;
 }
+
+PyObject *graftpy_cycle_disconnected(graftpy_cycle *cy) { return raise_disconnected(cy); }
 
 static PyObject *wait_or_ready(graftpy_cycle *cy, int rc)
 {

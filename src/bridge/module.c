@@ -20,13 +20,14 @@ const char *const graftpy_common_headers[32] = {
     "expect", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest", "sec-ch-ua",
     "sec-ch-ua-mobile", "sec-ch-ua-platform", "upgrade-insecure-requests", "dnt"};
 
-/* ENGINE_DEFAULTS: the C side's defaults (engine.h) under Config's keyword names, so a test
+/* ENGINE_DEFAULTS: the C side's defaults (engine.h, and native.h's pool size) under Config's keyword names, so a test
  * can hold them against graft/config.py's; nothing reads them at run time. */
 static int add_engine_defaults(PyObject *m)
 {
     PyObject *d = Py_BuildValue(
-        "{s:i,s:i,s:i,s:i,s:d,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:i,s:d,s:d,s:O}",
+        "{s:i,s:i,s:i,s:i,s:i,s:d,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:i,s:d,s:d,s:O}",
         "threads", GRAFT__DEFAULT_THREADS,
+        "blocking_threads", GRAFT__NATIVE_DEFAULT_BLOCKING_THREADS,
         "limit_request_line", GRAFT__DEFAULT_LIMIT_REQUEST_LINE,
         "limit_request_head", GRAFT__DEFAULT_LIMIT_REQUEST_HEAD,
         "limit_request_fields", GRAFT__DEFAULT_LIMIT_REQUEST_FIELDS,

@@ -99,7 +99,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
     PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None,
              *ws_log = Py_None;
-    int blocking_threads = 4;
+    int blocking_threads = GRAFT__NATIVE_DEFAULT_BLOCKING_THREADS;
     int ws_on = 1, ws_queue = GRAFT__DEFAULT_WS_MAX_QUEUE,
         ws_deflate = GRAFT__DEFAULT_WS_PER_MESSAGE_DEFLATE, io_poll = 1, pathsend = 0;
     unsigned long long ws_max = GRAFT__DEFAULT_WS_MAX_SIZE;

@@ -19,7 +19,7 @@ typedef struct graft__ws_state {
     z_stream inf, def;
     int inf_ready, def_ready;
     /* frame being parsed */
-    int in_frame, f_op, f_fin, f_rsv1;
+    int in_frame, f_op, f_fin;
     uint64_t f_left;
     unsigned char mask[4];
     unsigned mask_pos;

@@ -57,6 +57,10 @@ typedef struct graft__native {
     int has_altstack_key;
 } graft__native;
 
+/* Threads of the pool that runs GRAFT_ROUTE_BLOCKING handlers unless the embedder says
+ * otherwise (graft's --blocking-threads, graft-serve's); Config's default must agree. */
+#define GRAFT__NATIVE_DEFAULT_BLOCKING_THREADS 4
+
 /* Loads the libraries (spec "path" or "path?config") and registers their routes. On failure
  * returns a negative code and writes a message naming the file (and route) into err. */
 int graft__native_new(graft__native **out, const char *const *specs, size_t n, int pool_threads,

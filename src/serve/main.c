@@ -39,7 +39,7 @@ typedef struct opts {
 static void set_defaults(opts *o)
 {
     *o = (opts){.host = "127.0.0.1", .port = 8000, .threads = GRAFT__DEFAULT_THREADS, .workers = 1,
-                .backlog = 2048, .access_log = 1, .server_header = 1, .date_header = 1, .blocking = 4,
+                .backlog = 2048, .access_log = 1, .server_header = 1, .date_header = 1, .blocking = GRAFT__NATIVE_DEFAULT_BLOCKING_THREADS,
                 .keep_alive = GRAFT__DEFAULT_TIMEOUT_KEEP_ALIVE, .graceful = 30,
                 .header_timeout = GRAFT__DEFAULT_TIMEOUT_REQUEST_HEADER,
                 .body_timeout = GRAFT__DEFAULT_TIMEOUT_BODY_READ,

@@ -14,28 +14,7 @@
 
 #include "http1_internal.h"
 
-static int passed, failed, case_failed;
-
-static void fail(const char *name, const char *fmt, ...)
-{
-    va_list ap;
-    if (case_failed++) /* one line per failing case */
-        return;
-    printf("FAIL %s: ", name);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
-
-static void finish_case(void)
-{
-    if (case_failed)
-        failed++;
-    else
-        passed++;
-    case_failed = 0;
-}
+#include "../unit.h"
 
 static char *dup_exact(const char *s, size_t n)
 {
@@ -707,6 +686,5 @@ int main(void)
     run_nul_cases();
     for (size_t i = 0; i < sizeof ccases / sizeof ccases[0]; i++)
         run_chunked_case(&ccases[i]);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return unit_report();
 }

@@ -11,28 +11,7 @@
 #include "engine.h"
 #include "response.h"
 
-static int passed, failed, case_failed;
-
-static void fail(const char *name, const char *fmt, ...)
-{
-    va_list ap;
-    if (case_failed++) /* one line per failing case */
-        return;
-    printf("FAIL %s: ", name);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
-
-static void finish_case(void)
-{
-    if (case_failed)
-        failed++;
-    else
-        passed++;
-    case_failed = 0;
-}
+#include "../unit.h"
 
 /* The head as a NUL-terminated string (heads hold no NUL). */
 static char *head_of(const graft__response *r, const graft__engine_config *cfg,
@@ -383,6 +362,5 @@ int main(void)
     run_append();
     run_chunks();
     run_lines();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return unit_report();
 }

@@ -14,22 +14,7 @@
 #include "buf.h"
 #include "utf8.h"
 
-static int passed, failed;
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return;
-    }
-    failed++;
-    va_list ap;
-    printf("FAIL %s: ", name);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
+#include "../unit.h"
 
 enum { OK, BAD, MORE }; /* valid, invalid, a valid prefix of a sequence */
 
@@ -257,6 +242,5 @@ int main(void)
         run_case(&cases[i]);
     test_every_code_point();
     test_against_reference();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return unit_report();
 }

@@ -14,22 +14,7 @@
 #include "ws.h"
 #include "ws_frame.h"
 
-static int passed, failed;
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return;
-    }
-    failed++;
-    va_list ap;
-    printf("FAIL %s: ", name);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
+#include "../unit.h"
 
 static unsigned char *dup_exact(const void *s, size_t n)
 {
@@ -260,6 +245,5 @@ int main(void)
     test_all_two_byte_heads();
     test_close_codes();
     test_unmask();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return unit_report();
 }

@@ -16,22 +16,7 @@
 #include "buf.h"
 #include "graft.h"
 
-static int passed, failed;
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return;
-    }
-    failed++;
-    va_list ap;
-    printf("FAIL %s: ", name);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
+#include "../unit.h"
 
 /* Checks the writer's text against want (NUL-terminated, length not counting it), then frees
  * the writer. */
@@ -387,6 +372,5 @@ int main(void)
     test_doubles();
     test_structure();
     test_respond_json();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return unit_report();
 }

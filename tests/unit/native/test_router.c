@@ -9,22 +9,7 @@
 
 #include "router.h"
 
-static int passed, failed;
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return;
-    }
-    failed++;
-    va_list ap;
-    printf("FAIL %s: ", name);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
+#include "../unit.h"
 
 /* "/seg/seg/.../last" with n segments (n - 1 copies of seg, then last). */
 static char *deep(size_t n, const char *seg, const char *last)
@@ -152,6 +137,5 @@ int main(void)
     test_too_deep_refused();
     test_at_limit();
     free(last_path);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return unit_report();
 }
