@@ -300,6 +300,7 @@ class Config:
         native: list[str] | None = None,
         blocking_threads: int = 4,
         pathsend: bool = False,
+        route_mode: list[str] | None = None,
     ) -> None:
         if reload:
             raise ValueError(
@@ -372,6 +373,11 @@ class Config:
             native = [native]
         self.native: list[str] = [os.fspath(p) for p in (native or [])]
         self.blocking_threads = _check_int("blocking_threads", blocking_threads, 0)
+        # 'METHOD TEMPLATE=MODE' or '*=MODE' per native route; checked against the loaded
+        # libraries when the server starts (an unknown route or mode stops it there).
+        if isinstance(route_mode, str):
+            route_mode = [route_mode]
+        self.route_mode: list[str] = list(route_mode or [])
         # Off by default, as uvicorn (which has no pathsend): offering it makes Starlette's
         # GZipMiddleware leave FileResponse/StaticFiles uncompressed.
         self.pathsend = bool(pathsend)

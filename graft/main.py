@@ -228,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="Load a native handler library (.so, or .so?CONFIG to pass it a string); repeatable.",
     )
     g.add_argument(
+        "--route-mode",
+        action="append",
+        default=None,
+        metavar="'METHOD TEMPLATE=MODE'",
+        help="Who answers a native route: native (default), python (the app) or split:P (P %% "
+        "native); '*=MODE' sets every native HTTP route. Repeatable.",
+    )
+    g.add_argument(
         "--blocking-threads",
         type=int,
         default=DEFAULTS["blocking_threads"],
@@ -424,6 +432,7 @@ def parse_args(argv: Sequence[str] | None = None, environ: Any = None) -> dict[s
     if kwargs["log_config"] is None:
         kwargs["log_config"] = LOGGING_CONFIG
     kwargs["native"] = kwargs["native"] or []
+    kwargs["route_mode"] = kwargs["route_mode"] or []
     kwargs["headers"] = kwargs["headers"] or []
     return kwargs
 

@@ -148,6 +148,8 @@ class Server:
             ws_log=_ws_log,
             pathsend=config.pathsend,
         )
+        for spec in config.route_mode:
+            self.core.set_route_mode(spec)
         self._loop.add_reader(self.core.fileno(), self.core.drain)
         self.core.start()
 

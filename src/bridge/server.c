@@ -313,6 +313,27 @@ static PyObject *server_fileno(PyObject *self, PyObject *unused)
     return PyLong_FromLong(((graftpy_server *)self)->efd);
 }
 
+static PyObject *server_set_route_mode(PyObject *self, PyObject *spec)
+{
+    graftpy_server *srv = (graftpy_server *)self;
+    const char *s = PyUnicode_Check(spec) ? PyUnicode_AsUTF8(spec) : NULL;
+    if (!s) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "route mode must be a str");
+        return NULL;
+    }
+    if (!srv->native) {
+        PyErr_Format(PyExc_RuntimeError, "route mode \"%s\": no native library is loaded (--native)", s);
+        return NULL;
+    }
+    char err[512] = "";
+    if (graft__native_set_route_mode(srv->native, s, err, sizeof err) < 0) {
+        PyErr_SetString(PyExc_RuntimeError, err);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *server_stop_accepting(PyObject *self, PyObject *unused)
 {
     (void)unused;
@@ -463,6 +484,8 @@ static PyMethodDef server_methods[] = {
     {"unwatch", server_unwatch, METH_NOARGS, "Stop watching the connections from the loop."},
     {"fileno", server_fileno, METH_NOARGS, "The eventfd to watch with loop.add_reader."},
     {"stop_accepting", server_stop_accepting, METH_NOARGS, "Close the listening sockets."},
+    {"set_route_mode", server_set_route_mode, METH_O,
+     "Set a native route's mode: 'METHOD TEMPLATE=MODE' or '*=MODE' (native, python, split:P)."},
     {"shutdown", server_shutdown, METH_NOARGS,
      "Graceful shutdown: close idle connections, no more keep-alive."},
     {"abort", server_abort, METH_NOARGS, "Disconnect every in-flight request."},

@@ -65,6 +65,13 @@ typedef struct graft__native {
  * returns a negative code and writes a message naming the file (and route) into err. */
 int graft__native_new(graft__native **out, const char *const *specs, size_t n, int pool_threads,
                       char *err, size_t errlen);
+/* Sets the mode of one native route, "METHOD TEMPLATE=MODE" (as the library registered the
+ * route), or of every HTTP route, "*=MODE"; MODE is native, python or split:P (route_mode.c).
+ * Safe while the server runs. Returns 0, or GRAFT_EINVAL with a message naming the route or
+ * mode in err (an unknown route, a WebSocket route, a bad mode, or a mode other than native
+ * without a next embedder). */
+int graft__native_set_route_mode(graft__native *n, const char *spec, char *err, size_t errlen);
+
 /* Where unmatched and declined requests (and their later events) go. */
 void graft__native_set_next(graft__native *n, graft__deliver_fn next, void *ud);
 /* The engine's deliver callback (I/O thread, connection lock held: only queues). */

@@ -31,6 +31,12 @@ static void deliver_request(graft__native *n, graft__req *r)
             return;
         }
         memset(&m, 0, sizeof m); /* no app behind us: a 404 answered like a route */
+    } else if (n->next && !graft__route_take_native((graft__route *)m.route)) {
+        /* The route's mode gives this one to the app: it sees the request as if no native
+         * route had matched. (The match is const for readers; the mode's counter is the one
+         * field that changes, and it is atomic.) */
+        n->next(n->next_ud, r, GRAFT__EV_REQUEST);
+        return;
     }
     struct graft_request *gr = graft__native_request_new(n, r, &m);
     if (!gr) {

@@ -81,6 +81,9 @@ void graft__native_push_local(struct graft_request *gr);
 /* Queues gr to run: on the worker pool for a blocking route that will run its handler,
  * else on this thread after the batch. */
 void graft__native_schedule(graft__native *n, struct graft_request *gr);
+/* Whether this matched request goes to the route's handler (1) or to the app (0) under the
+ * route's mode; a split route counts the decision (route_mode.c). Any thread. */
+int graft__route_take_native(graft__route *rt);
 /* Starts up to `threads` pool threads (fewer when creating one fails); -ENOMEM or 0. */
 int graft__native_start_pool(graft__native *n, int threads);
 /* Stops the pool threads once they finish what they run, and waits for them. */

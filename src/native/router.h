@@ -2,7 +2,9 @@
 #ifndef GRAFT__ROUTER_H
 #define GRAFT__ROUTER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "graft.h"
 
@@ -21,6 +23,10 @@ typedef struct graft__route {
     int is_ws;
     unsigned flags;
     struct graft__lib *lib;
+    /* Who answers a matched request (route_mode.c): GRAFT__MODE_* in the low byte, the split
+     * percentage above it, so a live switch is one store; mode_seq counts split decisions. */
+    atomic_int mode;
+    atomic_uint_fast64_t mode_seq;
 } graft__route;
 
 /* A match: the route and its captures as raw (still encoded) spans of the path. */
