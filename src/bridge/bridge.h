@@ -107,6 +107,9 @@ typedef struct {
 extern PyModuleDef graftpy_module_def;
 /* The extension module's entry point, which CPython looks up by name (module.c). */
 PyMODINIT_FUNC PyInit__graft(void);
+/* native_routes.c: _graft.native_routes(specs), the routes of handler libraries loaded
+ * without a server, as a list of (method, template, library path). */
+PyObject *graftpy_native_routes(PyObject *mod, PyObject *specs);
 /* Common lowercase request header names, whose bytes objects the module state caches
  * (hdr_names) so scopes share them (module.c). */
 extern const char *const graftpy_common_headers[32];

@@ -109,11 +109,18 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 
 static PyModuleDef_Slot slots[] = {{Py_mod_exec, module_exec}, {0, NULL}};
 
+static PyMethodDef module_methods[] = {
+    {"native_routes", graftpy_native_routes, METH_O,
+     "Load handler libraries (as --native does) and list their routes: (method, template, library)."},
+    {NULL, NULL, 0, NULL},
+};
+
 PyModuleDef graftpy_module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "graft._graft",
     .m_doc = "graft's C HTTP engine and ASGI bridge.",
     .m_size = sizeof(graftpy_state),
+    .m_methods = module_methods,
     .m_slots = slots,
     .m_traverse = module_traverse,
 };
