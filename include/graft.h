@@ -49,7 +49,8 @@ extern "C" {
 #define GRAFT_API
 #endif
 
-/* Bumped on any incompatible change; graft refuses libraries built for another. */
+/* The handler API's version. graft loads libraries built for any version from 1 to its own
+ * and refuses newer ones (or 0 and below). */
 #define GRAFT_ABI_VERSION 1
 /* Raised when declarations are appended (older libraries still load). 1: graft_stream_on_writable,
  * GRAFT_EAGAIN. A library that uses an addition fails to load, naming the symbol, in an older graft. */

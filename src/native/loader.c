@@ -71,9 +71,13 @@ static int load_one(graft__native *n, const char *spec, char *err, size_t errlen
                  path);
         return -EINVAL;
     }
-    if (abi() != GRAFT_ABI_VERSION) {
-        snprintf(err, errlen, "%s: built for graft ABI version %d, this graft has ABI version %d",
-                 path, abi(), GRAFT_ABI_VERSION);
+    /* Every version up to ours loads: a version only ever adds to graft.h, so a library built
+     * for an older one finds everything it was built against. A newer one may call what this
+     * graft lacks. */
+    int v = abi();
+    if (v < 1 || v > GRAFT_ABI_VERSION) {
+        snprintf(err, errlen, "%s: built for graft ABI version %d, this graft loads versions 1 to %d",
+                 path, v, GRAFT_ABI_VERSION);
         return -EINVAL;
     }
     graft_register_fn reg = (graft_register_fn)(uintptr_t)dlsym(lib->dl, "graft_register");

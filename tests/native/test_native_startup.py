@@ -17,7 +17,8 @@ DEADLINE = 20.0
 # case -> (library name in native_libs or None for a missing file, texts the output must contain)
 CASES = {
     "no-abi-version": ("noabi", ["graft_abi_version"]),
-    "abi-999": ("abi999", ["999"]),
+    "abi-999": ("abi999", ["ABI version 999", "versions 1 to"]),
+    "abi-0": ("abi0", ["ABI version 0"]),
     "no-register": ("noregister", ["graft_register"]),
     "duplicate-route": ("dup", ["GET /dup"]),
     "too-deep-route": ("deep", ["WEBSOCKET /deep/deep", "70 segments", "63"]),
