@@ -282,7 +282,9 @@ def test_plain_boot_failure_exits_3_without_respawning(launch):
 @linux_only
 def test_plain_stubborn_workers_are_killed_after_the_grace_period(launch):
     r = launch(plain("stubborn", grace=0))  # 0 + 5 s, then SIGKILL
-    wait_workers(r, 2)
+    # Both workers answering means both ignore SIGTERM by now: a worker only forked may still
+    # have the default action and die at once (seen in CI: stopped in 0.03 s).
+    assert collect_pids(r.port, 2) == wait_workers(r, 2), r.output()
     t0 = time.monotonic()
     assert_stops_cleanly(r, signal.SIGTERM, timeout=15)
     elapsed = time.monotonic() - t0
@@ -294,6 +296,7 @@ def test_plain_stubborn_workers_are_killed_after_the_grace_period(launch):
 def test_plain_second_sigint_kills_at_once(launch):
     r = launch(plain("stubborn", grace=60))
     kids = wait_workers(r, 2)
+    assert collect_pids(r.port, 2) == kids, r.output()  # both in their loop, ignoring SIGTERM
     os.kill(r.pid, signal.SIGINT)
     time.sleep(0.3)
     assert r.proc.poll() is None  # still waiting for the stubborn workers
