@@ -71,6 +71,9 @@ extern "C" {
 /* Route flags. */
 #define GRAFT_ROUTE_BLOCKING 1u /* run on the worker pool: the handler may block */
 #define GRAFT_ROUTE_BODY 2u     /* call the handler only once the whole body has arrived */
+/* The handler has no side effects (it only reads): shadow mode may run it a second time on
+ * live requests, whatever the method. GET and HEAD routes need no flag. */
+#define GRAFT_ROUTE_SAFE 4u
 
 typedef struct graft_router graft_router;
 typedef struct graft_request graft_request;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "tap.h"
 
 static PyObject *disconnect_msg(graftpy_state *st)
 {
@@ -44,6 +45,7 @@ static PyObject *next_message(graftpy_cycle *cy, int *err)
     }
     if (!graft__buf_avail(&b) && more)
         return NULL;
+    graft__tap_request_body(cy->req->tap, graft__buf_head(&b), graft__buf_avail(&b), !more);
     PyObject *body = graft__buf_avail(&b)
                          ? PyBytes_FromStringAndSize(graft__buf_head(&b), (Py_ssize_t)graft__buf_avail(&b))
                          : Py_NewRef(st->v_empty_bytes);
@@ -225,6 +227,7 @@ void graftpy_cycle_response_done(graftpy_cycle *cy)
 {
     if (!cy->ws) /* a WebSocket handshake's answer is logged by graftpy_ws_log, as uvicorn does */
         graftpy_access_log(cy->srv, cy->req, cy->status);
+    graft__tap_response_end(cy->req->tap);
     graftpy_cycle_receive_resolve(cy); /* a waiting receive() gets the disconnect */
 }
 
@@ -245,6 +248,7 @@ int graftpy_cycle_write_simple(graftpy_cycle *cy, int status, const char *body)
         graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
     } else {
         struct iovec iov[2] = {{o.data, o.len}, {(void *)body, cy->no_body ? 0 : blen}};
+        graft__tap_response_body(cy->req->tap, body, iov[1].iov_len);
         graft__req_write(cy->req, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         graft__buf_free(&o);
     }
@@ -344,8 +348,10 @@ PyObject *graftpy_cycle_send_body(graftpy_cycle *cy, PyObject *msg)
         if (!skip_body && cy->chunked && !more)
             iov[n++] = graft__chunk_last();
     }
-    if (!skip_body)
+    if (!skip_body) {
         cy->sent += len;
+        graft__tap_response_body(cy->req->tap, data, len);
+    }
     /* A chunk that would only be gathered still tells the app at once that the client left
      * (Starlette's StreamingResponse relies on send() raising, ASGI 2.4). */
     if (more && graft__req_gone(cy->req)) {
@@ -399,8 +405,10 @@ static PyObject *send_path(graftpy_cycle *cy, PyObject *msg)
     if (cy->no_body) {
         close(fd);
         rc = graft__req_write(cy->req, &iov, 1, flags);
-    } else
+    } else {
+        graft__tap_response_file(cy->req->tap, fd, (uint64_t)sb.st_size);
         rc = graft__req_sendfile(cy->req, &iov, 1, fd, 0, (uint64_t)sb.st_size, flags);
+    }
     graft__buf_free(&head);
     if (rc >= 0) {
         cy->sent = (uint64_t)sb.st_size;

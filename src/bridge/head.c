@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "tap.h"
 
 /* RFC 9110 tchar */
 static int tchar(unsigned char c)
@@ -180,6 +181,8 @@ int graftpy_head_build(graftpy_cycle *cy, graft__buf *o, uint64_t final_len, int
     }
     graft__response_decision d;
     int rc = graft__req_response_head(cy->req, &resp, o, &d);
+    if (rc == 0)
+        graft__tap_response_head(cy->req->tap, cy->status, fs, nf);
     if (fs != stack_fields)
         PyMem_Free(fs);
     if (names != stack_names)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "tap.h"
 
 /* Wakes the I/O thread for this connection by arming EPOLLOUT, which a
  * writable socket reports at once: no queue, no extra file descriptor. */
@@ -200,6 +201,8 @@ void graft__req_release(graft__req *r)
         return;
     graft__buf_free(&r->body);
     free(r->ws_offer);
+    if (r->tap)
+        r->tap->ops->release(r->tap);
     if (r->conn)
         graft__conn_release(r->conn);
     free(r);

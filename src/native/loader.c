@@ -142,6 +142,7 @@ void graft__native_free(graft__native *n)
     if (!n)
         return;
     graft__native_stop_pool(n);
+    graft__native_shadow_stop(n); /* a replay in progress ends first: at most the timeout */
     /* From here on answers fail with GRAFT_EGONE; wait out the ones already inside (a
      * writev and a log line each: short), so none reaches the embedder once we return. */
     atomic_store(&n->stopped, 1);
@@ -171,6 +172,7 @@ void graft__native_unref(graft__native *n)
     if (atomic_fetch_sub(&n->refs, 1) != 1)
         return;
     /* No request is left: nothing can reach a route or a library record any more. */
+    graft__native_shadow_free(n);
     graft__router_free(&n->router);
     for (size_t i = 0; i < n->nlibs; i++) {
         /* Unloading could pull code from under a late thread-state destructor or a

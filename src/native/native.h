@@ -55,6 +55,8 @@ typedef struct graft__native {
     /* Alternate signal stacks of the threads that run handlers (graft__native_crash_init). */
     pthread_key_t altstack_key;
     int has_altstack_key;
+    /* Shadow mode's queue and runner thread (native_shadow.h); NULL until configured. */
+    struct graft__shadow_runner *shadow;
 } graft__native;
 
 /* Threads of the pool that runs GRAFT_ROUTE_BLOCKING handlers unless the embedder says
@@ -71,6 +73,17 @@ int graft__native_new(graft__native **out, const char *const *specs, size_t n, i
  * mode in err (an unknown route, a WebSocket route, a bad mode, or a mode other than native
  * without a next embedder). */
 int graft__native_set_route_mode(graft__native *n, const char *spec, char *err, size_t errlen);
+
+/* Sets up shadow mode: mismatch lines go to log (owned by the caller, alive until
+ * graft__native_free returns), and a replay not answered within timeout_s counts as failed.
+ * Call once, before serving; without it shadowed requests are counted skipped. Returns 0,
+ * GRAFT_EINVAL (called twice) or GRAFT_ENOMEM. */
+struct graft__shadow_log;
+int graft__native_shadow_config(graft__native *n, struct graft__shadow_log *log, double timeout_s);
+/* Stops the runner thread once the replay it runs ends (shutdown); queued ones are dropped. */
+void graft__native_shadow_stop(graft__native *n);
+/* Frees the runner (with the native layer's last reference). */
+void graft__native_shadow_free(graft__native *n);
 
 /* Where unmatched and declined requests (and their later events) go. */
 void graft__native_set_next(graft__native *n, graft__deliver_fn next, void *ud);

@@ -130,7 +130,9 @@ GRAFT_API size_t graft_body_read(graft_request *gr, void *buf, size_t cap, int *
      * arrived since, and only then can the end be reported. (Judging by body_done alone,
      * unlocked, raced with the poller and reported the end while the tail of the body
      * still waited in the request.) While bytes stay held, the end is not near: no lock. */
-    if (graft__buf_avail(&gr->body) <= cap)
+    if (gr->shadow) /* a replay holds the whole body already */
+        more = 0;
+    else if (graft__buf_avail(&gr->body) <= cap)
         graft__req_take_body(gr->req, &gr->body, &more, &gone);
     size_t n = graft__buf_avail(&gr->body);
     if (n > cap)
@@ -178,5 +180,7 @@ GRAFT_API int graft_request_gone(graft_request *gr)
 {
     if (atomic_load(&gr->nat->stopped))
         return 1;
+    if (gr->shadow)
+        return 0; /* a replay's answer goes to memory, which never leaves */
     return graft__req_closed(gr->req);
 }

@@ -31,12 +31,18 @@ static void deliver_request(graft__native *n, graft__req *r)
             return;
         }
         memset(&m, 0, sizeof m); /* no app behind us: a 404 answered like a route */
-    } else if (n->next && !graft__route_take_native((graft__route *)m.route)) {
-        /* The route's mode gives this one to the app: it sees the request as if no native
+    } else if (n->next) {
+        /* The route's mode may give this one to the app: it sees the request as if no native
          * route had matched. (The match is const for readers; the mode's counter is the one
-         * field that changes, and it is atomic.) */
-        n->next(n->next_ud, r, GRAFT__EV_REQUEST);
-        return;
+         * field that changes, and it is atomic.) A shadowed one carries a tap that watches
+         * the app's exchange, to replay it through the handler afterwards. */
+        int take = graft__route_take((graft__route *)m.route);
+        if (take != GRAFT__TAKE_NATIVE) {
+            if (take == GRAFT__TAKE_SHADOW)
+                graft__shadow_watch(n, r, &m);
+            n->next(n->next_ud, r, GRAFT__EV_REQUEST);
+            return;
+        }
     }
     struct graft_request *gr = graft__native_request_new(n, r, &m);
     if (!gr) {

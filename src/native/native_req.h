@@ -48,6 +48,8 @@ struct graft_request {
     graft_writable_cb wcb;
     void *wud;
     int wfire, wstatus;
+    /* A shadow replay: answers are captured here instead of sent (native_shadow.c). */
+    struct graft__shadow *shadow;
     /* WebSocket routes */
     int ws_open, ws_closed, queued;
     void *ws_data;
@@ -81,9 +83,16 @@ void graft__native_push_local(struct graft_request *gr);
 /* Queues gr to run: on the worker pool for a blocking route that will run its handler,
  * else on this thread after the batch. */
 void graft__native_schedule(graft__native *n, struct graft_request *gr);
-/* Whether this matched request goes to the route's handler (1) or to the app (0) under the
- * route's mode; a split route counts the decision (route_mode.c). Any thread. */
-int graft__route_take_native(graft__route *rt);
+/* Who takes a matched request under its route's mode (route_mode.c). Any thread. */
+enum {
+    GRAFT__TAKE_APP = 0,    /* the app answers (python, or split's other share) */
+    GRAFT__TAKE_NATIVE = 1, /* the handler answers */
+    GRAFT__TAKE_SHADOW = 2, /* the app answers; the handler replays it afterwards */
+};
+/* Decides for one request; split and shadow count it, so P of every 100 go the native way. */
+int graft__route_take(graft__route *rt);
+/* Whether shadow mode may run on rt: GET and HEAD routes, and routes flagged GRAFT_ROUTE_SAFE. */
+int graft__route_shadow_allowed(const graft__route *rt);
 /* Starts up to `threads` pool threads (fewer when creating one fails); -ENOMEM or 0. */
 int graft__native_start_pool(graft__native *n, int threads);
 /* Stops the pool threads once they finish what they run, and waits for them. */
@@ -96,6 +105,9 @@ void graft__native_stop_pool(graft__native *n);
 void graft__native_run_one(struct graft_request *gr);
 /* Cancels a graft_stream_on_writable callback (the response is ending); any thread. */
 void graft__native_cancel_writable(struct graft_request *gr);
+
+/* native_shadow.c: hangs a shadow on a request the app will answer (deliver, lock held). */
+void graft__shadow_watch(graft__native *n, graft__req *r, const graft__match *m);
 
 /* native_ws.c: accepts a WebSocket route's upgrade, then hands each queued message, and the
  * close, to the route's callbacks; the request lives (initial reference) until on_close. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "native_req.h"
+#include "native_shadow.h"
 
 size_t graft__pct_decode(char *dst, const char *src, size_t n, int plus_space)
 {
@@ -68,6 +69,8 @@ static void gr_free(struct graft_request *gr)
     free(gr->qvl);
     if (gr->req)
         graft__req_release(gr->req);
+    if (gr->shadow)
+        graft__shadow_release(gr->shadow);
     graft__native *n = gr->nat;
     free(gr);
     graft__native_unref(n); /* may be the last: the server stopped while a handler held gr */
@@ -111,6 +114,10 @@ void graft__native_detach(struct graft_request *gr)
 
 void graft__native_done(struct graft_request *gr, int status)
 {
+    if (gr->shadow) {
+        graft__shadow_done(gr, status);
+        return;
+    }
     graft__native *n = gr->nat;
     graft__req *r = gr->req;
     r->status = status;
@@ -130,6 +137,10 @@ void graft__native_done(struct graft_request *gr, int status)
 
 void graft__native_abandon(struct graft_request *gr)
 {
+    if (gr->shadow) {
+        graft__shadow_done(gr, 0);
+        return;
+    }
     /* End the exchange in the engine too, or the connection (and its fd) stays open with a
      * request that nobody will ever answer. */
     graft__req_write(gr->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);

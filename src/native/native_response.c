@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "native_req.h"
+#include "native_shadow.h"
 #include "response.h"
 
 _Static_assert(GRAFT__STREAM_CAP > GRAFT__OUT_HIGH, "the hard cap is above the slow mark");
@@ -85,6 +86,12 @@ static int build_head(graft_request *gr, graft__buf *o, int status, const char *
             fs[0] = stack[0];
         graft__fields_from_lines(lines, len, fs + n, nl);
     }
+    if (gr->shadow) { /* a replay: captured, not written (native_shadow.c) */
+        int rc = graft__shadow_head(gr, status, fs, n + nl, d);
+        if (fs != stack)
+            free(fs);
+        return rc;
+    }
     graft__response resp = {.status = status,
                             .keep_alive = 1,
                             .plan = plan,
@@ -99,6 +106,12 @@ static int build_head(graft_request *gr, graft__buf *o, int status, const char *
 
 static int finish_write(graft_request *gr, struct iovec *iov, int cnt, int flags, int status)
 {
+    if (gr->shadow) {
+        graft__shadow_body(gr, iov, cnt);
+        if (flags & GRAFT__W_FINAL)
+            graft__native_done(gr, status);
+        return 0;
+    }
     int rc = graft__req_write(gr->req, iov, cnt, flags);
     if (flags & GRAFT__W_FINAL) {
         graft__native_done(gr, status);
@@ -199,7 +212,12 @@ static int respond_file_running(graft_request *gr, int status, const char *conte
     struct iovec iov = {head.data, head.len};
     int flags = GRAFT__W_FINAL | (d.close ? GRAFT__W_CLOSE : 0);
     gr->state = GR_DONE;
-    if (d.framing == GRAFT__FRAMING_NONE) { /* HEAD, 204, 304: the head is all */
+    if (gr->shadow) {
+        if (d.framing != GRAFT__FRAMING_NONE)
+            graft__shadow_file(gr, fd, (uint64_t)sb.st_size);
+        close(fd);
+        rc = 0;
+    } else if (d.framing == GRAFT__FRAMING_NONE) { /* HEAD, 204, 304: the head is all */
         close(fd);
         rc = graft__req_write(gr->req, &iov, 1, flags);
     } else
@@ -266,7 +284,7 @@ static int stream_write_running(graft_request *gr, const void *data, size_t len)
         return 0;
     /* Only this writer adds to the queue, so what is queued now is an upper bound until the
      * write below: the queue never exceeds the cap by more than one chunk. */
-    if (graft__req_queued(gr->req) > GRAFT__STREAM_CAP)
+    if (!gr->shadow && graft__req_queued(gr->req) > GRAFT__STREAM_CAP)
         return GRAFT_EAGAIN;
     char pre[GRAFT__CHUNK_PREFIX_MAX];
     struct iovec iov[3];
@@ -319,6 +337,8 @@ GRAFT_API int graft_stream_end(graft_request *gr)
 
 static int on_writable_running(graft_request *gr, graft_writable_cb cb, void *ud)
 {
+    if (gr->shadow)
+        return graft__shadow_on_writable(gr, cb, ud);
     int rc = 0;
     graft_request_retain(gr); /* the armed callback's, dropped after it ran */
     /* Under the lock deliver holds: the event cannot come between arming and storing cb. */

@@ -1,6 +1,7 @@
 /* Running a queued native request, with no engine lock held: its handler (and what follows
  * from its return value), an answer given without it, or a fired writable callback. */
 #include "native_req.h"
+#include "native_shadow.h"
 
 static const char text_plain[] = "text/plain; charset=utf-8";
 
@@ -44,6 +45,10 @@ static void fire_writable(struct graft_request *gr)
 
 void graft__native_cancel_writable(struct graft_request *gr)
 {
+    if (gr->shadow) {
+        graft__shadow_cancel_writable(gr);
+        return;
+    }
     graft__req_lock(gr->req);
     int drop = gr->wcb && !gr->wfire; /* a queued one drops its reference when it runs */
     gr->wcb = NULL;

@@ -1,7 +1,9 @@
 /* Route modes: per native route, who answers a matched request (issue 8). `native` (the
  * default) runs the handler; `python` hands every request to the next embedder (the app);
  * `split:P` hands P % of them to the handler, spread evenly by a counter rather than by chance,
- * so that any 100 consecutive requests of a worker go P one way and 100 - P the other.
+ * so that any 100 consecutive requests of a worker go P one way and 100 - P the other;
+ * `shadow[:P]` gives every request to the app and, for P % of them counted the same way,
+ * replays it through the handler afterwards to compare the answers (native_shadow.c).
  *
  * A mode is one atomic int in the route, read with a relaxed load on every matched request:
  * changing it later (a live switch) is one store, and a request in flight keeps the side it
@@ -12,26 +14,38 @@
 
 #include "native_req.h"
 
-enum { MODE_NATIVE = 0, MODE_PYTHON = 1, MODE_SPLIT = 2 };
+enum { MODE_NATIVE = 0, MODE_PYTHON = 1, MODE_SPLIT = 2, MODE_SHADOW = 3 };
 
 #define MODE_OF(kind, pct) ((kind) | ((pct) << 8))
 
-int graft__route_take_native(graft__route *rt)
+/* Whether the next of the route's counted requests is among P of every 100: the k-th is when
+ * floor((k + 1) P / 100) passes floor(k P / 100), as evenly spaced as integers allow. */
+static int counted_pick(graft__route *rt, int pct)
+{
+    uint64_t p = (uint64_t)pct;
+    uint64_t k = atomic_fetch_add_explicit(&rt->mode_seq, 1, memory_order_relaxed) % 100;
+    return (k + 1) * p / 100 > k * p / 100;
+}
+
+int graft__route_take(graft__route *rt)
 {
     int m = atomic_load_explicit(&rt->mode, memory_order_relaxed);
     switch (m & 0xff) {
     case MODE_PYTHON:
-        return 0;
-    case MODE_SPLIT: {
-        /* The k-th request goes native when floor((k + 1) P / 100) passes floor(k P / 100):
-         * P of every 100, as evenly spaced as integers allow. */
-        uint64_t p = (uint64_t)(m >> 8);
-        uint64_t k = atomic_fetch_add_explicit(&rt->mode_seq, 1, memory_order_relaxed) % 100;
-        return (k + 1) * p / 100 > k * p / 100;
-    }
+        return GRAFT__TAKE_APP;
+    case MODE_SPLIT:
+        return counted_pick(rt, m >> 8) ? GRAFT__TAKE_NATIVE : GRAFT__TAKE_APP;
+    case MODE_SHADOW:
+        return counted_pick(rt, m >> 8) ? GRAFT__TAKE_SHADOW : GRAFT__TAKE_APP;
     default:
-        return 1;
+        return GRAFT__TAKE_NATIVE;
     }
+}
+
+int graft__route_shadow_allowed(const graft__route *rt)
+{
+    return !rt->is_ws && (strcmp(rt->method, "GET") == 0 || strcmp(rt->method, "HEAD") == 0 ||
+                          (rt->flags & GRAFT_ROUTE_SAFE));
 }
 
 /* Parses "native", "python" or "split:P" (P an integer 0..100). Returns the packed mode, or -1
@@ -50,11 +64,17 @@ static int parse_mode(const char *s, char *err, size_t errlen)
         snprintf(err, errlen, "route mode \"%s\": split takes a percentage from 0 to 100", s);
         return -1;
     }
-    if (strcmp(s, "shadow") == 0 || strncmp(s, "shadow:", 7) == 0) {
-        snprintf(err, errlen, "route mode \"%s\": shadow mode is not available yet", s);
+    if (strcmp(s, "shadow") == 0)
+        return MODE_OF(MODE_SHADOW, 100);
+    if (strncmp(s, "shadow:", 7) == 0) {
+        char *end;
+        long p = strtol(s + 7, &end, 10);
+        if (s[7] >= '0' && s[7] <= '9' && *end == '\0' && p >= 0 && p <= 100)
+            return MODE_OF(MODE_SHADOW, (int)p);
+        snprintf(err, errlen, "route mode \"%s\": shadow takes a percentage from 0 to 100", s);
         return -1;
     }
-    snprintf(err, errlen, "unknown route mode \"%s\" (expected native, python or split:P)", s);
+    snprintf(err, errlen, "unknown route mode \"%s\" (expected native, python, split:P or shadow[:P])", s);
     return -1;
 }
 
@@ -79,10 +99,20 @@ int graft__native_set_route_mode(graft__native *n, const char *spec, char *err, 
     while (b > a && b[-1] == ' ')
         b--;
     graft_router *r = &n->router;
+    int shadow = (mode & 0xff) == MODE_SHADOW;
     if (b - a == 1 && *a == '*') {
+        /* Shadow covers the routes it may run on; the others keep their mode. */
+        size_t set = 0;
         for (size_t i = 0; i < r->n; i++)
-            if (!r->routes[i].is_ws)
+            if (!r->routes[i].is_ws && (!shadow || graft__route_shadow_allowed(&r->routes[i]))) {
                 atomic_store(&r->routes[i].mode, mode);
+                set++;
+            }
+        if (shadow && !set) {
+            snprintf(err, errlen, "route mode \"%s\": no native route may be shadowed (only GET "
+                     "and HEAD routes, and routes flagged GRAFT_ROUTE_SAFE)", spec);
+            return GRAFT_EINVAL;
+        }
         return 0;
     }
     const char *sp = memchr(a, ' ', (size_t)(b - a));
@@ -97,6 +127,12 @@ int graft__native_set_route_mode(graft__native *n, const char *spec, char *err, 
             continue;
         if (rt->is_ws) {
             snprintf(err, errlen, "route mode \"%s\": WebSocket routes have no modes", spec);
+            return GRAFT_EINVAL;
+        }
+        if (shadow && !graft__route_shadow_allowed(rt)) {
+            snprintf(err, errlen, "route mode \"%s\": shadow runs the native handler a second "
+                     "time on live requests, so it is refused on %s routes unless the library "
+                     "flags the route GRAFT_ROUTE_SAFE (free of side effects)", spec, rt->method);
             return GRAFT_EINVAL;
         }
         atomic_store(&rt->mode, mode);

@@ -27,6 +27,8 @@ typedef struct graft__route {
      * percentage above it, so a live switch is one store; mode_seq counts split decisions. */
     atomic_int mode;
     atomic_uint_fast64_t mode_seq;
+    /* Shadow outcomes in this process: compared, mismatched, failed, skipped. */
+    atomic_uint_fast64_t shadow_stats[4];
 } graft__route;
 
 /* A match: the route and its captures as raw (still encoded) spans of the path. */

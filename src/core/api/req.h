@@ -44,6 +44,9 @@ typedef struct graft__req {
      * connection lock (graft__req_lock), because deliver reads it. */
     void *native;
     int status;     /* response status, for the access log */
+    /* An observer of the exchange (tap.h), set before the request reaches the embedder that
+     * answers it; released with the request. */
+    struct graft__tap *tap;
 
     /* Shared with the I/O thread: touched only under the connection lock. */
     struct graft__conn *conn;
