@@ -7,7 +7,7 @@
 
 #include "graft.h"
 #include "buf.h"
-#include "utf8.h"
+#include "json_str.h"
 
 struct graft_json {
     graft__buf b;
@@ -67,76 +67,11 @@ GRAFT_API void graft_json_array_end(graft_json *j)
     j->need_comma = 1;
 }
 
-/* Length of the UTF-8 sequence at s[0] (c >= 0x80): > 0 when valid, else minus the length
- * of its maximal subpart (the longest prefix of a valid sequence, at least one byte), which
- * is what Python's decode(errors="replace") turns into one U+FFFD (Unicode 3.9, U+FFFD
- * substitution of maximal subparts). */
-static long utf8_seq(const unsigned char *s, size_t n)
-{
-    uint32_t st = graft__utf8_step(GRAFT__UTF8_OK, s, 1);
-    if (st == GRAFT__UTF8_BAD)
-        return -1;
-    size_t k = 1;
-    for (; k < n; k++) {
-        st = graft__utf8_step(st, s + k, 1);
-        if (st == GRAFT__UTF8_OK)
-            return (long)(k + 1);
-        if (st == GRAFT__UTF8_BAD)
-            return -(long)k; /* s[k] is not part of it: it starts the next sequence */
-    }
-    return -(long)k; /* truncated at the end */
-}
-
+/* The escaping is core's (json_str.c), shared with the shadow-mode mismatch lines. */
 static void str(graft_json *j, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    put(j, GRAFT__STRLIT("\""));
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[6];
-        if (c >= 0x80) {
-            long k = utf8_seq((const unsigned char *)s + i, n - i);
-            if (k > 0) {
-                i += (size_t)k - 1;
-                continue;
-            }
-            put(j, s + start, i - start);
-            put(j, GRAFT__STRLIT("\xef\xbf\xbd")); /* U+FFFD */
-            i += (size_t)-k - 1;
-            start = i + 1;
-            continue;
-        }
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c == '\b')
-            esc = "\\b";
-        else if (c == '\f')
-            esc = "\\f";
-        else if (c < 0x20) {
-            u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0'; u[4] = hex[c >> 4]; u[5] = hex[c & 15];
-            put(j, s + start, i - start);
-            put(j, u, sizeof u);
-            start = i + 1;
-            continue;
-        }
-        if (esc) {
-            put(j, s + start, i - start);
-            put(j, esc, 2);
-            start = i + 1;
-        }
-    }
-    put(j, s + start, n - start);
-    put(j, GRAFT__STRLIT("\""));
+    if (!j->failed && graft__json_str(&j->b, s, n) < 0)
+        j->failed = 1;
 }
 
 GRAFT_API void graft_json_key(graft_json *j, const char *key)
