@@ -301,6 +301,8 @@ class Config:
         blocking_threads: int = 4,
         pathsend: bool = False,
         route_mode: list[str] | None = None,
+        shadow_log: str | os.PathLike[str] | None = None,
+        shadow_timeout: float = 5.0,
     ) -> None:
         if reload:
             raise ValueError(
@@ -378,6 +380,10 @@ class Config:
         if isinstance(route_mode, str):
             route_mode = [route_mode]
         self.route_mode: list[str] = list(route_mode or [])
+        # Shadow mode (docs/MIGRATING.md): where mismatch lines go (None: the graft.shadow
+        # logger) and how long a replay may take before it counts as failed.
+        self.shadow_log: str | None = os.fspath(shadow_log) if shadow_log else None
+        self.shadow_timeout = _check_number("shadow_timeout", shadow_timeout, allow_zero=False)
         # Off by default, as uvicorn (which has no pathsend): offering it makes Starlette's
         # GZipMiddleware leave FileResponse/StaticFiles uncompressed.
         self.pathsend = bool(pathsend)

@@ -232,8 +232,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=None,
         metavar="'METHOD TEMPLATE=MODE'",
-        help="Who answers a native route: native (default), python (the app) or split:P (P %% "
-        "native); '*=MODE' sets every native HTTP route. Repeatable.",
+        help="Who answers a native route: native (default), python (the app), split:P (P %% "
+        "native) or shadow[:P] (the app answers; P %% are replayed natively and compared); "
+        "'*=MODE' sets every native HTTP route. Repeatable.",
+    )
+    g.add_argument(
+        "--shadow-log",
+        default=None,
+        metavar="FILE",
+        help="Append shadow-mode mismatches to FILE as JSON lines (created 0600; reopened when "
+        "rotated). [default: the graft.shadow logger, at WARNING]",
+    )
+    g.add_argument(
+        "--shadow-timeout",
+        type=float,
+        default=DEFAULTS["shadow_timeout"],
+        metavar="SECONDS",
+        help=f"A shadow replay not answered in this time counts as failed (timeout). "
+        f"[default: {DEFAULTS['shadow_timeout']}]",
     )
     g.add_argument(
         "--blocking-threads",

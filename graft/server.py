@@ -24,6 +24,7 @@ from graft.lifespan import Lifespan
 
 logger = logging.getLogger("graft.error")
 access_logger = logging.getLogger("graft.access")
+shadow_logger = logging.getLogger("graft.shadow")
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -148,10 +149,19 @@ class Server:
             ws_log=_ws_log,
             pathsend=config.pathsend,
         )
+        if config.native:
+            shadow_fd = self.core.set_shadow(config.shadow_log, float(config.shadow_timeout))
+            if shadow_fd is not None:
+                self._shadow_fd = shadow_fd
+                self._loop.add_reader(shadow_fd, self._log_shadow)
         for spec in config.route_mode:
             self.core.set_route_mode(spec)
         self._loop.add_reader(self.core.fileno(), self.core.drain)
         self.core.start()
+
+    def _log_shadow(self) -> None:
+        for line in self.core.shadow_lines():
+            shadow_logger.warning("%s", line)
 
     @staticmethod
     def _on_handoff(thread: int) -> None:
@@ -243,7 +253,12 @@ class Server:
                     await asyncio.sleep(0.02)
             core.unwatch()
             self._loop.remove_reader(core.fileno())
+            shadow_fd = getattr(self, "_shadow_fd", None)
+            if shadow_fd is not None:
+                self._loop.remove_reader(shadow_fd)
             core.close()
+            if shadow_fd is not None:
+                self._log_shadow()  # what the replays wrote up to their end, which close waited for
         if not self.force_exit:
             await self.lifespan.shutdown()
         for sock in getattr(self, "_own_sockets", []):

@@ -47,6 +47,10 @@ typedef struct {
     graftpy_state *st;
     graft__engine *engine;
     graft__native *native;  /* NULL without --native */
+    /* Shadow mode's mismatch sink (shadow_py.c), closed after the native layer is freed; in
+     * queue mode shadow_efd wakes the loop to hand the lines to the graft.shadow logger. */
+    struct graft__shadow_log *shadow_log;
+    int shadow_efd;
     PyObject *app, *loop, *create_task, *create_future, *call_soon;
     PyObject *state;        /* lifespan state dict, shallow-copied per request */
     PyObject *scope_template; /* constant scope keys */
@@ -182,6 +186,12 @@ PyObject *graftpy_scope_new(graftpy_server *srv, graft__req *req);
 void graftpy_deliver(void *ud, graft__req *req, int ev);
 PyObject *graftpy_server_poll(PyObject *self, PyObject *arg);
 PyObject *graftpy_server_drain(PyObject *self, PyObject *unused);
+/* shadow_py.c: Server.set_shadow(log_path, timeout), Server.shadow_lines(),
+ * Server.shadow_stats(), and the sink's release once the native layer is gone. */
+PyObject *graftpy_server_set_shadow(PyObject *self, PyObject *args);
+PyObject *graftpy_server_shadow_lines(PyObject *self, PyObject *unused);
+PyObject *graftpy_server_shadow_stats(PyObject *self, PyObject *unused);
+void graftpy_server_shadow_close(graftpy_server *srv);
 PyObject *graftpy_server_watch_all(graftpy_server *srv);
 PyObject *graftpy_server_unwatch_all(graftpy_server *srv);
 

@@ -381,6 +381,7 @@ static PyObject *server_close(PyObject *self, PyObject *unused)
         Py_BEGIN_ALLOW_THREADS graft__native_free(nat);
         Py_END_ALLOW_THREADS
     }
+    /* The shadow sink stays until dealloc: shadow_lines() hands over the last lines. */
     /* Events queued for requests that no longer matter. */
     pthread_mutex_lock(&srv->qmu);
     for (size_t i = 0; i < srv->qlen; i++)
@@ -463,6 +464,7 @@ static void server_dealloc(graftpy_server *srv)
         graft__native_free(srv->native);
         srv->native = NULL;
     }
+    graftpy_server_shadow_close(srv);
     for (size_t i = 0; i < srv->qlen; i++)
         graft__req_release(srv->q[i].req);
     free(srv->q);
@@ -485,7 +487,14 @@ static PyMethodDef server_methods[] = {
     {"fileno", server_fileno, METH_NOARGS, "The eventfd to watch with loop.add_reader."},
     {"stop_accepting", server_stop_accepting, METH_NOARGS, "Close the listening sockets."},
     {"set_route_mode", server_set_route_mode, METH_O,
-     "Set a native route's mode: 'METHOD TEMPLATE=MODE' or '*=MODE' (native, python, split:P)."},
+     "Set a native route's mode: 'METHOD TEMPLATE=MODE' or '*=MODE' (native, python, split:P, shadow[:P])."},
+    {"set_shadow", graftpy_server_set_shadow, METH_VARARGS,
+     "Set up shadow mode: set_shadow(log_path or None, timeout_s); returns the fd to watch "
+     "for queued lines (log_path None) or None."},
+    {"shadow_lines", graftpy_server_shadow_lines, METH_NOARGS,
+     "Queued shadow mismatch lines (str, without newline), oldest first."},
+    {"shadow_stats", graftpy_server_shadow_stats, METH_NOARGS,
+     "This process's shadow counters per native route: {'METHOD TEMPLATE': {...}}."},
     {"shutdown", server_shutdown, METH_NOARGS,
      "Graceful shutdown: close idle connections, no more keep-alive."},
     {"abort", server_abort, METH_NOARGS, "Disconnect every in-flight request."},

@@ -42,6 +42,24 @@ void graft__shadow_count(graft__native *n, const graft__route *rt, int what, con
     (void)reason;
 }
 
+/* Keeps what fits of a file body under c's cap (read from offset 0) and counts all of it. */
+static void capture_file(graft__capture *c, int fd, uint64_t size)
+{
+    char buf[16384];
+    uint64_t off = 0;
+    while (off < size && off < c->body_cap) {
+        size_t want = sizeof buf;
+        if (want > size - off)
+            want = (size_t)(size - off);
+        ssize_t got = pread(fd, buf, want, (off_t)off);
+        if (got <= 0)
+            break;
+        graft__capture_body(c, buf, (size_t)got);
+        off += (uint64_t)got;
+    }
+    c->body_total += size - off; /* the rest is counted, never kept */
+}
+
 /* --- the tap: what the app read and answered (the bridge's thread) --- */
 
 static graft__shadow *of(graft__tap *t) { return (graft__shadow *)((char *)t - offsetof(graft__shadow, tap)); }
@@ -74,7 +92,7 @@ static void tap_response_body(graft__tap *t, const void *p, size_t n)
 
 static void tap_response_file(graft__tap *t, int fd, uint64_t size)
 {
-    graft__capture_file(&of(t)->py, fd, size);
+    capture_file(&of(t)->py, fd, size);
 }
 
 static void tap_response_end(graft__tap *t)
@@ -153,7 +171,7 @@ void graft__shadow_file(struct graft_request *gr, int fd, uint64_t size)
 {
     graft__shadow *sh = gr->shadow;
     pthread_mutex_lock(&sh->mu);
-    graft__capture_file(&sh->nat, fd, size);
+    capture_file(&sh->nat, fd, size);
     pthread_mutex_unlock(&sh->mu);
 }
 

@@ -9,7 +9,7 @@
 
 #include "capture.h"
 #include "native_req.h"
-#include "shadow_log.h"
+#include "shadow.h"
 #include "tap.h"
 
 /* One shadowed request. The fields the tap writes belong to the bridge's thread until the

@@ -8,9 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "compare.h"
 #include "native_shadow.h"
-#include "shadow_line.h"
 
 static uint64_t now_ns(void)
 {

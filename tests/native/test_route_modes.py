@@ -83,7 +83,8 @@ BAD = {
     "split-over-100": ("GET /maybe=split:101", ["0 to 100"]),
     "split-not-a-number": ("GET /maybe=split:x", ["0 to 100"]),
     "no-equals": ("GET /maybe", ["METHOD TEMPLATE=MODE"]),
-    "shadow-not-yet": ("GET /maybe=shadow", ["shadow"]),
+    "shadow-over-100": ("GET /maybe=shadow:101", ["0 to 100"]),
+    "shadow-on-a-post-route": ("POST /maybe=shadow", ["POST /maybe=shadow", "GRAFT_ROUTE_SAFE"]),
 }
 
 

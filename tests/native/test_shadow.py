@@ -1,0 +1,221 @@
+"""Shadow mode (issue 8): the app answers every client; for sampled requests the native
+handler replays the same request afterwards, its answer is captured and compared by the one
+rule (same status; same header multiset, case-insensitive names, ignoring date, server and
+framing; same body), and each mismatch is one JSON line in --shadow-log or the graft.shadow
+logger.
+
+tests/native/libs/shadow.c ports tests/apps/shadow_app.py; its deliberately wrong answers
+(item 13's name, /who, /headers?wrong, /cookie, /bytes, /missing) are the only mismatches a
+correct shadow mode may report."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+
+import pytest
+
+from native_util import venv_bin
+from test_native_startup import _run
+from util import APPS_DIR, Conn, Server, stop_and_check
+
+APP = "shadow_app:app"
+
+
+def _serve(native_libs, *extra):
+    args = ["--native", str(native_libs["shadow"])]
+    return Server(APP, [str(x) for x in args + list(extra)], impl="graft").start()
+
+
+def _lines(path, want, timeout=10.0):
+    """The log's JSON lines once at least `want` are there (replays run after the answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text() if path.exists() else ""
+        lines = [json.loads(x) for x in text.splitlines() if x.strip()]
+        if len(lines) >= want or time.monotonic() > deadline:
+            return lines, text
+        time.sleep(0.05)
+
+
+def _by_path(lines):
+    out = {}
+    for ln in lines:
+        req = ln["request"]
+        key = req["path"] + ("?" + req["query"] if req["query"] else "")
+        out.setdefault(key, []).append(ln)
+    return out
+
+
+def test_clients_get_the_app_and_the_log_names_exactly_the_wrong_answers(native_libs, tmp_path):
+    log = tmp_path / "shadow.log"
+    srv = _serve(native_libs, "--route-mode", "*=shadow", "--shadow-log", log)
+    try:
+        with Conn(srv.port) as c:
+            for i in range(1, 21):
+                r = c.request("GET", f"/items/{i}")
+                assert r.status == 200 and r.json() == {"id": i, "name": f"item-{i}"}, r
+            r = c.request("GET", "/stream/50")
+            assert r.status == 200 and r.body == b"".join(b"line %d\n" % i for i in range(50)), r
+            for q in ("", "?wrong=1"):
+                r = c.request("GET", "/headers" + q)
+                assert r.status == 200 and r.header("x-a") == "1", r
+            r = c.request("GET", "/cookie")
+            assert "python-secret" in r.header("set-cookie"), r
+            r = c.request("GET", "/bytes")
+            assert r.body == bytes([0xFF, 0x00, 0xFE, 0x01]), r
+            r = c.request("GET", "/missing")
+            assert r.status == 200 and r.json() == {"here": True}, r
+            r = c.request("POST", "/search", body=b"graft", headers=[("content-type", "text/plain")])
+            assert r.status == 200 and r.json() == {"q": "graft", "hits": 5}, r
+            # One runner replays in order: the last mismatch's line means all came before it.
+            r = c.request("GET", "/who")
+            assert r.json() == {"from": "python"}, r
+        lines, text = _lines(log, 7)
+        time.sleep(0.3)  # nothing more may follow
+        lines, text = _lines(log, 7)
+    finally:
+        stop_and_check(srv)
+    got = _by_path(lines)
+    assert sorted(got) == sorted(["/items/13", "/headers?wrong=1", "/cookie", "/bytes",
+                                  "/missing", "/who"]), text
+    assert all(len(v) == 1 for v in got.values()), text
+
+    item = got["/items/13"][0]
+    assert item["route"] == "GET /items/{id}"
+    assert item["request"] == {"method": "GET", "path": "/items/13", "query": ""}
+    assert item["differs"] == ["body"], item
+    assert item["python"]["body"] == '{"id":13,"name":"item-13"}'
+    assert item["native"]["body"] == '{"id":13,"name":"item-13!"}'
+    assert item["python"]["status"] == item["native"]["status"] == 200
+
+    assert got["/missing"][0]["differs"] == ["status", "body"]
+    assert got["/missing"][0]["native"]["status"] == 404
+    assert got["/headers?wrong=1"][0]["differs"] == ["headers"]
+    assert ["x-a", "one"] in got["/headers?wrong=1"][0]["native"]["headers"]
+
+    cookie = got["/cookie"][0]
+    assert cookie["differs"] == ["headers"]
+    assert "secret" not in text, "set-cookie values must be redacted"
+    assert ["set-cookie", "[redacted]"] in cookie["python"]["headers"]
+    assert ["set-cookie", "[redacted]"] in cookie["native"]["headers"]
+
+    b = got["/bytes"][0]
+    assert b["python"]["body_base64"] is True and b["native"]["body_base64"] is True
+    assert b["python"]["body"] == "/wD+AQ==" and b["native"]["body"] == "/wD+Ag=="
+    assert b["python"]["body_length"] == b["native"]["body_length"] == 4
+
+    assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+
+
+def test_sampling_replays_p_percent(native_libs, tmp_path):
+    log = tmp_path / "shadow.log"
+    srv = _serve(native_libs, "--route-mode", "GET /who=shadow:30", "--shadow-log", log)
+    try:
+        with Conn(srv.port) as c:
+            for _ in range(100):
+                assert c.request("GET", "/who").json() == {"from": "python"}
+        lines, text = _lines(log, 30)
+        time.sleep(0.3)
+        lines, text = _lines(log, 30)
+    finally:
+        stop_and_check(srv)
+    assert len(lines) == 30, text
+
+
+def test_failed_replays_are_never_mismatches_and_never_reach_the_client(native_libs, tmp_path):
+    log = tmp_path / "shadow.log"
+    srv = _serve(native_libs, "--route-mode", "*=shadow", "--shadow-log", log,
+                 "--shadow-timeout", "0.5")
+    try:
+        with Conn(srv.port) as c:
+            for path, want in (("/decline", {"declined": False}), ("/fail", {"fail": False}),
+                               ("/slow", {"slow": True})):
+                r = c.request("GET", path)
+                assert r.status == 200 and r.json() == want, r
+            r = c.request("GET", "/who")  # a sentinel mismatch, replayed after the others
+        lines, text = _lines(log, 1)
+        time.sleep(0.3)
+        lines, text = _lines(log, 1)
+    finally:
+        stop_and_check(srv)
+    assert [ln["request"]["path"] for ln in lines] == ["/who"], text
+
+
+def test_default_sink_is_the_graft_shadow_logger(native_libs):
+    srv = _serve(native_libs, "--route-mode", "GET /who=shadow")
+    try:
+        with Conn(srv.port) as c:
+            assert c.request("GET", "/who").json() == {"from": "python"}
+        deadline = time.monotonic() + 10
+        while '"route": "GET /who"' not in srv.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        out = srv.output()
+        stop_and_check(srv)
+    warn = [ln for ln in out.splitlines() if '"route": "GET /who"' in ln]
+    assert len(warn) == 1 and warn[0].startswith("WARNING:"), out
+    line = json.loads(warn[0].split(None, 1)[1])
+    assert line["python"]["body"] == '{"from":"python"}' and line["native"]["body"] == '{"from":"native"}'
+
+
+def test_a_rotated_log_is_reopened_0600(native_libs, tmp_path):
+    log = tmp_path / "shadow.log"
+    srv = _serve(native_libs, "--route-mode", "GET /who=shadow", "--shadow-log", log)
+    try:
+        with Conn(srv.port) as c:
+            c.request("GET", "/who")
+            assert len(_lines(log, 1)[0]) == 1
+            os.rename(log, tmp_path / "shadow.log.1")
+            c.request("GET", "/who")
+            assert len(_lines(log, 1)[0]) == 1
+    finally:
+        stop_and_check(srv)
+    assert len(_lines(tmp_path / "shadow.log.1", 1)[0]) == 1
+    assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+
+
+def test_star_shadows_only_what_may_be_shadowed(native_libs, tmp_path):
+    srv = _serve(native_libs, "--route-mode", "*=shadow", "--shadow-log", tmp_path / "s.log")
+    try:
+        with Conn(srv.port) as c:
+            # POST /orders has no GRAFT_ROUTE_SAFE: '*' leaves it native.
+            r = c.request("POST", "/orders", body=b"")
+            assert r.status == 201 and r.json() == {"native": True}, r
+    finally:
+        stop_and_check(srv)
+
+
+@pytest.mark.parametrize("spec,texts", [
+    ("POST /orders=shadow", ["POST /orders=shadow", "GRAFT_ROUTE_SAFE"]),
+    ("GET /who=shadow:x", ["0 to 100"]),
+])
+def test_refused_shadow_modes_stop_the_server(native_libs, spec, texts):
+    cmd = [str(venv_bin() / "graft"), APP, "--app-dir", str(APPS_DIR),
+           "--native", str(native_libs["shadow"]), "--route-mode", spec,
+           "--host", "127.0.0.1", "--port", "0", "--no-access-log"]
+    rc, out = _run(cmd)
+    assert rc not in (None, 0), out
+    for t in texts:
+        assert t in out, out
+
+
+def test_a_safe_post_route_is_replayed_with_its_body(native_libs, tmp_path):
+    log = tmp_path / "shadow.log"
+    srv = _serve(native_libs, "--route-mode", "POST /search=shadow", "--route-mode",
+                 "GET /who=shadow", "--shadow-log", log)
+    try:
+        with Conn(srv.port) as c:
+            body = b"x" * 3000
+            r = c.request("POST", "/search", body=body, headers=[("content-type", "text/plain")])
+            assert r.json() == {"q": "x" * 100, "hits": 3000}, r
+            c.request("GET", "/who")
+        lines, text = _lines(log, 1)
+        time.sleep(0.3)
+        lines, text = _lines(log, 1)
+    finally:
+        stop_and_check(srv)
+    # The replay saw the same 3,000 bytes (else its hits would differ): only /who is logged.
+    assert [ln["request"]["path"] for ln in lines] == ["/who"], text
