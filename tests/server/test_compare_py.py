@@ -58,7 +58,8 @@ def test_bad_input():
 def test_shadow_line_parses():
     py = resp(200, [("Content-Type", "application/json"), ("Set-Cookie", "sid=s3cret"),
                     ("Authorization", "Bearer tok")], b'{"id": 1}')
-    nat = resp(200, [("content-type", "application/json"), ("cookie", "c=s3cret")], bytes(range(256)) * 40)
+    nat = resp(200, [("content-type", "application/json"), ("cookie", "c=s3cret"),
+                     ("Proxy-Authorization", "Basic s3cret")], bytes(range(256)) * 40)
     line = _graft.shadow_line("GET /items/{id}", "GET", b"/items/1\xff", "a=1&b=\x01", py, nat)
     assert line.endswith("\n") and line.count("\n") == 1
     d = json.loads(line)
@@ -68,7 +69,7 @@ def test_shadow_line_parses():
     assert d["python"]["status"] == 200
     assert d["python"]["headers"] == [["content-type", "application/json"], ["set-cookie", "[redacted]"],
                                       ["authorization", "[redacted]"]]
-    assert d["native"]["headers"][1] == ["cookie", "[redacted]"]
+    assert d["native"]["headers"][1:] == [["cookie", "[redacted]"], ["proxy-authorization", "[redacted]"]]
     assert "s3cret" not in line and "Bearer" not in line
     assert d["python"]["body"] == '{"id": 1}' and d["python"]["body_base64"] is False
     assert d["python"]["body_truncated"] is False and d["python"]["body_length"] == 9
