@@ -536,6 +536,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from graft.routes import main as routes_main
 
         return routes_main(args[1:])
+    if args[:1] == ["diff"]:  # compare two servers' answers: no server
+        from graft.diff import main as diff_main
+
+        return diff_main(args[1:])
     kwargs = parse_args(argv)
     app = kwargs.pop("app")
     try:

@@ -114,6 +114,12 @@ PyMODINIT_FUNC PyInit__graft(void);
 /* native_routes.c: _graft.native_routes(specs), the routes of handler libraries loaded
  * without a server, as a list of (method, template, library path). */
 PyObject *graftpy_native_routes(PyObject *mod, PyObject *specs);
+/* compare_py.c: _graft.compare_responses(a, b), the comparison rule on two response dicts
+ * ({"status", "headers", "body"}) as the list of differing parts. */
+PyObject *graftpy_compare_responses(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
+/* compare_py.c: _graft.shadow_line(route, method, path, query, python, native, diff=None,
+ * body_log_cap=0), the mismatch line shadow mode logs, as str. */
+PyObject *graftpy_shadow_line(PyObject *mod, PyObject *args, PyObject *kw);
 /* Common lowercase request header names, whose bytes objects the module state caches
  * (hdr_names) so scopes share them (module.c). */
 extern const char *const graftpy_common_headers[32];

@@ -112,6 +112,12 @@ static PyModuleDef_Slot slots[] = {{Py_mod_exec, module_exec}, {0, NULL}};
 static PyMethodDef module_methods[] = {
     {"native_routes", graftpy_native_routes, METH_O,
      "Load handler libraries (as --native does) and list their routes: (method, template, library)."},
+    {"compare_responses", (PyCFunction)(void (*)(void))graftpy_compare_responses, METH_FASTCALL,
+     "compare_responses(a, b): the comparison rule on two {status, headers, body} dicts; the "
+     "differing parts, e.g. ['headers', 'body'], or []."},
+    {"shadow_line", (PyCFunction)(void (*)(void))graftpy_shadow_line, METH_VARARGS | METH_KEYWORDS,
+     "shadow_line(route, method, path, query, python, native, diff=None, body_log_cap=0): the "
+     "JSON line shadow mode logs for a mismatch."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -25,11 +25,6 @@ static long utf8_seq(const unsigned char *s, size_t n)
     return -(long)k; /* truncated at the end */
 }
 
-int graft__utf8_valid(const char *s, size_t n)
-{
-    return graft__utf8_step(GRAFT__UTF8_OK, (const unsigned char *)s, n) == GRAFT__UTF8_OK;
-}
-
 int graft__json_str(graft__buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

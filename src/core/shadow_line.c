@@ -7,6 +7,7 @@
 
 #include "json_str.h"
 #include "shadow.h"
+#include "utf8.h"
 
 #define PUT(b, lit) graft__buf_append((b), GRAFT__STRLIT(lit))
 

@@ -40,3 +40,8 @@ uint32_t graft__utf8_step(uint32_t st, const unsigned char *s, size_t n)
     }
     return st;
 }
+
+int graft__utf8_valid(const char *s, size_t n)
+{
+    return graft__utf8_step(GRAFT__UTF8_OK, (const unsigned char *)s, n) == GRAFT__UTF8_OK;
+}

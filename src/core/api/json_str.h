@@ -13,7 +13,4 @@
  * partial string: callers discard the whole buffer). */
 int graft__json_str(graft__buf *out, const char *s, size_t n);
 
-/* Whether the n bytes at s are valid UTF-8 (RFC 3629). */
-int graft__utf8_valid(const char *s, size_t n);
-
 #endif

@@ -11,4 +11,7 @@ uint32_t graft__utf8_step(uint32_t state, const unsigned char *s, size_t n);
 #define GRAFT__UTF8_OK 0
 #define GRAFT__UTF8_BAD 1
 
+/* Whether the n bytes at s are, whole, valid UTF-8. */
+int graft__utf8_valid(const char *s, size_t n);
+
 #endif

@@ -5,6 +5,7 @@
  * with json.loads. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,8 +197,57 @@ static void test_file(void)
     rmdir(dir);
 }
 
+struct writer {
+    graft__shadow_log *l;
+    int written;
+};
+
+static void *write_many(void *arg)
+{
+    struct writer *w = arg;
+    for (int i = 0; i < 600; i++)
+        w->written += graft__shadow_log_write_at(w->l, "{\"t\": 1}", 8, 7000 * MS) == 1;
+    return NULL;
+}
+
+/* Four threads at once against the burst: exactly the burst is queued, whole lines only. */
+static void test_threads(void)
+{
+    graft__shadow_log *l;
+    char err[256];
+    if (graft__shadow_log_open(&l, NULL, 5000, err, sizeof err) != 0)
+        return fail("threads open", "%s", err);
+    struct writer w[4];
+    pthread_t t[4];
+    int started = 0;
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct writer){l, 0};
+        if (pthread_create(&t[i], NULL, write_many, &w[i]) == 0)
+            started++;
+        else
+            break;
+    }
+    int total = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(t[i], NULL);
+        total += w[i].written;
+    }
+    graft__buf out = {0};
+    int n = graft__shadow_log_take(l, &out);
+    check(started == 4 && total == GRAFT__SHADOW_BURST && n == GRAFT__SHADOW_BURST &&
+              out.len == (size_t)GRAFT__SHADOW_BURST * 9 && graft__shadow_log_suppressed(l) == 1400,
+          "threads", "started %d written %d taken %d bytes %zu", started, total, n, out.len);
+    int whole = 1;
+    for (size_t i = 0; i + 9 <= out.len; i += 9)
+        whole &= memcmp(out.data + i, "{\"t\": 1}\n", 9) == 0;
+    check(whole, "threads whole lines", "interleaved");
+    graft__buf_free(&out);
+    graft__shadow_log_close(l);
+}
+
 int main(void)
 {
+    test_threads();
     test_line();
     test_rate_limit();
     test_queue();
