@@ -480,7 +480,18 @@ static void write_product(graft_json *j, sqlite3_stmt *st)
     const char *name = (const char *)sqlite3_column_text(st, 1);
     graft_json_string(j, name ? name : "", (size_t)sqlite3_column_bytes(st, 1));
     graft_json_key(j, "price");
+#ifdef PRODUCTS_PORT_BUG
+    /* The deliberately wrong variant (README.md, "Proving the port in production"): a port
+     * that writes whole prices as integers, 35 where FastAPI writes 35.0. Shadow mode's log
+     * names exactly the requests whose answer holds such a price. */
+    double price = sqlite3_column_double(st, 2);
+    if (price == floor(price) && fabs(price) < 1e15)
+        graft_json_int(j, (int64_t)price);
+    else
+        graft_json_double(j, price);
+#else
     graft_json_double(j, sqlite3_column_double(st, 2));
+#endif
     graft_json_key(j, "category");
     const char *cat = (const char *)sqlite3_column_text(st, 3);
     graft_json_string(j, cat ? cat : "", (size_t)sqlite3_column_bytes(st, 3));

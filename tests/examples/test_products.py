@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ JSON_CT = [("Content-Type", "application/json")]
 
 # ---------------------------------------------------------------- fixtures
 
-def build_command(out: Path) -> list[str]:
+def build_command(out: Path, *defines: str) -> list[str]:
     """The documented build line (examples/products/README.md), plus -Werror."""
     cc = os.environ.get("CC", "cc")
     config = Path(sys.executable).with_name("graft-config")
@@ -69,13 +70,12 @@ def build_command(out: Path) -> list[str]:
                                 text=True).stdout.split()
     else:
         cflags = [f"-I{REPO / 'include'}"]
-    return [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", *cflags,
+    return [cc, "-O2", "-Wall", "-Wextra", "-Werror", *defines, "-shared", "-fPIC", *cflags,
             str(EXAMPLE / "routes.c"), "-o", str(out), "-lsqlite3", "-ljansson"]
 
 
-@pytest.fixture(scope="session")
-def routes_so(tmp_path_factory) -> Path:
-    cmd = build_command(tmp_path_factory.mktemp("native") / "products_routes.so")
+def _build(out: Path, *defines: str) -> Path:
+    cmd = build_command(out, *defines)
     if shutil.which(cmd[0]) is None:
         pytest.fail(f"no C compiler ({cmd[0]}): install build-essential")
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -83,6 +83,17 @@ def routes_so(tmp_path_factory) -> Path:
         f"building routes.c failed or warned (needs libsqlite3-dev libjansson-dev):\n"
         f"{' '.join(cmd)}\n{res.stderr}")
     return Path(cmd[cmd.index("-o") + 1])
+
+
+@pytest.fixture(scope="session")
+def routes_so(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("native") / "products_routes.so")
+
+
+@pytest.fixture(scope="session")
+def wrong_so(tmp_path_factory) -> Path:
+    """The deliberately wrong variant: whole prices written as integers (35, not 35.0)."""
+    return _build(tmp_path_factory.mktemp("native") / "products_routes_wrong.so", "-DPRODUCTS_PORT_BUG")
 
 
 def start(db: Path, native: Path | None = None, extra=(), env=None) -> Server:
@@ -462,3 +473,72 @@ def test_concurrent_creates_and_reads(routes_so, tmp_path):
         assert r.json()["total"] == 12 + 8 * 15
     finally:
         stop_and_check(srv)
+
+
+# ---------------------------------------------------------------- shadow mode (docs/MIGRATING.md)
+
+SHADOW_MODES = ["--route-mode", "GET /products=shadow", "--route-mode", "GET /products/{product_id}=shadow"]
+# GET requests of both ported read routes, over every seeded product and several pages.
+SHADOW_PATHS = ([f"/products/{i}" for i in range(1, 14)] +
+                [f"/products?limit={n}&offset={o}" for n in (1, 5, 100) for o in (0, 3, 9)] +
+                ["/products?category=office", "/products?in_stock=false", "/products/x"])
+
+
+def _shadow_run(so: Path, tmp_path: Path):
+    """The app answers, the port is replayed: returns the clients' answers and the log lines."""
+    log = tmp_path / "shadow.log"
+    py = start(tmp_path / "python.db")
+    srv = start(tmp_path / "shadow.db", so, extra=[*SHADOW_MODES, "--shadow-log", str(log)],
+                env={"PRODUCTS_MARK_PYTHON": "0"})
+    try:
+        answers = []
+        for path in SHADOW_PATHS:
+            a, b = py.request("GET", path), srv.request("GET", path)
+            answers.append((path, comparable(a, py.port), comparable(b, srv.port)))
+        # Replays run after the answers: wait for the log to stop growing.
+        lines, last, stable_since = [], -1, time.monotonic()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = log.read_text() if log.exists() else ""
+            if len(text) != last:
+                last, stable_since = len(text), time.monotonic()
+            elif time.monotonic() - stable_since > 1.0:
+                break
+            time.sleep(0.05)
+        lines = [json.loads(x) for x in (log.read_text() if log.exists() else "").splitlines()]
+    finally:
+        try:
+            stop_and_check(srv)
+        finally:
+            stop_and_check(py)
+    return answers, lines
+
+
+def _has_whole_price(body: bytes) -> bool:
+    doc = json.loads(body)
+    items = doc.get("items", [doc]) if isinstance(doc, dict) else []
+    return any(isinstance(p.get("price"), float) and p["price"].is_integer() for p in items)
+
+
+def test_shadow_of_the_correct_port_finds_nothing(routes_so, tmp_path):
+    answers, lines = _shadow_run(routes_so, tmp_path)
+    for path, a, b in answers:
+        a["headers"].pop("x-python", None)
+        assert a == b, path  # the clients get the app's answers
+    assert lines == [], lines
+
+
+def test_shadow_log_catches_the_wrong_port(wrong_so, tmp_path):
+    answers, lines = _shadow_run(wrong_so, tmp_path)
+    expected = []
+    for path, a, b in answers:
+        a["headers"].pop("x-python", None)
+        assert a == b, path  # the wrong port never reaches a client
+        if a["status"] == 200 and _has_whole_price(a["body"]):
+            expected.append(path)
+    got = [ln["request"]["path"] + ("?" + ln["request"]["query"] if ln["request"]["query"] else "")
+           for ln in lines]
+    assert sorted(got) == sorted(expected) and len(expected) > 5, (got, expected)
+    one = next(ln for ln in lines if ln["request"]["path"] == "/products/3")  # Cast-iron pan, 35.0
+    assert one["route"] == "GET /products/{product_id}" and one["differs"] == ["body"]
+    assert '"price":35.0' in one["python"]["body"] and '"price":35,' in one["native"]["body"]
