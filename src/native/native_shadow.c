@@ -111,7 +111,15 @@ static void tap_response_end(graft__tap *t)
     graft__shadow_enqueue(sh->runner, sh);
 }
 
-static void tap_release(graft__tap *t) { shadow_unref(of(t)); }
+static void tap_release(graft__tap *t)
+{
+    graft__shadow *sh = of(t);
+    /* The app's answer never completed (the client left, the server stopped): nothing to
+     * compare. Every shadowed request ends compared, failed or skipped. */
+    if (!sh->queued)
+        graft__shadow_count(sh->runner->n, sh->route, GRAFT__SHADOW_SKIPPED, NULL);
+    shadow_unref(sh);
+}
 
 static const graft__tap_ops shadow_tap_ops = {
     tap_request_body, tap_response_head, tap_response_body,

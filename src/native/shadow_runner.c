@@ -79,7 +79,17 @@ static const char *replay(graft__shadow_runner *run, graft__shadow *sh)
     int rc;
     GRAFT__WITH_ROUTE(n, rt, rc = rt->handler(gr, rt->lib ? rt->lib->state : NULL));
     const char *why = NULL;
-    if (gr->state == GR_NONE && rc != GRAFT_OK) {
+    if (now_ns() > deadline) {
+        /* It answered (or not) only after the timeout, on this thread: as late as if it had
+         * answered from another. What it captured is not compared. */
+        why = "timeout";
+        if (gr->state == GR_NONE && rc != GRAFT_OK) {
+            gr->state = GR_DONE;
+            graft_request_release(gr);
+        } else if (gr->state == GR_STREAMING && rc < 0) {
+            graft__shadow_done(gr, 500);
+        }
+    } else if (gr->state == GR_NONE && rc != GRAFT_OK) {
         why = rc == GRAFT_DECLINE ? "declined" : "error";
         gr->state = GR_DONE;
         graft_request_release(gr); /* the initial reference: no answer will come */
