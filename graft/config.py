@@ -301,6 +301,8 @@ class Config:
         blocking_threads: int = 4,
         pathsend: bool = False,
         route_mode: list[str] | None = None,
+        metrics: str | None = None,
+        control: str | None = None,
     ) -> None:
         if reload:
             raise ValueError(
@@ -378,6 +380,20 @@ class Config:
         if isinstance(route_mode, str):
             route_mode = [route_mode]
         self.route_mode: list[str] = list(route_mode or [])
+        # Prometheus metrics on their own listener (HOST:PORT) and the live control socket
+        # (a Unix socket path); either one turns recording on (graft/admin.py).
+        self.metrics: str | None = metrics or None
+        if self.metrics is not None:
+            from graft.admin import split_host_port
+
+            split_host_port(self.metrics)  # ValueError early, not in a worker
+        self.control: str | None = os.fspath(control) if control else None
+        # Set by graft.admin.setup() before any fork: the shared region (a capsule), the admin
+        # listeners and their kinds; metrics_slot is this worker's slot (the supervisor's pick).
+        self.shared: Any = None
+        self.admin_sockets: list[socket.socket] = []
+        self.admin_kinds: list[int] = []
+        self.metrics_slot = 0
         # Off by default, as uvicorn (which has no pathsend): offering it makes Starlette's
         # GZipMiddleware leave FileResponse/StaticFiles uncompressed.
         self.pathsend = bool(pathsend)

@@ -236,6 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
         "native); '*=MODE' sets every native HTTP route. Repeatable.",
     )
     g.add_argument(
+        "--metrics",
+        default=None,
+        metavar="HOST:PORT",
+        help="Serve Prometheus metrics (text format 0.0.4) at /metrics on this address, summed "
+        "over all workers. Off by default.",
+    )
+    g.add_argument(
+        "--control",
+        default=None,
+        metavar="PATH",
+        help="Listen for `graft ctl` on this Unix socket (mode 0600; other users refused): list "
+        "native routes with their counters and switch their modes live in every worker.",
+    )
+    g.add_argument(
         "--blocking-threads",
         type=int,
         default=DEFAULTS["blocking_threads"],
@@ -486,8 +500,11 @@ def serve(config: Config) -> None:
 
     from graft.server import Server  # imported here: the C extension is not needed to parse options
 
+    from graft import admin
+
     exit_code = 0
     try:
+        admin.setup(config)  # before any fork: every worker inherits the region and listeners
         if config.workers > 1:
             from graft.supervisor import Supervisor
 
@@ -508,6 +525,7 @@ def serve(config: Config) -> None:
     finally:
         if config.uds:
             _remove_uds(config.uds)
+        admin.close(config)
 
     if exit_code:
         sys.exit(exit_code)
@@ -520,6 +538,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from graft.routes import main as routes_main
 
         return routes_main(args[1:])
+    if args[:1] == ["ctl"]:  # a client of a running server's --control socket
+        from graft.ctl import main as ctl_main
+
+        return ctl_main(args[1:])
     kwargs = parse_args(argv)
     app = kwargs.pop("app")
     try:

@@ -76,6 +76,12 @@ typedef struct {
     size_t workcap;
     int started;
     PyObject *weakreflist;
+    /* Metrics and the admin listeners (shared.h): the region's owner object (a capsule from
+     * graft._graft.shared_new, kept alive here), this worker's slot handle (NULL: metrics
+     * off), and the admin listeners' context. */
+    PyObject *shared_obj;
+    graft__metrics *metrics;
+    graft__admin admin;
 } graftpy_server;
 
 enum { CYC_INIT, CYC_STARTED, CYC_DONE };
@@ -101,6 +107,10 @@ typedef struct {
         head_built : 1, pressure : 1, flush_scheduled : 1;
     graft__buf pend;         /* response bytes gathered for one write (coalesce.c) */
     const char *log_status_note;
+    /* With metrics on: the scope (the app's router leaves its matched route there) and the
+     * route template read from it at completion, which req->route_label points into. */
+    PyObject *scope;
+    PyObject *route_str;
 } graftpy_cycle;
 
 /* The module's definition (module.c): types reach their module state through it. */
@@ -110,6 +120,16 @@ PyMODINIT_FUNC PyInit__graft(void);
 /* native_routes.c: _graft.native_routes(specs), the routes of handler libraries loaded
  * without a server, as a list of (method, template, library path). */
 PyObject *graftpy_native_routes(PyObject *mod, PyObject *specs);
+/* shared.c: graft._graft.shared_new() (a capsule owning a new shared region),
+ * shared_set_workers(capsule, n) and shared_slot_reset(capsule, i), for the supervisor. */
+PyObject *graftpy_shared_new(PyObject *mod, PyObject *unused);
+PyObject *graftpy_shared_set_workers(PyObject *mod, PyObject *args);
+PyObject *graftpy_shared_slot_reset(PyObject *mod, PyObject *args);
+/* The region held by capsule o; NULL with TypeError when o is not one. */
+graft__shared *graftpy_shared_get(PyObject *o);
+/* Before a response's final write: its status, and (metrics on) the app's route template for
+ * a request no native route labelled (FastAPI's scope["route"].path_format, Starlette's .path). */
+void graftpy_cycle_label(graftpy_cycle *cy);
 /* Common lowercase request header names, whose bytes objects the module state caches
  * (hdr_names) so scopes share them (module.c). */
 extern const char *const graftpy_common_headers[32];

@@ -110,6 +110,12 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 static PyModuleDef_Slot slots[] = {{Py_mod_exec, module_exec}, {0, NULL}};
 
 static PyMethodDef module_methods[] = {
+    {"shared_new", graftpy_shared_new, METH_NOARGS,
+     "A new shared region (metrics, live route modes) for the processes forked after it."},
+    {"shared_set_workers", graftpy_shared_set_workers, METH_VARARGS,
+     "shared_set_workers(region, n): the graft_workers gauge."},
+    {"shared_slot_reset", graftpy_shared_slot_reset, METH_VARARGS,
+     "shared_slot_reset(region, slot): a reaped worker's slot is free (pid, connections 0)."},
     {"native_routes", graftpy_native_routes, METH_O,
      "Load handler libraries (as --native does) and list their routes: (method, template, library)."},
     {NULL, NULL, 0, NULL},

@@ -34,10 +34,16 @@ static void deliver_request(graft__native *n, graft__req *r)
     } else if (n->next && !graft__route_take_native((graft__route *)m.route)) {
         /* The route's mode gives this one to the app: it sees the request as if no native
          * route had matched. (The match is const for readers; the mode's counter is the one
-         * field that changes, and it is atomic.) */
+         * field that changes, and it is atomic.) The metrics keep the native template. */
+        r->route_label = m.route->template;
+        r->answered_by = GRAFT__BY_PYTHON;
         n->next(n->next_ud, r, GRAFT__EV_REQUEST);
         return;
     }
+    /* Labels for the metrics (shared.h): a native answer under its template; graft-serve's
+     * 404 for no route counts as native on route "other". */
+    r->route_label = m.route ? m.route->template : NULL;
+    r->answered_by = GRAFT__BY_NATIVE;
     struct graft_request *gr = graft__native_request_new(n, r, &m);
     if (!gr) {
         if (n->next) {
