@@ -57,8 +57,6 @@ static void finish_response(graft__conn *c, graft__req *r, int flags)
         return; /* connection already closed */
     c->req = NULL;
     c->requests++;
-    if (c->kind == GRAFT__LISTEN_APP)
-        graft__metrics_request(c->th->e->cfg.metrics, r);
     atomic_fetch_sub(&c->th->e->inflight, 1);
     graft__req_release(r); /* the connection's reference; the caller holds another */
     int close_now = (flags & GRAFT__W_CLOSE) || !r->keep_alive || c->read_eof ||
@@ -135,6 +133,9 @@ static int write_locked(graft__req *r, const struct iovec *iov, int iovcnt, int 
         goto out;
     }
     r->response_started = 1;
+    /* Counted before the bytes go: a client that has its answer finds it in a scrape. */
+    if ((flags & GRAFT__W_FINAL) && c->kind == GRAFT__LISTEN_APP)
+        graft__metrics_request(c->th->e->cfg.metrics, r);
     rc = graft__conn_write_locked(c, iov, iovcnt);
     if (rc < 0)
         goto out;
@@ -271,6 +272,8 @@ int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, in
         return -EPIPE;
     }
     r->response_started = 1;
+    if (c->kind == GRAFT__LISTEN_APP)
+        graft__metrics_request(c->th->e->cfg.metrics, r);
     for (int i = 0; i < headcnt; i++)
         if (graft__buf_append(&c->out, head[i].iov_base, head[i].iov_len) < 0) {
             pthread_mutex_unlock(&c->mu);

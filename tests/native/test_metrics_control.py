@@ -323,3 +323,29 @@ def test_websocket_routes_have_no_mode(native_libs, tmp_path):
         assert r.returncode != 0 and "WebSocket" in r.stderr
     finally:
         stop_and_check(srv)
+
+
+def test_graft_serve_metrics_and_control(native_libs, tmp_path):
+    from native_util import ServeProcess
+
+    mport = free_port()
+    control = str(tmp_path / "serve.sock")
+    srv = ServeProcess([native_libs["features"]],
+                       ["--workers", "2", "--metrics", f"{HOST}:{mport}", "--control", control]).start()
+    try:
+        before = scrape(mport)
+        for i in range(6):
+            assert request(srv.port, "GET", f"/items/{i}").status == 200
+        assert request(srv.port, "GET", "/nothing-here").status == 404
+        after = scrape(mport)
+        d = lambda **w: requests_by(after, **w) - requests_by(before, **w)  # noqa: E731
+        assert d(route="/items/{id}", answered_by="native", status="200") == 6
+        assert d(route="other", status="404") == 1
+        assert after[("graft_workers", frozenset())] == 2
+        assert stat.S_IMODE(os.stat(control).st_mode) == 0o600
+        # No app behind graft-serve: only `native` is a valid mode, checked as --route-mode is.
+        r = ctl(control, "set", "GET /maybe", "python")
+        assert r.returncode != 0 and "without an app" in r.stderr
+        assert ctl(control, "set", "GET /maybe", "native").returncode == 0
+    finally:
+        assert srv.stop() == 0, srv.output()
