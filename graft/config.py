@@ -420,6 +420,8 @@ class Config:
                 except ValueError:
                     raise ValueError(f"Invalid $WEB_CONCURRENCY {env_workers!r}: not an integer.") from None
         self.workers = _check_int("workers", 1 if workers is None else workers, 1)
+        if (self.metrics or self.control) and self.workers > 64:  # GRAFT__SHM_SLOTS
+            raise ValueError("--metrics and --control allow at most 64 workers (one shared slot each).")
 
         if forwarded_allow_ips is None:
             forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

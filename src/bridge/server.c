@@ -301,6 +301,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
             return -1;
         }
         graft__native_set_next(srv->native, graftpy_deliver, srv);
+        srv->native->metrics = srv->metrics;
         srv->native->log_to_next = access != Py_None;
         fn = graft__native_deliver;
         ud = srv->native;

@@ -53,6 +53,9 @@ typedef struct graft__native {
     atomic_int refs;
     atomic_int stopped;
     atomic_int active;
+    /* Where shadow counters go (graft__metrics_shadow, shared.h): the embedder's handle, set
+     * before the engine starts; NULL (metrics off) makes every recording call a no-op. */
+    graft__metrics *metrics;
     /* Alternate signal stacks of the threads that run handlers (graft__native_crash_init). */
     pthread_key_t altstack_key;
     int has_altstack_key;

@@ -278,6 +278,7 @@ static int serve(const opts *o, const listeners *ls)
         rc = graft__metrics_new(&mx, ls->shared, ls->slot);
         if (!rc)
             rc = graft__native_attach_shared(nat, ls->shared);
+        nat->metrics = mx;
         if (rc) {
             fprintf(stderr, "graft-serve: metrics: %s\n", strerror(-rc));
             return 3;

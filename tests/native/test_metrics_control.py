@@ -349,3 +349,17 @@ def test_graft_serve_metrics_and_control(native_libs, tmp_path):
         assert ctl(control, "set", "GET /maybe", "native").returncode == 0
     finally:
         assert srv.stop() == 0, srv.output()
+
+
+def test_options_from_the_environment_and_checked_early():
+    from graft.config import Config
+    from graft.main import parse_args
+
+    kw = parse_args(["app:app"], environ={"GRAFT_METRICS": "127.0.0.1:9100", "GRAFT_CONTROL": "/tmp/c.sock"})
+    assert kw["metrics"] == "127.0.0.1:9100" and kw["control"] == "/tmp/c.sock"
+    assert Config("app:app", metrics="[::1]:9100").metrics == "[::1]:9100"
+    for bad in ("9100", "host:", "host:port", "h:70000"):
+        with pytest.raises(ValueError, match="HOST:PORT"):
+            Config("app:app", metrics=bad)
+    with pytest.raises(ValueError, match="at most 64 workers"):
+        Config("app:app", control="/tmp/c.sock", workers=65)
