@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         usage="graft [OPTIONS] APP",
         description="Serve an ASGI app (APP is 'module:attribute') with graft's C HTTP engine.",
         epilog=f"Every option can also be set with an environment variable {ENV_PREFIX}<OPTION> "
-        f"(e.g. {ENV_PREFIX}PORT=9000, {ENV_PREFIX}APP=main:app).",
+        f"(e.g. {ENV_PREFIX}PORT=9000, {ENV_PREFIX}APP=main:app). Other commands: "
+        "`graft routes APP --native LIB` (coverage report), `graft ctl --control PATH routes|set` "
+        "(a running server's native routes, live).",
     )
     bool_opt = argparse.BooleanOptionalAction
     p.add_argument("app", metavar="APP", nargs="?", default=None, help="ASGI app as 'module:attribute'.")

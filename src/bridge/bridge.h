@@ -31,7 +31,7 @@ typedef struct {
     /* interned keys and constant values for scopes and messages */
     PyObject *k_type, *k_asgi, *k_http_version, *k_server, *k_client, *k_scheme, *k_method,
         *k_root_path, *k_path, *k_raw_path, *k_query_string, *k_headers, *k_state,
-        *k_extensions, *k_body, *k_more_body, *k_status, *k_trailers;
+        *k_extensions, *k_body, *k_more_body, *k_status, *k_trailers, *k_route;
     PyObject *v_websocket, *v_ws, *v_wss, *k_subprotocols, *k_code, *k_reason, *k_text,
         *k_bytes, *k_subprotocol, *v_ws_connect, *v_ws_receive, *v_ws_disconnect, *v_ws_accept,
         *v_ws_send, *v_ws_close, *v_ws_resp_start, *v_ws_resp_body;

@@ -65,11 +65,13 @@ PyObject *graftpy_shared_slot_reset(PyObject *mod, PyObject *args)
 
 /* The app's route template from its scope: FastAPI's APIRoute.path_format, else a
  * Starlette route's .path; a new str reference, or NULL (no error set). */
-static PyObject *app_route(PyObject *scope)
+static PyObject *app_route(graftpy_state *st, PyObject *scope)
 {
-    PyObject *route = PyDict_GetItemString(scope, "route"); /* borrowed */
-    if (!route)
+    PyObject *route = PyDict_GetItemWithError(scope, st->k_route); /* borrowed */
+    if (!route) {
+        PyErr_Clear();
         return NULL;
+    }
     PyObject *p = PyObject_GetAttrString(route, "path_format");
     if (!p) {
         PyErr_Clear();
@@ -89,7 +91,7 @@ void graftpy_cycle_label(graftpy_cycle *cy)
     r->status = cy->status;
     if (!cy->scope || r->route_label || r->answered_by != GRAFT__BY_PYTHON || cy->route_str)
         return;
-    cy->route_str = app_route(cy->scope);
+    cy->route_str = app_route(cy->srv->st, cy->scope);
     if (cy->route_str) {
         r->route_label = PyUnicode_AsUTF8(cy->route_str); /* lives as long as route_str */
         if (!r->route_label)

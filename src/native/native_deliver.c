@@ -47,6 +47,7 @@ static void deliver_request(graft__native *n, graft__req *r)
     struct graft_request *gr = graft__native_request_new(n, r, &m);
     if (!gr) {
         if (n->next) {
+            r->answered_by = GRAFT__BY_PYTHON; /* no memory for the handler: the app answers */
             n->next(n->next_ud, r, GRAFT__EV_REQUEST);
         } else {
             /* Nobody will answer: end the exchange, or the connection stays open. */
