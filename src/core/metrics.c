@@ -6,6 +6,7 @@
  * a renderer in another process sees it only whole. Counting is relaxed atomic adds: a scrape
  * may see a count before its sum, never a lost or doubled increment. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,11 +48,14 @@ uint64_t graft__metrics_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* FNV-1a over the key up to the route's NUL: the bytes after it are all zero, so equal keys
+ * hash equal, and the hot path hashes a short route rather than the whole key. */
 static uint64_t key_hash(const graft__mx_key *k)
 {
     const unsigned char *p = (const unsigned char *)k;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < sizeof *k; i++)
+    size_t n = offsetof(graft__mx_key, route) + strnlen(k->route, GRAFT__MX_ROUTE);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 1099511628211ull;
     return h;
 }
