@@ -63,6 +63,29 @@ PyObject *graftpy_shared_slot_reset(PyObject *mod, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* The template prefixed with the mounts the request went through: Starlette's Mount extends
+ * scope["root_path"] (the same dict) beyond the server's --root-path, and the route's own
+ * template is relative to it. Steals p; a new reference or NULL (no error set). */
+static PyObject *with_mounts(graftpy_cycle *cy, PyObject *p)
+{
+    PyObject *root = PyDict_GetItemWithError(cy->scope, cy->srv->st->k_root_path);
+    Py_ssize_t base = PyUnicode_GET_LENGTH(cy->srv->root_path);
+    if (!root || !PyUnicode_Check(root) || PyUnicode_GET_LENGTH(root) <= base ||
+        PyUnicode_Tailmatch(root, cy->srv->root_path, 0, base, -1) != 1) {
+        PyErr_Clear();
+        return p;
+    }
+    PyObject *mounts = PyUnicode_Substring(root, base, PyUnicode_GET_LENGTH(root));
+    PyObject *full = mounts ? PyUnicode_Concat(mounts, p) : NULL;
+    Py_XDECREF(mounts);
+    if (!full) {
+        PyErr_Clear();
+        return p;
+    }
+    Py_DECREF(p);
+    return full;
+}
+
 /* The app's route template from its scope: FastAPI's APIRoute.path_format, else a
  * Starlette route's .path; a new str reference, or NULL (no error set). */
 static PyObject *app_route(graftpy_state *st, PyObject *scope)
@@ -92,6 +115,8 @@ void graftpy_cycle_label(graftpy_cycle *cy)
     if (!cy->scope || r->route_label || r->answered_by != GRAFT__BY_PYTHON || cy->route_str)
         return;
     cy->route_str = app_route(cy->srv->st, cy->scope);
+    if (cy->route_str)
+        cy->route_str = with_mounts(cy, cy->route_str);
     if (cy->route_str) {
         r->route_label = PyUnicode_AsUTF8(cy->route_str); /* lives as long as route_str */
         if (!r->route_label)

@@ -363,3 +363,26 @@ def test_options_from_the_environment_and_checked_early():
             Config("app:app", metrics=bad)
     with pytest.raises(ValueError, match="at most 64 workers"):
         Config("app:app", control="/tmp/c.sock", workers=65)
+
+
+def test_app_route_templates_without_native_routes():
+    """No --native: the app's own templates label its answers, mounts included (FastAPI's
+    path_format, a Starlette sub-app under Mount), unmatched ones are `other`."""
+    from util import Server
+
+    mport = free_port()
+    with Server("routes_app:app", ["--metrics", f"{HOST}:{mport}", "--root-path", "/api"],
+                impl="graft") as srv:
+        before = scrape(mport)
+        for _ in range(3):
+            assert request(srv.port, "GET", "/items/5").status == 200
+        assert request(srv.port, "GET", "/items/abc").status == 422
+        assert request(srv.port, "GET", "/sub/x/3").status == 200
+        assert request(srv.port, "GET", "/nope").status == 404
+        after = scrape(mport)
+        d = lambda **w: requests_by(after, **w) - requests_by(before, **w)  # noqa: E731
+        assert d(route="/items/{item_id}", answered_by="python", status="200") == 3
+        assert d(route="/items/{item_id}", status="422") == 1
+        assert d(route="/sub/x/{n}", status="200") == 1
+        assert d(route="other", status="404") == 1
+        assert d() == 6
