@@ -45,13 +45,14 @@ run: build build/products_routes.so
 # C unit tests, laid out like src/ (tests/unit/core/test_utf8.c tests src/core/utf8.c). Each
 # links only the sources it tests, listed in UNIT_DEPS_<test>; build/unit/<test> is built with
 # the warnings as errors, build/unit-asan/<test> with ASan and UBSan as well (make test-asan).
-UNIT_TESTS := core/test_http1 core/test_http1_response core/test_utf8 core/test_ws_frame native/test_json native/test_router core/test_compare core/test_shadow
+UNIT_TESTS := core/test_http1 core/test_http1_response core/test_utf8 core/test_ws_frame core/test_metrics core/test_compare core/test_shadow native/test_json native/test_router
 UNIT_DEPS_core/test_http1    := $(PARSER)
 UNIT_DEPS_core/test_http1_response := src/core/http1_response.c src/core/status.c src/core/buf.c
 UNIT_DEPS_core/test_utf8     := src/core/utf8.c
 UNIT_DEPS_core/test_ws_frame := src/core/ws_frame.c
 UNIT_DEPS_core/test_shadow   := src/core/shadow_line.c src/core/shadow_log.c src/core/json_str.c src/core/utf8.c src/core/capture.c src/core/http1_response.c src/core/status.c src/core/buf.c
 UNIT_DEPS_core/test_compare  := src/core/capture.c src/core/compare.c src/core/http1_response.c src/core/status.c src/core/buf.c
+UNIT_DEPS_core/test_metrics  := src/core/shared.c src/core/metrics.c src/core/metrics_render.c src/core/metrics_proc.c src/core/buf.c
 UNIT_DEPS_native/test_json   := src/native/json.c src/core/json_str.c src/core/buf.c src/core/utf8.c
 UNIT_DEPS_native/test_router := src/native/router.c
 UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h) tests/unit/unit.h

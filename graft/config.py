@@ -303,6 +303,8 @@ class Config:
         route_mode: list[str] | None = None,
         shadow_log: str | os.PathLike[str] | None = None,
         shadow_timeout: float = 5.0,
+        metrics: str | None = None,
+        control: str | None = None,
     ) -> None:
         if reload:
             raise ValueError(
@@ -384,6 +386,20 @@ class Config:
         # logger) and how long a replay may take before it counts as failed.
         self.shadow_log: str | None = os.fspath(shadow_log) if shadow_log else None
         self.shadow_timeout = _check_number("shadow_timeout", shadow_timeout, allow_zero=False)
+        # Prometheus metrics on their own listener (HOST:PORT) and the live control socket
+        # (a Unix socket path); either one turns recording on (graft/admin.py).
+        self.metrics: str | None = metrics or None
+        if self.metrics is not None:
+            from graft.admin import split_host_port
+
+            split_host_port(self.metrics)  # ValueError early, not in a worker
+        self.control: str | None = os.fspath(control) if control else None
+        # Set by graft.admin.setup() before any fork: the shared region (a capsule), the admin
+        # listeners and their kinds; metrics_slot is this worker's slot (the supervisor's pick).
+        self.shared: Any = None
+        self.admin_sockets: list[socket.socket] = []
+        self.admin_kinds: list[int] = []
+        self.metrics_slot = 0
         # Off by default, as uvicorn (which has no pathsend): offering it makes Starlette's
         # GZipMiddleware leave FileResponse/StaticFiles uncompressed.
         self.pathsend = bool(pathsend)
@@ -410,6 +426,8 @@ class Config:
                 except ValueError:
                     raise ValueError(f"Invalid $WEB_CONCURRENCY {env_workers!r}: not an integer.") from None
         self.workers = _check_int("workers", 1 if workers is None else workers, 1)
+        if (self.metrics or self.control) and self.workers > 64:  # GRAFT__SHM_SLOTS
+            raise ValueError("--metrics and --control allow at most 64 workers (one shared slot each).")
 
         if forwarded_allow_ips is None:
             forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

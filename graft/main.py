@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         usage="graft [OPTIONS] APP",
         description="Serve an ASGI app (APP is 'module:attribute') with graft's C HTTP engine.",
         epilog=f"Every option can also be set with an environment variable {ENV_PREFIX}<OPTION> "
-        f"(e.g. {ENV_PREFIX}PORT=9000, {ENV_PREFIX}APP=main:app).",
+        f"(e.g. {ENV_PREFIX}PORT=9000, {ENV_PREFIX}APP=main:app). Other commands: "
+        "`graft routes APP --native LIB` (coverage report), `graft ctl --control PATH routes|set` "
+        "(a running server's native routes, live).",
     )
     bool_opt = argparse.BooleanOptionalAction
     p.add_argument("app", metavar="APP", nargs="?", default=None, help="ASGI app as 'module:attribute'.")
@@ -250,6 +252,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"A shadow replay not answered in this time counts as failed (timeout). "
         f"[default: {DEFAULTS['shadow_timeout']}]",
+    )
+    g.add_argument(
+        "--metrics",
+        default=None,
+        metavar="HOST:PORT",
+        help="Serve Prometheus metrics (text format 0.0.4) at /metrics on this address, summed "
+        "over all workers. Off by default.",
+    )
+    g.add_argument(
+        "--control",
+        default=None,
+        metavar="PATH",
+        help="Listen for `graft ctl` on this Unix socket (mode 0600; other users refused): list "
+        "native routes with their counters and switch their modes live in every worker.",
     )
     g.add_argument(
         "--blocking-threads",
@@ -502,8 +518,11 @@ def serve(config: Config) -> None:
 
     from graft.server import Server  # imported here: the C extension is not needed to parse options
 
+    from graft import admin
+
     exit_code = 0
     try:
+        admin.setup(config)  # before any fork: every worker inherits the region and listeners
         if config.workers > 1:
             from graft.supervisor import Supervisor
 
@@ -524,6 +543,7 @@ def serve(config: Config) -> None:
     finally:
         if config.uds:
             _remove_uds(config.uds)
+        admin.close(config)
 
     if exit_code:
         sys.exit(exit_code)
@@ -540,6 +560,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from graft.diff import main as diff_main
 
         return diff_main(args[1:])
+    if args[:1] == ["ctl"]:  # a client of a running server's --control socket
+        from graft.ctl import main as ctl_main
+
+        return ctl_main(args[1:])
     kwargs = parse_args(argv)
     app = kwargs.pop("app")
     try:

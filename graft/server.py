@@ -104,6 +104,14 @@ class Server:
             fds.append(os.dup(sock.fileno()))  # the engine closes its copies
             if sock.family == socket.AF_UNIX:
                 unix_path = sock.getsockname()
+        from graft import admin
+
+        admin.setup(config)  # done already by serve() (before the fork); here when embedded
+        kinds = [admin.LISTEN_APP] * len(fds)
+        for sock, kind in zip(config.admin_sockets, config.admin_kinds):
+            sock.setblocking(False)
+            fds.append(os.dup(sock.fileno()))
+            kinds.append(kind)
         trusted = None
         if config.proxy_headers:
             trusted = [ip.strip() for ip in config.forwarded_allow_ips if ip.strip()]
@@ -148,6 +156,9 @@ class Server:
             on_handoff=self._on_handoff,
             ws_log=_ws_log,
             pathsend=config.pathsend,
+            shared=config.shared,
+            slot=config.metrics_slot,
+            listen_kinds=kinds,
         )
         if config.native:
             shadow_fd = self.core.set_shadow(config.shadow_log, float(config.shadow_timeout))

@@ -76,10 +76,11 @@ def _set_parent_death_signal(sig: int) -> None:
 class Worker:
     """Bookkeeping for one child process."""
 
-    __slots__ = ("pid", "started_at", "terminating")
+    __slots__ = ("pid", "started_at", "terminating", "slot")
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, slot: int = 0) -> None:
         self.pid = pid
+        self.slot = slot  # its metrics slot in the shared region
         self.started_at = time.monotonic()
         self.terminating = False
 
@@ -110,6 +111,9 @@ class Supervisor:
         self.num_workers: int = int(getattr(config, "workers", 1) or 1)
         self.workers: dict[int, Worker] = {}
         self.pid = os.getpid()
+        # The shared region (graft/admin.py), when --metrics or --control is on: each worker
+        # gets a free slot at fork, freed at reap (its counts stay for the next one).
+        self.shared = getattr(config, "shared", None)
 
         self.stopping = False
         self.force = False
@@ -284,6 +288,7 @@ class Supervisor:
         worker = self.workers.pop(pid, None)
         if worker is None:
             return  # not ours (e.g. a grandchild re-parented to us as subreaper)
+        self._update_shared(freed=worker.slot)
         description = _describe_status(status)
         if self.stopping or self.force:
             logger.info("Child process [%d] exited (%s).", pid, description)
@@ -332,14 +337,36 @@ class Supervisor:
                 pass
         # Block our signals across fork: until the child has undone our handlers, a signal
         # meant for it would run the parent's no-op handler and write to the parent's pipe.
+        slot = self._free_slot()
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
         try:
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child (measured by the worker tests)
+                self.config.metrics_slot = slot
                 self._child_main(old_mask)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-        self.workers[pid] = Worker(pid)
+        self.workers[pid] = Worker(pid, slot)
+        self._update_shared()
+
+    # -- shared region (metrics slots, workers gauge) -------------------------------------
+    def _free_slot(self) -> int:
+        if self.shared is None:
+            return 0
+        used = {w.slot for w in self.workers.values()}
+        for slot in range(64):  # GRAFT__SHM_SLOTS
+            if slot not in used:
+                return slot
+        raise OSError(errno.EAGAIN, "no free metrics slot (at most 64 workers with --metrics/--control)")
+
+    def _update_shared(self, freed: int | None = None) -> None:
+        if self.shared is None:
+            return
+        from graft import _graft
+
+        if freed is not None:
+            _graft.shared_slot_reset(self.shared, freed)
+        _graft.shared_set_workers(self.shared, len(self.workers))
 
     # -- child side -----------------------------------------------------------------------
     def _child_main(self, signal_mask: Any) -> None:

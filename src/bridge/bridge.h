@@ -31,7 +31,7 @@ typedef struct {
     /* interned keys and constant values for scopes and messages */
     PyObject *k_type, *k_asgi, *k_http_version, *k_server, *k_client, *k_scheme, *k_method,
         *k_root_path, *k_path, *k_raw_path, *k_query_string, *k_headers, *k_state,
-        *k_extensions, *k_body, *k_more_body, *k_status, *k_trailers;
+        *k_extensions, *k_body, *k_more_body, *k_status, *k_trailers, *k_route;
     PyObject *v_websocket, *v_ws, *v_wss, *k_subprotocols, *k_code, *k_reason, *k_text,
         *k_bytes, *k_subprotocol, *v_ws_connect, *v_ws_receive, *v_ws_disconnect, *v_ws_accept,
         *v_ws_send, *v_ws_close, *v_ws_resp_start, *v_ws_resp_body;
@@ -80,6 +80,12 @@ typedef struct {
     size_t workcap;
     int started;
     PyObject *weakreflist;
+    /* Metrics and the admin listeners (shared.h): the region's owner object (a capsule from
+     * graft._graft.shared_new, kept alive here), this worker's slot handle (NULL: metrics
+     * off), and the admin listeners' context. */
+    PyObject *shared_obj;
+    graft__metrics *metrics;
+    graft__admin admin;
 } graftpy_server;
 
 enum { CYC_INIT, CYC_STARTED, CYC_DONE };
@@ -105,6 +111,10 @@ typedef struct {
         head_built : 1, pressure : 1, flush_scheduled : 1;
     graft__buf pend;         /* response bytes gathered for one write (coalesce.c) */
     const char *log_status_note;
+    /* With metrics on: the scope (the app's router leaves its matched route there) and the
+     * route template read from it at completion, which req->route_label points into. */
+    PyObject *scope;
+    PyObject *route_str;
 } graftpy_cycle;
 
 /* The module's definition (module.c): types reach their module state through it. */
@@ -120,6 +130,16 @@ PyObject *graftpy_compare_responses(PyObject *mod, PyObject *const *args, Py_ssi
 /* compare_py.c: _graft.shadow_line(route, method, path, query, python, native, diff=None,
  * body_log_cap=0), the mismatch line shadow mode logs, as str. */
 PyObject *graftpy_shadow_line(PyObject *mod, PyObject *args, PyObject *kw);
+/* shared.c: graft._graft.shared_new() (a capsule owning a new shared region),
+ * shared_set_workers(capsule, n) and shared_slot_reset(capsule, i), for the supervisor. */
+PyObject *graftpy_shared_new(PyObject *mod, PyObject *unused);
+PyObject *graftpy_shared_set_workers(PyObject *mod, PyObject *args);
+PyObject *graftpy_shared_slot_reset(PyObject *mod, PyObject *args);
+/* The region held by capsule o; NULL with TypeError when o is not one. */
+graft__shared *graftpy_shared_get(PyObject *o);
+/* Before a response's final write: its status, and (metrics on) the app's route template for
+ * a request no native route labelled (FastAPI's scope["route"].path_format, Starlette's .path). */
+void graftpy_cycle_label(graftpy_cycle *cy);
 /* Common lowercase request header names, whose bytes objects the module state caches
  * (hdr_names) so scopes share them (module.c). */
 extern const char *const graftpy_common_headers[32];
@@ -192,11 +212,10 @@ PyObject *graftpy_scope_new(graftpy_server *srv, graft__req *req);
 void graftpy_deliver(void *ud, graft__req *req, int ev);
 PyObject *graftpy_server_poll(PyObject *self, PyObject *arg);
 PyObject *graftpy_server_drain(PyObject *self, PyObject *unused);
-/* shadow_py.c: Server.set_shadow(log_path, timeout), Server.shadow_lines(),
- * Server.shadow_stats(), and the sink's release once the native layer is gone. */
+/* shadow_py.c: Server.set_shadow(log_path, timeout), Server.shadow_lines(), and the sink's
+ * release once the native layer is gone. */
 PyObject *graftpy_server_set_shadow(PyObject *self, PyObject *args);
 PyObject *graftpy_server_shadow_lines(PyObject *self, PyObject *unused);
-PyObject *graftpy_server_shadow_stats(PyObject *self, PyObject *unused);
 void graftpy_server_shadow_close(graftpy_server *srv);
 PyObject *graftpy_server_watch_all(graftpy_server *srv);
 PyObject *graftpy_server_unwatch_all(graftpy_server *srv);

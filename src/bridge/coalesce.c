@@ -59,6 +59,8 @@ int graftpy_cycle_write(graftpy_cycle *cy, const struct iovec *iov, int n, int f
         all[k++] = (struct iovec){graft__buf_head(&cy->pend), graft__buf_avail(&cy->pend)};
     for (int i = 0; i < n && k < 8; i++)
         all[k++] = iov[i];
+    if (flags & GRAFT__W_FINAL)
+        graftpy_cycle_label(cy);
     int rc = graft__req_write(cy->req, all, k, flags);
     cy->pend.off = cy->pend.len = 0; /* written or queued by the engine; keep the memory */
     /* Back-pressure, or a broken connection: the next send writes itself, so the app gets

@@ -304,6 +304,7 @@ static int cycle_traverse(graftpy_cycle *cy, visitproc visit, void *arg)
     Py_VISIT(cy->receive_back);
     Py_VISIT(cy->send_waiters);
     Py_VISIT(cy->headers);
+    Py_VISIT(cy->scope);
     return 0;
 }
 
@@ -314,6 +315,8 @@ static int cycle_clear(graftpy_cycle *cy)
     Py_CLEAR(cy->receive_back);
     Py_CLEAR(cy->send_waiters);
     Py_CLEAR(cy->headers);
+    Py_CLEAR(cy->scope);
+    Py_CLEAR(cy->route_str);
     return 0;
 }
 
@@ -405,6 +408,7 @@ void graftpy_cycle_start(graftpy_server *srv, graft__req *req)
     cy->ws_connect_sent = cy->ws_accepted = cy->ws_closed = cy->ws_denial = 0;
     cy->head_built = cy->pressure = cy->flush_scheduled = 0;
     cy->pend = (graft__buf){0};
+    cy->scope = cy->route_str = NULL;
     PyObject_GC_Track(cy);
     req->app_data = Py_NewRef(cy);
     srv->live++;
@@ -417,6 +421,8 @@ void graftpy_cycle_start(graftpy_server *srv, graft__req *req)
         PyObject *args[3] = {scope, recv, send};
         coro = PyObject_Vectorcall(srv->app, args, 3, NULL);
     }
+    if (scope && srv->metrics && !cy->ws)
+        cy->scope = Py_NewRef(scope);
     Py_XDECREF(scope);
     Py_XDECREF(recv);
     Py_XDECREF(send);

@@ -249,6 +249,7 @@ int graftpy_cycle_write_simple(graftpy_cycle *cy, int status, const char *body)
     } else {
         struct iovec iov[2] = {{o.data, o.len}, {(void *)body, cy->no_body ? 0 : blen}};
         graft__tap_response_body(cy->req->tap, body, iov[1].iov_len);
+        graftpy_cycle_label(cy);
         graft__req_write(cy->req, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         graft__buf_free(&o);
     }
@@ -402,6 +403,7 @@ static PyObject *send_path(graftpy_cycle *cy, PyObject *msg)
     struct iovec iov = {head.data, head.len};
     int flags = GRAFT__W_LIVE | GRAFT__W_FINAL | (cy->close ? GRAFT__W_CLOSE : 0);
     int rc;
+    graftpy_cycle_label(cy);
     if (cy->no_body) {
         close(fd);
         rc = graft__req_write(cy->req, &iov, 1, flags);

@@ -61,7 +61,7 @@ static int module_exec(PyObject *m)
     I(k_client, "client") I(k_scheme, "scheme") I(k_method, "method") I(k_root_path, "root_path")
     I(k_path, "path") I(k_raw_path, "raw_path") I(k_query_string, "query_string")
     I(k_headers, "headers") I(k_state, "state") I(k_extensions, "extensions") I(k_body, "body")
-    I(k_more_body, "more_body") I(k_status, "status") I(k_trailers, "trailers")
+    I(k_more_body, "more_body") I(k_status, "status") I(k_trailers, "trailers") I(k_route, "route")
     I(v_http, "http") I(v_1_0, "1.0") I(v_1_1, "1.1") I(v_http_request, "http.request")
     I(v_http_disconnect, "http.disconnect") I(v_resp_start, "http.response.start")
     I(v_resp_body, "http.response.body") I(v_resp_pathsend, "http.response.pathsend")
@@ -110,6 +110,12 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 static PyModuleDef_Slot slots[] = {{Py_mod_exec, module_exec}, {0, NULL}};
 
 static PyMethodDef module_methods[] = {
+    {"shared_new", graftpy_shared_new, METH_NOARGS,
+     "A new shared region (metrics, live route modes) for the processes forked after it."},
+    {"shared_set_workers", graftpy_shared_set_workers, METH_VARARGS,
+     "shared_set_workers(region, n): the graft_workers gauge."},
+    {"shared_slot_reset", graftpy_shared_slot_reset, METH_VARARGS,
+     "shared_slot_reset(region, slot): a reaped worker's slot is free (pid, connections 0)."},
     {"native_routes", graftpy_native_routes, METH_O,
      "Load handler libraries (as --native does) and list their routes: (method, template, library)."},
     {"compare_responses", (PyCFunction)(void (*)(void))graftpy_compare_responses, METH_FASTCALL,

@@ -95,7 +95,8 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "unix_path", "native", "blocking_threads", "ws", "ws_max_size",
                              "ws_max_queue", "ws_ping_interval", "ws_ping_timeout",
                              "ws_per_message_deflate", "io_poll", "on_handoff", "ws_log", "timeout_send", "pathsend", "timeout_linger",
-                             "timeout_linger_idle", "limit_linger", NULL};
+                             "timeout_linger_idle", "limit_linger", "shared", "slot",
+                             "listen_kinds", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
     PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None,
              *ws_log = Py_None;
@@ -112,16 +113,19 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
            t_body = GRAFT__DEFAULT_TIMEOUT_BODY_READ, t_send = GRAFT__DEFAULT_TIMEOUT_SEND,
            t_linger = GRAFT__DEFAULT_TIMEOUT_LINGER, t_linger_idle = GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE;
     unsigned long long max_linger = GRAFT__DEFAULT_LIMIT_LINGER;
+    PyObject *shared = Py_None, *kinds = Py_None;
+    int slot = 0;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddK", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddKOiO", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
                                      &lim_conc, &max_req, &on_max, &unix_path, &native,
                                      &blocking_threads, &ws_on, &ws_max, &ws_queue, &ws_ping,
                                      &ws_ping_to, &ws_deflate, &io_poll, &on_handoff, &ws_log, &t_send, &pathsend,
-                                     &t_linger, &t_linger_idle, &max_linger))
+                                     &t_linger, &t_linger_idle, &max_linger, &shared, &slot,
+                                     &kinds))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -212,6 +216,35 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         lfds[i] = fd; /* ownership passes to the engine */
     }
     Py_DECREF(fdseq);
+    int lkinds[GRAFT__MAX_LISTENERS] = {0};
+    if (kinds != Py_None) {
+        PyObject *kseq = PySequence_Fast(kinds, "listen_kinds must be a sequence of int");
+        if (!kseq)
+            return -1;
+        if (PySequence_Fast_GET_SIZE(kseq) != nfd) {
+            Py_DECREF(kseq);
+            PyErr_SetString(PyExc_ValueError, "listen_kinds must have one kind per fd");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < nfd; i++)
+            lkinds[i] = (int)PyLong_AsLong(PySequence_Fast_GET_ITEM(kseq, i));
+        Py_DECREF(kseq);
+        if (PyErr_Occurred())
+            return -1;
+    }
+    if (shared != Py_None) {
+        graft__shared *s = graftpy_shared_get(shared);
+        if (!s)
+            return -1;
+        int mrc = graft__metrics_new(&srv->metrics, s, slot);
+        if (mrc < 0) {
+            errno = -mrc;
+            PyErr_SetFromErrno(PyExc_OSError);
+            return -1;
+        }
+        srv->shared_obj = Py_NewRef(shared);
+        srv->admin = (graft__admin){.shared = s, .has_app = 1};
+    }
     srv->nthreads = threads > 0 ? threads : 1;
     srv->io_poll = io_poll;
     srv->watching = calloc((size_t)srv->nthreads, 1);
@@ -255,6 +288,10 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                .ping_timeout = ws_ping_to,
                .per_message_deflate = ws_deflate},
         .external_poll = io_poll,
+        .listen_kinds = lkinds,
+        .admin = srv->metrics ? graft__admin_handle : NULL,
+        .admin_ud = &srv->admin,
+        .metrics = srv->metrics,
     };
     graft__deliver_fn fn = graftpy_deliver;
     void *ud = srv;
@@ -264,6 +301,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
             return -1;
         }
         graft__native_set_next(srv->native, graftpy_deliver, srv);
+        srv->native->metrics = srv->metrics;
         srv->native->log_to_next = access != Py_None;
         fn = graft__native_deliver;
         ud = srv->native;
@@ -290,6 +328,15 @@ static PyObject *server_start(PyObject *self, PyObject *unused)
     /* Before the I/O threads exist: graftpy_deliver reads it from them, unlocked,
      * and thread creation is what orders this store before their reads. */
     srv->loop_thread = pthread_self();
+    /* After --route-mode (set_route_mode) and before any request: routes new to the live
+     * table enter it with those modes, routes already there adopt the live ones. */
+    if (srv->metrics && srv->native) {
+        int arc = graft__native_attach_shared(srv->native, srv->admin.shared);
+        if (arc < 0) {
+            errno = -arc;
+            return PyErr_SetFromErrno(PyExc_OSError);
+        }
+    }
     int rc = graft__engine_start(srv->engine);
     if (rc < 0) {
         errno = -rc;
@@ -472,6 +519,11 @@ static void server_dealloc(graftpy_server *srv)
     free(srv->watching);
     if (srv->efd > 0)
         close(srv->efd);
+    /* After the engine, which counted into it; the region itself stays while the capsule
+     * (the config's reference too) lives. */
+    graft__metrics_free(srv->metrics);
+    srv->metrics = NULL;
+    Py_CLEAR(srv->shared_obj);
     server_clear(srv);
     tp->tp_free((PyObject *)srv);
     Py_DECREF(tp);
@@ -493,8 +545,6 @@ static PyMethodDef server_methods[] = {
      "for queued lines (log_path None) or None."},
     {"shadow_lines", graftpy_server_shadow_lines, METH_NOARGS,
      "Queued shadow mismatch lines (str, without newline), oldest first."},
-    {"shadow_stats", graftpy_server_shadow_stats, METH_NOARGS,
-     "This process's shadow counters per native route: {'METHOD TEMPLATE': {...}}."},
     {"shutdown", server_shutdown, METH_NOARGS,
      "Graceful shutdown: close idle connections, no more keep-alive."},
     {"abort", server_abort, METH_NOARGS, "Disconnect every in-flight request."},

@@ -1,6 +1,6 @@
 /* Shadow mode from Python: the sink for mismatch lines (a file, or a queue the loop drains
- * into the graft.shadow logger when an eventfd says lines wait), and this process's
- * counters for tests and `graft ctl`. */
+ * into the graft.shadow logger when an eventfd says lines wait). Its counters are metrics
+ * (shared.h), read with --metrics or `graft ctl routes`. */
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -90,40 +90,6 @@ PyObject *graftpy_server_shadow_lines(PyObject *self, PyObject *unused)
         p = nl + 1;
     }
     graft__buf_free(&b);
-    return out;
-}
-
-PyObject *graftpy_server_shadow_stats(PyObject *self, PyObject *unused)
-{
-    (void)unused;
-    graftpy_server *srv = (graftpy_server *)self;
-    PyObject *out = PyDict_New();
-    if (!out || !srv->native)
-        return out;
-    static const char *const names[] = {"compared", "mismatches", "failed", "skipped"};
-    graft_router *r = &srv->native->router;
-    for (size_t i = 0; i < r->n; i++) {
-        graft__route *rt = &r->routes[i];
-        if (rt->is_ws)
-            continue;
-        PyObject *d = PyDict_New();
-        PyObject *key = d ? PyUnicode_FromFormat("%s %s", rt->method, rt->template) : NULL;
-        int bad = !key;
-        for (int k = 0; !bad && k < 4; k++) {
-            PyObject *v = PyLong_FromUnsignedLongLong(
-                (unsigned long long)atomic_load_explicit(&rt->shadow_stats[k], memory_order_relaxed));
-            bad = !v || PyDict_SetItemString(d, names[k], v) < 0;
-            Py_XDECREF(v);
-        }
-        if (bad || PyDict_SetItem(out, key, d) < 0) {
-            Py_XDECREF(d);
-            Py_XDECREF(key);
-            Py_DECREF(out);
-            return NULL;
-        }
-        Py_DECREF(d);
-        Py_DECREF(key);
-    }
     return out;
 }
 

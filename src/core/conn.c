@@ -32,7 +32,18 @@ static void addr_text(const struct sockaddr_storage *ss, char *ip, int *port)
     }
 }
 
-void graft__conn_accept(graft__iothread *th, int lfd)
+/* Whether the peer of a control connection may change the server: our effective uid, or
+ * root. The socket's 0600 mode says the same; this holds even if its mode was changed. */
+static int peer_allowed(int fd)
+{
+    struct ucred cr;
+    socklen_t l = sizeof cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0)
+        return 0;
+    return cr.uid == 0 || cr.uid == geteuid();
+}
+
+void graft__conn_accept(graft__iothread *th, int lfd, int kind)
 {
     graft__engine *e = th->e;
     for (int i = 0; i < 64; i++) {
@@ -49,6 +60,10 @@ void graft__conn_accept(graft__iothread *th, int lfd)
             return;
         }
         graft__iothread_accepted(th);
+        if (kind == GRAFT__LISTEN_CONTROL && (ss.ss_family != AF_UNIX || !peer_allowed(fd))) {
+            close(fd);
+            continue;
+        }
         graft__conn *c = calloc(1, sizeof *c);
         if (!c) {
             close(fd);
@@ -59,6 +74,7 @@ void graft__conn_accept(graft__iothread *th, int lfd)
         c->fd = fd;
         c->file_fd = -1;
         c->th = th;
+        c->kind = kind;
         if (ss.ss_family != AF_UNIX) {
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -85,6 +101,8 @@ void graft__conn_accept(graft__iothread *th, int lfd)
         th->conns = c;
         th->nconns++;
         atomic_fetch_add(&e->connections, 1);
+        if (kind == GRAFT__LISTEN_APP)
+            graft__metrics_conn(e->cfg.metrics, 1);
     }
 }
 
@@ -173,6 +191,8 @@ void graft__conn_close_locked(graft__conn *c)
     c->prev = c->next = NULL;
     th->nconns--;
     atomic_fetch_sub(&th->e->connections, 1);
+    if (c->kind == GRAFT__LISTEN_APP)
+        graft__metrics_conn(th->e->cfg.metrics, -1);
     graft__req *r = c->req;
     if (r) {
         c->req = NULL;
@@ -291,6 +311,14 @@ void graft__conn_fail_hdr(graft__conn *c, int status, const graft__field *extra)
                             .nfields = extra ? 1 : 0};
     graft__response_decision d;
     size_t queued = graft__buf_avail(&c->out);
+    if (c->kind == GRAFT__LISTEN_APP && c->th->e->cfg.metrics) {
+        /* An answer the server makes itself: counted as graft's, on no route. The method is
+         * the current request's when its head was parsed, else unknown ("other"). */
+        graft__req x = {.method = c->req ? c->req->method : "", .method_len = c->req ? c->req->method_len : 0,
+                        .status = status, .answered_by = GRAFT__BY_GRAFT,
+                        .t_start_ns = c->req ? c->req->t_start_ns : 0};
+        graft__metrics_request(c->th->e->cfg.metrics, &x);
+    }
     if (graft__http1_response_head(&c->out, &resp, &c->th->e->cfg, &d) == 0 &&
         graft__buf_append(&c->out, body, blen) < 0)
         c->out.len = c->out.off + queued; /* no head without its body: just close */

@@ -12,6 +12,7 @@
 #include "http1.h"
 #include "req.h"
 #include "response.h"
+#include "shared.h"
 
 typedef struct graft__iothread graft__iothread;
 
@@ -70,6 +71,7 @@ typedef struct graft__conn {
     int client_port;
     char server_ip[48];
     int server_port;
+    int kind; /* GRAFT__LISTEN_* of the listener that accepted it */
 } graft__conn;
 
 /* Who waits on an I/O thread's epoll set: the thread itself, or the embedder's
@@ -115,6 +117,7 @@ struct graft__engine {
     graft__iothread *threads;
     int nthreads;
     int *listen_fds;
+    int *listen_kinds; /* GRAFT__LISTEN_* per listener (engine's copy) */
     atomic_int stopping;  /* threads exit */
     atomic_int draining;  /* graceful shutdown: no keep-alive, no accepts */
     atomic_int aborting;
@@ -172,7 +175,7 @@ static inline int graft__conn_out_busy(const graft__conn *c)
 
 /* conn.c */
 /* Accepts what listener lfd has pending (a bounded batch) onto th (I/O thread). */
-void graft__conn_accept(graft__iothread *th, int lfd);
+void graft__conn_accept(graft__iothread *th, int lfd, int kind);
 /* Handles c's epoll events: writes, reads, parses, and closes or lingers (I/O thread). */
 void graft__conn_on_events(graft__conn *c, uint32_t events);
 /* Applies c's timeouts (head, keep-alive, body, send, linger) at time now (I/O thread). */

@@ -12,6 +12,14 @@
 void graft__conn_deliver(graft__conn *c, graft__req *r, int ev)
 {
     atomic_fetch_add(&r->refs, 1);
+    if (c->kind != GRAFT__LISTEN_APP) {
+        /* Admin listeners answer at once, here: nothing else ever holds their requests. */
+        if (ev == GRAFT__EV_REQUEST && c->th->e->cfg.admin)
+            c->th->e->cfg.admin(c->th->e->cfg.admin_ud, r, c->kind);
+        else
+            graft__req_release(r);
+        return;
+    }
     c->th->e->deliver(c->th->e->ud, r, ev);
 }
 
@@ -194,6 +202,8 @@ static int parse_head(graft__conn *c)
         return -1;
     }
     graft__req *r = make_req(c, buf, (size_t)rc, &p);
+    if (r && e->cfg.metrics && c->kind == GRAFT__LISTEN_APP)
+        r->t_start_ns = graft__metrics_now();
     if (r && ws) {
         r->ws_offer = malloc(sizeof offer);
         if (r->ws_offer) {

@@ -27,8 +27,9 @@ int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver
     pthread_mutex_init(&e->listen_mu, NULL);
     e->default_headers = malloc(cfg->default_headers_len + 1);
     e->listen_fds = calloc((size_t)cfg->n_listen + 1, sizeof(int));
+    e->listen_kinds = calloc((size_t)cfg->n_listen + 1, sizeof(int));
     e->threads = calloc((size_t)cfg->threads, sizeof *e->threads);
-    if (!e->default_headers || !e->listen_fds || !e->threads) {
+    if (!e->default_headers || !e->listen_fds || !e->listen_kinds || !e->threads) {
         graft__engine_free(e);
         return -ENOMEM;
     }
@@ -38,6 +39,9 @@ int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver
     e->cfg.default_headers = e->default_headers;
     memcpy(e->listen_fds, cfg->listen_fds, (size_t)cfg->n_listen * sizeof(int));
     e->cfg.listen_fds = e->listen_fds;
+    if (cfg->listen_kinds)
+        memcpy(e->listen_kinds, cfg->listen_kinds, (size_t)cfg->n_listen * sizeof(int));
+    e->cfg.listen_kinds = e->listen_kinds;
     for (int i = 0; i < e->nthreads; i++) {
         e->threads[i].epfd = e->threads[i].wakefd = -1;
         e->threads[i].standby_fd = e->threads[i].watch_fd = -1;
@@ -119,6 +123,7 @@ void graft__engine_free(graft__engine *e)
     pthread_mutex_destroy(&e->listen_mu);
     free(e->threads);
     free(e->listen_fds);
+    free(e->listen_kinds);
     free(e->default_headers);
     free(e);
 }

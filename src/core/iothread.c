@@ -122,7 +122,8 @@ void graft__iothread_handle(graft__iothread *th, const struct epoll_event *evs, 
             on_wake(th);
         else if (tag >= TAG_LISTEN_BASE && tag < TAG_LISTEN_BASE + GRAFT__MAX_LISTENERS) {
             if (th->listening)
-                graft__conn_accept(th, e->listen_fds[tag - TAG_LISTEN_BASE]);
+                graft__conn_accept(th, e->listen_fds[tag - TAG_LISTEN_BASE],
+                                   e->listen_kinds[tag - TAG_LISTEN_BASE]);
         } else
             graft__conn_on_events((graft__conn *)evs[i].data.ptr, evs[i].events);
     }

@@ -124,17 +124,19 @@ int graft__conn_write_locked(graft__conn *c, const struct iovec *iov, int iovcnt
     return 0;
 }
 
-int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int flags)
+static int write_locked(graft__req *r, const struct iovec *iov, int iovcnt, int flags)
 {
     graft__conn *c = r->conn;
     int rc = 0;
-    pthread_mutex_lock(&c->mu);
     if (c->closed || r->aborted || r->response_done || c->req != r || c->ws ||
         ((flags & GRAFT__W_LIVE) && r->client_gone)) {
         rc = -EPIPE;
         goto out;
     }
     r->response_started = 1;
+    /* Counted before the bytes go: a client that has its answer finds it in a scrape. */
+    if ((flags & GRAFT__W_FINAL) && c->kind == GRAFT__LISTEN_APP)
+        graft__metrics_request(c->th->e->cfg.metrics, r);
     rc = graft__conn_write_locked(c, iov, iovcnt);
     if (rc < 0)
         goto out;
@@ -145,8 +147,41 @@ int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int fla
         rc = 1;
     }
 out:
-    pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int flags)
+{
+    pthread_mutex_lock(&r->conn->mu);
+    int rc = write_locked(r, iov, iovcnt, flags);
+    pthread_mutex_unlock(&r->conn->mu);
+    return rc;
+}
+
+int graft__req_respond_locked(graft__req *r, int status, const char *ctype, const char *body,
+                              size_t len)
+{
+    graft__conn *c = r->conn;
+    if (c->closed)
+        return -EPIPE;
+    graft__field ct = {"content-type", 12, ctype, strlen(ctype)};
+    graft__response resp = {.status = status,
+                            .minor_version = r->minor_version,
+                            .is_head = r->is_head,
+                            .keep_alive = keep_alive_locked(r),
+                            .plan = GRAFT__PLAN_LENGTH,
+                            .body_len = len,
+                            .lead = &ct,
+                            .nlead = 1};
+    graft__buf head = {0};
+    graft__response_decision d;
+    if (graft__http1_response_head(&head, &resp, &c->th->e->cfg, &d) < 0)
+        return -ENOMEM;
+    r->status = status;
+    struct iovec iov[2] = {{head.data, head.len}, {(void *)body, r->is_head ? 0 : len}};
+    int rc = write_locked(r, iov, 2, GRAFT__W_FINAL | (d.close ? GRAFT__W_CLOSE : 0));
+    graft__buf_free(&head);
+    return rc < 0 ? rc : 0;
 }
 
 /* 100 Continue, once, to a client that waits for it before sending the body, unless the
@@ -240,6 +275,8 @@ int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, in
         return -EPIPE;
     }
     r->response_started = 1;
+    if (c->kind == GRAFT__LISTEN_APP)
+        graft__metrics_request(c->th->e->cfg.metrics, r);
     for (int i = 0; i < headcnt; i++)
         if (graft__buf_append(&c->out, head[i].iov_base, head[i].iov_len) < 0) {
             pthread_mutex_unlock(&c->mu);

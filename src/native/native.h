@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "req.h"
 #include "router.h"
+#include "shared.h"
 
 typedef struct graft__lib {
     char *path;
@@ -52,6 +53,9 @@ typedef struct graft__native {
     atomic_int refs;
     atomic_int stopped;
     atomic_int active;
+    /* Where shadow counters go (graft__metrics_shadow, shared.h): the embedder's handle, set
+     * before the engine starts; NULL (metrics off) makes every recording call a no-op. */
+    graft__metrics *metrics;
     /* Alternate signal stacks of the threads that run handlers (graft__native_crash_init). */
     pthread_key_t altstack_key;
     int has_altstack_key;
@@ -84,6 +88,31 @@ int graft__native_shadow_config(graft__native *n, struct graft__shadow_log *log,
 void graft__native_shadow_stop(graft__native *n);
 /* Frees the runner (with the native layer's last reference). */
 void graft__native_shadow_free(graft__native *n);
+/* Validates mode (a mode string) for the route (method, template) with its registration
+ * flags: the one check behind --route-mode and the control listener's set. has_app: a next
+ * embedder can answer (only `native` is valid without one). Returns the packed mode (kind in
+ * the low byte: 0 native, 1 python, 2 split, 3 shadow; percentage << 8), or -1 with a message
+ * naming route and mode in err. */
+int graft__route_mode_check(const char *method, const char *template, unsigned flags, int is_ws,
+                            int has_app, const char *mode, char *err, size_t errlen);
+/* Writes a packed mode as text ("native", "python", "split:50", "shadow:10") into buf; returns
+ * what snprintf returns. */
+int graft__route_mode_format(int mode, char *buf, size_t len);
+/* Attaches every route to the live mode table of s (after --route-mode was applied): a route
+ * new to the table enters it with its current mode; one already there (another worker, or
+ * this slot's previous worker, put it there) adopts the table's mode. Call before the engine
+ * starts. Returns 0 or a negative errno; a full table leaves the rest with modes of their own. */
+int graft__native_attach_shared(graft__native *n, graft__shared *s);
+
+/* The admin listeners' context (admin.c): the shared region they read and write, and whether
+ * an app stands behind the native layer (graft) or not (graft-serve: only `native` is valid). */
+typedef struct graft__admin {
+    graft__shared *shared;
+    int has_app;
+} graft__admin;
+/* The engine's cfg.admin (ud: a graft__admin): answers GET /metrics on a metrics listener,
+ * GET /routes and POST /routes?route=&mode= on a control listener; releases r. */
+void graft__admin_handle(void *ud, graft__req *r, int kind);
 
 /* Where unmatched and declined requests (and their later events) go. */
 void graft__native_set_next(graft__native *n, graft__deliver_fn next, void *ud);

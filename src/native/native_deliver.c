@@ -34,19 +34,27 @@ static void deliver_request(graft__native *n, graft__req *r)
     } else if (n->next) {
         /* The route's mode may give this one to the app: it sees the request as if no native
          * route had matched. (The match is const for readers; the mode's counter is the one
-         * field that changes, and it is atomic.) A shadowed one carries a tap that watches
+         * field that changes, and it is atomic.) The metrics keep the native template, and
+         * count the client's answer as the app's. A shadowed one carries a tap that watches
          * the app's exchange, to replay it through the handler afterwards. */
         int take = graft__route_take((graft__route *)m.route);
         if (take != GRAFT__TAKE_NATIVE) {
+            r->route_label = m.route->template;
+            r->answered_by = GRAFT__BY_PYTHON;
             if (take == GRAFT__TAKE_SHADOW)
                 graft__shadow_watch(n, r, &m);
             n->next(n->next_ud, r, GRAFT__EV_REQUEST);
             return;
         }
     }
+    /* Labels for the metrics (shared.h): a native answer under its template; graft-serve's
+     * 404 for no route counts as native on route "other". */
+    r->route_label = m.route ? m.route->template : NULL;
+    r->answered_by = GRAFT__BY_NATIVE;
     struct graft_request *gr = graft__native_request_new(n, r, &m);
     if (!gr) {
         if (n->next) {
+            r->answered_by = GRAFT__BY_PYTHON; /* no memory for the handler: the app answers */
             n->next(n->next_ud, r, GRAFT__EV_REQUEST);
         } else {
             /* Nobody will answer: end the exchange, or the connection stays open. */

@@ -91,8 +91,7 @@ enum {
 };
 /* Decides for one request; split and shadow count it, so P of every 100 go the native way. */
 int graft__route_take(graft__route *rt);
-/* Whether shadow mode may run on rt: GET and HEAD routes, and routes flagged GRAFT_ROUTE_SAFE. */
-int graft__route_shadow_allowed(const graft__route *rt);
+
 /* Starts up to `threads` pool threads (fewer when creating one fails); -ENOMEM or 0. */
 int graft__native_start_pool(graft__native *n, int threads);
 /* Stops the pool threads once they finish what they run, and waits for them. */

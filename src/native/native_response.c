@@ -112,6 +112,8 @@ static int finish_write(graft_request *gr, struct iovec *iov, int cnt, int flags
             graft__native_done(gr, status);
         return 0;
     }
+    if (flags & GRAFT__W_FINAL)
+        gr->req->status = status; /* before the write that completes it: the metrics read it */
     int rc = graft__req_write(gr->req, iov, cnt, flags);
     if (flags & GRAFT__W_FINAL) {
         graft__native_done(gr, status);

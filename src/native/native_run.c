@@ -20,6 +20,7 @@ static void forward(struct graft_request *gr)
         return;
     }
     graft__native_detach(gr);
+    r->answered_by = GRAFT__BY_DECLINED; /* the app answers, under the native template */
     atomic_fetch_add(&r->refs, 1);
     gr->state = GR_DONE;
     gr->nat->next(gr->nat->next_ud, r, GRAFT__EV_REQUEST);

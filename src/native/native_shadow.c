@@ -36,10 +36,7 @@ void graft__shadow_release(graft__shadow *sh) { shadow_unref(sh); }
 
 void graft__shadow_count(graft__native *n, const graft__route *rt, int what, const char *reason)
 {
-    graft__route *w = (graft__route *)rt; /* the counters are the route's mutable, atomic part */
-    atomic_fetch_add_explicit(&w->shadow_stats[what], 1, memory_order_relaxed);
-    (void)n;
-    (void)reason;
+    graft__metrics_shadow(n->metrics, what, rt->method, rt->template, reason);
 }
 
 /* Keeps what fits of a file body under c's cap (read from offset 0) and counts all of it. */

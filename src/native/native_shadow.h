@@ -55,10 +55,8 @@ typedef struct graft__shadow_runner {
 #define GRAFT__SHADOW_LOG_BODY_CAP 4096
 #define GRAFT__SHADOW_QUEUE 64
 
-/* Counters, per route: what happened to shadowed requests. */
-enum { GRAFT__SHADOW_COMPARED, GRAFT__SHADOW_MISMATCH, GRAFT__SHADOW_FAILED, GRAFT__SHADOW_SKIPPED };
-
-/* Counts one outcome for rt (reason: why a replay failed: declined, error, timeout). */
+/* Counts one outcome (GRAFT__SHADOW_*, shared.h) for rt in the metrics, when they are on
+ * (reason: why a replay failed: declined, error, timeout). */
 void graft__shadow_count(graft__native *n, const graft__route *rt, int what, const char *reason);
 /* Queues a shadow whose app answer is complete (takes a reference on it and its request), or
  * counts it skipped when the queue is full or the runner stopped. */

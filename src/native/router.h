@@ -23,12 +23,14 @@ typedef struct graft__route {
     int is_ws;
     unsigned flags;
     struct graft__lib *lib;
-    /* Who answers a matched request (route_mode.c): GRAFT__MODE_* in the low byte, the split
-     * percentage above it, so a live switch is one store; mode_seq counts split decisions. */
-    atomic_int mode;
+    /* Who answers a matched request (route_mode.c): the kind in the low byte, the split
+     * percentage above it, so a live switch is one store. The mode read is *mode: the entry
+     * of the shared region's live table once the route is attached to it (every worker
+     * then reads the same int), else NULL and mode_own. mode_seq counts split decisions,
+     * per worker. */
+    atomic_int mode_own;
+    atomic_int *mode;
     atomic_uint_fast64_t mode_seq;
-    /* Shadow outcomes in this process: compared, mismatched, failed, skipped. */
-    atomic_uint_fast64_t shadow_stats[4];
 } graft__route;
 
 /* A match: the route and its captures as raw (still encoded) spans of the path. */

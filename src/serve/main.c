@@ -15,6 +15,8 @@
 
 #include "engine.h"
 #include "../native/native.h"
+#include "serve_admin.h"
+#include "shared.h"
 #include "status.h"
 
 #define MAX_NATIVE 64
@@ -23,6 +25,7 @@ typedef struct opts {
     const char *natives[MAX_NATIVE];
     size_t nnative;
     const char *host, *uds;
+    const char *metrics, *control; /* --metrics HOST:PORT, --control PATH */
     int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
     int ws, ws_deflate, ws_queue;
     long ws_max_size;
@@ -73,6 +76,7 @@ static void usage(FILE *f)
             "  --backlog N (%d)  --header NAME:VALUE  --no-access-log  --no-server-header\n"
             "  --no-date-header  --ws auto|none  --ws-max-size B (%ld)  --ws-max-queue N (%d)\n"
             "  --ws-ping-interval S (%g)  --ws-ping-timeout S (%g)  --ws-per-message-deflate true|false\n"
+            "  --metrics HOST:PORT (Prometheus /metrics, all workers)  --control PATH (graft ctl)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
@@ -98,6 +102,10 @@ static int parse(opts *o, int argc, char **argv)
             o->port = atoi(v);
         else if (ARG("--uds"))
             o->uds = v;
+        else if (ARG("--metrics"))
+            o->metrics = v;
+        else if (ARG("--control"))
+            o->control = v;
         else if (ARG("--threads"))
             o->threads = atoi(v);
         else if (ARG("--workers"))
@@ -179,6 +187,10 @@ static int parse(opts *o, int argc, char **argv)
     }
     if (o->threads < 1 || o->workers < 1 || o->port < 0 || o->port > 65535)
         return -1;
+    if ((o->metrics || o->control) && o->workers > GRAFT__SHM_SLOTS) {
+        fprintf(stderr, "graft-serve: at most %d workers with --metrics or --control\n", GRAFT__SHM_SLOTS);
+        return -1;
+    }
     return 0;
 }
 
@@ -233,7 +245,15 @@ static void access_log(graft__req *r, int status)
     pthread_mutex_unlock(&log_mu);
 }
 
-static int serve(const opts *o, int lfd)
+/* What serve() listens on and records into: the main listener, the admin listeners
+ * (bound before any fork), the shared region (NULL: metrics off) and this worker's slot. */
+typedef struct listeners {
+    int fds[3], kinds[3], n;
+    graft__shared *shared;
+    int slot;
+} listeners;
+
+static int serve(const opts *o, const listeners *ls)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -252,6 +272,18 @@ static int serve(const opts *o, int lfd)
                       (int)o->headers_len, o->headers);
     graft__native_set_next(nat, NULL, NULL);
     nat->access_log = o->access_log ? access_log : NULL;
+    graft__metrics *mx = NULL;
+    graft__admin admin = {.shared = ls->shared, .has_app = 0};
+    if (ls->shared) {
+        rc = graft__metrics_new(&mx, ls->shared, ls->slot);
+        if (!rc)
+            rc = graft__native_attach_shared(nat, ls->shared);
+        nat->metrics = mx;
+        if (rc) {
+            fprintf(stderr, "graft-serve: metrics: %s\n", strerror(-rc));
+            return 3;
+        }
+    }
     graft__engine_config cfg = {
         .limits = {.max_request_line = (size_t)o->limit_line,
                    .max_head = (size_t)o->limit_head,
@@ -266,8 +298,12 @@ static int serve(const opts *o, int lfd)
         .max_linger = o->limit_linger > 0 ? (uint64_t)o->limit_linger : 0,
         .threads = o->threads,
         .limit_concurrency = (int)o->limit_concurrency,
-        .listen_fds = &lfd,
-        .n_listen = 1,
+        .listen_fds = ls->fds,
+        .listen_kinds = ls->kinds,
+        .n_listen = ls->n,
+        .metrics = mx,
+        .admin = mx ? graft__admin_handle : NULL,
+        .admin_ud = &admin,
         .listen_unix = o->uds != NULL,
         .default_headers = hdrs,
         .default_headers_len = (size_t)hl,
@@ -311,6 +347,7 @@ static int serve(const opts *o, int lfd)
     graft__engine_abort(e);
     graft__engine_free(e);
     graft__native_free(nat);
+    graft__metrics_free(mx);
     fprintf(stderr, "INFO:     Finished server process [%d]\n", (int)getpid());
     return 0;
 }
@@ -319,7 +356,7 @@ static volatile sig_atomic_t stop_sig;
 static void on_sig(int s) { stop_sig = s; }
 
 /* Several workers share the listening socket (one accept queue); crashed ones are replaced. */
-static int supervise(const opts *o, int lfd)
+static int supervise(const opts *o, listeners *ls)
 {
     pid_t *pids = calloc((size_t)o->workers, sizeof *pids);
     int status = 0;
@@ -336,9 +373,16 @@ static int supervise(const opts *o, int lfd)
             if (p == 0) {
                 signal(SIGTERM, SIG_DFL);
                 signal(SIGINT, SIG_DFL);
-                _exit(serve(o, lfd));
+                ls->slot = i; /* worker i keeps slot i: a respawn continues its counts */
+                _exit(serve(o, ls));
             }
             pids[i] = p;
+        }
+        if (ls->shared) {
+            int live = 0;
+            for (int i = 0; i < o->workers; i++)
+                live += pids[i] > 0;
+            graft__shared_set_workers(ls->shared, live);
         }
         if (stop_sig)
             break;
@@ -349,6 +393,8 @@ static int supervise(const opts *o, int lfd)
         for (int i = 0; i < o->workers; i++)
             if (pids[i] == p) {
                 pids[i] = 0;
+                if (ls->shared)
+                    graft__shared_slot_reset(ls->shared, i);
                 if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
                     stop_sig = SIGTERM; /* a worker that cannot start will never start */
                     status = 3;
@@ -392,5 +438,30 @@ int main(int argc, char **argv)
         }
         fprintf(stderr, "INFO:     graft-serve running on http://%s:%d (Press CTRL+C to quit)\n", ip, port);
     }
-    return o.workers > 1 ? supervise(&o, lfd) : serve(&o, lfd);
+    listeners ls = {.fds = {lfd}, .kinds = {GRAFT__LISTEN_APP}, .n = 1};
+    if (o.metrics) {
+        ls.fds[ls.n] = graft__serve_bind_metrics(o.metrics, o.backlog);
+        ls.kinds[ls.n++] = GRAFT__LISTEN_METRICS;
+        if (ls.fds[ls.n - 1] < 0)
+            return 1;
+        fprintf(stderr, "INFO:     Metrics on http://%s/metrics\n", o.metrics);
+    }
+    if (o.control) {
+        ls.fds[ls.n] = graft__serve_bind_control(o.control, o.backlog);
+        ls.kinds[ls.n++] = GRAFT__LISTEN_CONTROL;
+        if (ls.fds[ls.n - 1] < 0)
+            return 1;
+    }
+    if (o.metrics || o.control) {
+        int rc = graft__shared_new(&ls.shared); /* before any fork: every worker shares it */
+        if (rc < 0) {
+            fprintf(stderr, "graft-serve: cannot map the shared region: %s\n", strerror(-rc));
+            return 1;
+        }
+        graft__shared_set_workers(ls.shared, o.workers);
+    }
+    int rc = o.workers > 1 ? supervise(&o, &ls) : serve(&o, &ls);
+    if (o.control)
+        unlink(o.control);
+    return rc;
 }

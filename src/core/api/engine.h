@@ -57,6 +57,13 @@ typedef void (*graft__deliver_fn)(void *ud, graft__req *req, int event);
  * the limit. The I/O threads tag listeners in epoll by index below it. */
 #define GRAFT__MAX_LISTENERS 256
 
+/* What a listener serves (graft__engine_config.listen_kinds). Requests on an admin listener
+ * (metrics, control) are parsed with the same parser, limits and timeouts, then handed to
+ * cfg.admin instead of deliver: they never reach the app or native handlers. */
+enum { GRAFT__LISTEN_APP = 0, GRAFT__LISTEN_METRICS = 1, GRAFT__LISTEN_CONTROL = 2 };
+
+struct graft__metrics;
+
 typedef struct graft__engine_config {
     graft__http1_limits limits;
     uint64_t max_body;          /* 0: unlimited; larger bodies get 413 */
@@ -89,6 +96,17 @@ typedef struct graft__engine_config {
      * idle, and I/O threads stand by; one takes over when the embedder stops polling while
      * events wait (it is busy), until graft__engine_reclaim. 0: I/O threads always poll. */
     int external_poll;
+    /* Per listener, GRAFT__LISTEN_*; NULL: every listener serves the app. A control listener
+     * must be AF_UNIX: its connections are closed unless the peer (SO_PEERCRED) runs as this
+     * process's effective uid or as root. */
+    const int *listen_kinds;
+    /* Answers a request on an admin listener, on the poller under the connection lock (so
+     * through graft__req_respond_locked), and releases the reference it is given. */
+    void (*admin)(void *admin_ud, graft__req *r, int kind);
+    void *admin_ud;
+    /* Where completed responses and open connections are counted (shared.h); NULL: nothing
+     * is recorded, not even the request's start time. The embedder owns it. */
+    struct graft__metrics *metrics;
 } graft__engine_config;
 
 /* Creates an engine; *out is set on success. Returns 0 or a negative errno (-EINVAL for a

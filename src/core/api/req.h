@@ -43,10 +43,18 @@ typedef struct graft__req {
     /* The native layer's request while a native handler owns it: written under the
      * connection lock (graft__req_lock), because deliver reads it. */
     void *native;
-    int status;     /* response status, for the access log */
     /* An observer of the exchange (tap.h), set before the request reaches the embedder that
      * answers it; released with the request. */
     struct graft__tap *tap;
+    int status;     /* response status, for the access log and the metrics */
+    /* Metrics labels (shared.h), set by whoever produces the response before its final
+     * write, read by the engine when that write completes it (graft__metrics_request): the
+     * route template (NULL: "other"; the pointer need only live until the final write
+     * returns), who answered (GRAFT__BY_*; 0 is the app), and the arrival time in monotonic
+     * ns, stamped by the engine when metrics are on (0 otherwise). */
+    const char *route_label;
+    unsigned char answered_by;
+    uint64_t t_start_ns;
 
     /* Shared with the I/O thread: touched only under the connection lock. */
     struct graft__conn *conn;
@@ -103,6 +111,12 @@ enum {
  * caller should wait for it), or -EPIPE when the client is gone (nothing was
  * written, and no event follows). Safe from any thread. */
 int graft__req_write(graft__req *r, const struct iovec *iov, int iovcnt, int flags);
+
+/* Under the lock (an admin handler, from deliver's place). Answers r completely: status,
+ * content-type ctype, the len bytes of body (none for HEAD), framed by the response writer
+ * with the engine's default headers. Returns 0, -EPIPE (closed) or -ENOMEM. */
+int graft__req_respond_locked(graft__req *r, int status, const char *ctype, const char *body,
+                              size_t len);
 
 /* Sends head bytes then count bytes of fd from off (sendfile), completing the
  * response. Takes ownership of fd in every case. Returns 0 or -EPIPE. */

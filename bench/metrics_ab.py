@@ -1,0 +1,80 @@
+"""The cost of --metrics: one tree's server without it and with it, interleaved (off on, off on,
+...), each server pinned to CPU 0 and wrk to CPU 1 as in bench/ab.py; the ratio kept is the
+median over rounds of each round's on/off. Issue 8 asks for at least 9 rounds and a median
+within 5 % for raw ASGI (bench/apps.py hello) and a native route (build/hello.so under
+graft-serve, `make build/hello.so`).
+
+    .venv/bin/python bench/metrics_ab.py --rounds 9
+"""
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+from ab import ROOT, cpu_seconds, free_port
+
+
+def measure(kind: str, conns: int, duration: int, metrics: bool) -> tuple[float, float]:
+    """(requests/s, server CPU µs per request) of one run."""
+    port = free_port()
+    extra = ["--metrics", f"127.0.0.1:{free_port()}"] if metrics else []
+    if kind == "native":
+        argv = [os.path.join(ROOT, "graft", "graft-serve"), "--host", "127.0.0.1", "--port", str(port),
+                "--no-access-log", "--native", os.path.join(ROOT, "build", "hello.so"), *extra]
+        path = "/hello/world"
+    else:
+        argv = [sys.executable, "-m", "graft", f"bench.apps:{kind}", "--host", "127.0.0.1",
+                "--port", str(port), "--no-access-log", *extra]
+        path = "/"
+    srv = subprocess.Popen(["taskset", "-c", "0", *argv], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}{path}"
+        wrk = ["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}"]
+        subprocess.run([*wrk, "-d1s", url], capture_output=True, check=True)  # warm-up
+        c0 = cpu_seconds(srv.pid)
+        out = subprocess.run([*wrk, f"-d{duration}s", url], capture_output=True, text=True,
+                             check=True).stdout
+        c1 = cpu_seconds(srv.pid)
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"{kind} c={conns} metrics={metrics}: errors under load:\n{out}")
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    return reqs / duration, (c1 - c0) / reqs * 1e6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--duration", type=int, default=5, help="seconds per run")
+    ap.add_argument("--only", default="hello:64,native:64", help="comma-separated KIND:CONNECTIONS")
+    a = ap.parse_args()
+    print("| scenario | on/off req/s (median) | per round | on/off CPU µs/req | last round off → on |")
+    print("|---|---|---|---|---|")
+    for item in a.only.split(","):
+        kind, conns = item.split(":")
+        ratios, cpu_ratios = [], []
+        for _ in range(a.rounds):
+            off = measure(kind, int(conns), a.duration, False)
+            on = measure(kind, int(conns), a.duration, True)
+            ratios.append(on[0] / off[0])
+            cpu_ratios.append(on[1] / off[1])
+        print(f"| {kind} c={conns} | {statistics.median(ratios):.3f} | "
+              f"{' '.join(f'{r:.2f}' for r in ratios)} | {statistics.median(cpu_ratios):.3f} | "
+              f"{off[0]:,.0f} req/s {off[1]:.1f} µs → {on[0]:,.0f} req/s {on[1]:.1f} µs |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
