@@ -220,3 +220,61 @@ def test_a_safe_post_route_is_replayed_with_its_body(native_libs, tmp_path):
         stop_and_check(srv)
     # The replay saw the same 3,000 bytes (else its hits would differ): only /who is logged.
     assert [ln["request"]["path"] for ln in lines] == ["/who"], text
+
+
+def test_two_workers_with_metrics_and_control(native_libs, tmp_path):
+    """The migration loop as an operator runs it: shadow on every route under --workers 2,
+    with the metrics summed over both workers, then a live switch with graft ctl."""
+    from test_metrics_control import ctl, free_port, requests_by, scrape, wait_for, worker_pids
+
+    log, control, mport = tmp_path / "shadow.log", str(tmp_path / "ctl.sock"), free_port()
+    srv = _serve(native_libs, "--workers", "2", "--route-mode", "*=shadow", "--shadow-log", log,
+                 "--metrics", f"127.0.0.1:{mport}", "--control", control)
+    try:
+        wait_for(lambda: len(worker_pids(srv.proc.pid)) == 2, what="two workers")
+        sent = {"/items/{id}": 20, "/who": 5, "/decline": 2, "/fail": 2, "/missing": 1}
+        for i in range(1, 21):  # fresh connections: both workers take some
+            r = srv.request("GET", f"/items/{i}")
+            assert r.json() == {"id": i, "name": f"item-{i}"}, r
+        for path in ("/who",) * 5 + ("/decline",) * 2 + ("/fail",) * 2 + ("/missing",):
+            r = srv.request("GET", path)
+            assert r.status == 200 and "native" not in r.body.decode(), r
+
+        def done():
+            s = scrape(mport)
+            total = sum(v for (name, _), v in s.items() if name in (
+                "graft_shadow_compared_total", "graft_shadow_failed_total", "graft_shadow_skipped_total"))
+            return total >= sum(sent.values())
+        wait_for(done, what="every replay counted")
+        s = scrape(mport)
+
+        def shadow(kind, route, **labels):
+            return sum(v for (name, ls), v in s.items() if name == f"graft_shadow_{kind}_total"
+                       and ("route", route) in ls and set(labels.items()) <= set(ls))
+
+        for route, n in sent.items():
+            assert requests_by(s, route=route, answered_by="python") == n, route
+            assert requests_by(s, route=route, answered_by="native") == 0, route
+        assert shadow("compared", "/items/{id}") == 20 and shadow("mismatches", "/items/{id}") == 1
+        assert shadow("compared", "/who") == 5 and shadow("mismatches", "/who") == 5
+        assert shadow("failed", "/decline", reason="declined") == 2
+        assert shadow("failed", "/fail", reason="error") == 2
+        assert shadow("compared", "/missing") == 1 and shadow("mismatches", "/missing") == 1
+        assert sum(v for (name, _), v in s.items() if name == "graft_shadow_skipped_total") == 0
+
+        lines, text = _lines(log, 7)
+        assert sorted(ln["request"]["path"] for ln in lines) == \
+            sorted(["/items/13", "/missing"] + ["/who"] * 5), text
+
+        routes = {(x["method"], x["path"]): x for x in json.loads(ctl(control, "routes", "--json").stdout)}
+        assert routes[("GET", "/who")]["mode"] == "shadow"
+        assert routes[("GET", "/who")]["counters"]["shadow_mismatches"] == 5
+        assert routes[("POST", "/orders")]["mode"] == "native"  # '*' left the unsafe route alone
+        r = ctl(control, "set", "POST /orders", "shadow")
+        assert r.returncode != 0 and "GRAFT_ROUTE_SAFE" in r.stderr, r
+
+        assert ctl(control, "set", "GET /who", "native").returncode == 0
+        time.sleep(1.0)
+        assert {srv.request("GET", "/who").json()["from"] for _ in range(10)} == {"native"}
+    finally:
+        stop_and_check(srv)
