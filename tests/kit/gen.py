@@ -1,0 +1,180 @@
+"""Seeded random inputs for the kit's differential tests, aimed at the edges of Pydantic's
+lax coercion: whitespace of every Unicode kind, underscores anywhere, leading zeros, signs,
+exponents, "5.0", inf/nan spellings, numbers past int64, bool words in mixed case, non-ASCII
+digits, NUL bytes, UUID forms and their near misses, and JSON scalars of every kind."""
+import math
+import random
+import uuid
+
+# Unicode White_Space (what Pydantic trims) and look-alikes it does not trim
+SPACES = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\xa0", "\u1680", "\u2000", "\u2005",
+          "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
+NOT_SPACES = ["\x1c", "\x1f", "\u200b", "\ufeff", "\u180e", "\x00", "\u00ad"]
+ODD_DIGITS = ["٣", "５", "߁", "²", "½", "𝟙"]
+INT64_EDGES = [2**63 - 1, 2**63, -2**63, -2**63 - 1, 2**64, 10**19, 10**18]
+
+
+def _ws(r):
+    roll = r.random()
+    if roll < 0.6:
+        return ""
+    if roll < 0.9:
+        return "".join(r.choice(SPACES) for _ in range(r.randint(1, 3)))
+    return r.choice(NOT_SPACES)
+
+
+def _digits(r, lo=1, hi=6):
+    roll = r.random()
+    if roll < 0.1:
+        return str(r.choice(INT64_EDGES)).lstrip("-")
+    if roll < 0.15:
+        return "".join(r.choice("0123456789") for _ in range(r.randint(17, 25)))
+    if roll < 0.2:
+        return "0" * r.randint(1, 4) + str(r.randint(0, 999))
+    if roll < 0.22:
+        return "1" * r.randint(4290, 4310)
+    return "".join(r.choice("0123456789") for _ in range(r.randint(lo, hi)))
+
+
+def _underscores(r, s):
+    """Underscores in random places (between digits, doubled, at an end), sometimes."""
+    if r.random() < 0.6 or not s:
+        return s
+    out = list(s)
+    for _ in range(r.randint(1, 3)):
+        out.insert(r.randint(0, len(out)), "_" * (1 if r.random() < 0.8 else 2))
+    return "".join(out)
+
+
+def _sign(r):
+    return r.choice(["", "", "", "-", "+", "--", "+-", "- "])
+
+
+def _case(r, w):
+    return "".join(c.upper() if r.random() < 0.5 else c for c in w)
+
+
+def _mutate(r, s):
+    """A small corruption: a character dropped, doubled, replaced or inserted."""
+    if not s or r.random() < 0.85:
+        return s
+    i = r.randrange(len(s))
+    roll = r.random()
+    if roll < 0.25:
+        return s[:i] + s[i + 1:]
+    if roll < 0.5:
+        return s[:i] + s[i] + s[i:]
+    pool = ".e_xE+-0" + "".join(ODD_DIGITS) + "".join(NOT_SPACES)
+    if roll < 0.75:
+        return s[:i] + r.choice(pool) + s[i + 1:]
+    return s[:i] + r.choice(pool) + s[i:]
+
+
+def number_text(r):
+    """A string shaped like an int or a float, often slightly wrong."""
+    roll = r.random()
+    if roll < 0.08:
+        body = _case(r, r.choice(["inf", "infinity", "nan", "infinit", "in_f", "n_an", "nan(1)"]))
+    elif roll < 0.12:
+        body = r.choice(["", ".", "e5", "0x10", "0b1", "0o7", "1e", "5.", ".5", "_", "0_", "_0", "1d5"])
+    elif roll < 0.16:
+        body = r.choice(ODD_DIGITS) + r.choice(["", ".0", "5"])
+    else:
+        body = _underscores(r, _digits(r))
+        frac = r.random()
+        if frac < 0.25:
+            body += "." + _underscores(r, "0" * r.randint(1, 4))
+        elif frac < 0.45:
+            body += "." + _underscores(r, _digits(r, 0, 4))
+        elif frac < 0.5:
+            body = "." + body
+        if r.random() < 0.2:
+            body += r.choice("eE") + r.choice(["", "+", "-", "_", "+_"]) + _underscores(r, _digits(r, 1, 3))
+    return _mutate(r, _ws(r) + _sign(r) + body + _ws(r))
+
+
+def bool_text(r):
+    roll = r.random()
+    if roll < 0.7:
+        w = _case(r, r.choice(["0", "1", "on", "off", "t", "f", "true", "false", "y", "n", "yes", "no"]))
+    elif roll < 0.8:
+        w = r.choice(["2", "00", "01", "1.0", "0.0", "+1", "-0", "truee", "tru", "yeſ", "ye", "nope", "", "１"])
+    else:
+        w = number_text(r)
+    return _mutate(r, _ws(r) + w + _ws(r)) if r.random() < 0.3 else w
+
+
+def json_scalar(r, for_type):
+    """A value as json.loads gives it: None, bools, ints (within int64: the JSON layer
+    declines others), floats of every kind, a string, a list or an object."""
+    roll = r.random()
+    if roll < 0.1:
+        return None
+    if roll < 0.25:
+        return r.random() < 0.5
+    if roll < 0.45:
+        return r.choice([0, 1, 2, -1, 5, 2**63 - 1, -2**63, r.randint(-10**6, 10**6), r.randint(-2**63, 2**63 - 1)])
+    if roll < 0.75:
+        return r.choice([0.0, -0.0, 1.0, 0.5, 5.0, 5.5, -3.0, 1e20, 2.0**63, -2.0**63, 2.0**63 - 1024,
+                         9.223372036854775e18, float("inf"), float("-inf"), float("nan"), 1e-7,
+                         r.uniform(-1e6, 1e6), float(r.randint(-10**6, 10**6)), 2.0**53 + 2])
+    if roll < 0.92:
+        return number_text(r) if for_type != "bool" else bool_text(r)
+    return r.choice([[1], [], [1, "a"], {"a": 1}, {}])
+
+
+STR_ALPHABET = "abcAZ09 _-'\"\\é€😀\u0000\n\t\u3000\u0301ß"
+
+
+def str_text(r):
+    return "".join(r.choice(STR_ALPHABET) for _ in range(r.choice([0, 1, 2, 3, 4, 5, 6, 8, 12])))
+
+
+def uuid_text(r):
+    u = uuid.UUID(int=r.getrandbits(128))
+    form = r.random()
+    if form < 0.3:
+        s = str(u)
+    elif form < 0.5:
+        s = u.hex
+    elif form < 0.6:
+        s = "{" + str(u) + "}"
+    elif form < 0.7:
+        s = "urn:uuid:" + str(u)
+    elif form < 0.75:
+        s = r.choice(["URN:UUID:", "urn:UUID:", "uuid:", "{"]) + str(u)
+    elif form < 0.8:
+        h = u.hex
+        s = "-".join([h[:4], h[4:12], h[12:20], h[20:24], h[24:]])  # hyphens misplaced
+    else:
+        s = str(u)
+    if r.random() < 0.3:
+        s = s.upper() if r.random() < 0.5 else _case(r, s)
+    if r.random() < 0.2:
+        s = _ws(r) + s + _ws(r)
+    if r.random() < 0.2:
+        i = r.randrange(len(s))
+        s = s[:i] + r.choice("g-x ٣_0") + s[i + 1:]
+    return s
+
+
+def float_value(r):
+    """A double for the float-text comparisons: every magnitude, integral values, halves."""
+    roll = r.random()
+    if roll < 0.3:
+        v = r.uniform(0, 10) * 10.0 ** r.randint(-30, 30)
+    elif roll < 0.5:
+        v = float(f"{r.randint(1, 999999)}e{r.randint(-330, 308)}")
+    elif roll < 0.6:
+        v = float(r.randint(0, 2**60))
+    elif roll < 0.7:
+        v = r.choice([0.0, 1e-4, 1e-5, 9.999999999999999e-5, 1e16, 9999999999999998.0, 1e15, 5e-324,
+                      2.2250738585072014e-308, 1.7976931348623157e308, 0.1, 0.3, 2.0**63])
+    elif roll < 0.8:
+        v = r.randint(1, 10**6) / 2 ** r.randint(0, 20)
+    else:
+        import struct
+        v = struct.unpack("<d", r.getrandbits(64).to_bytes(8, "little"))[0]
+        if not math.isfinite(v):
+            v = 1.5
+    return -v if r.random() < 0.4 else v
