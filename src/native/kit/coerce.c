@@ -94,6 +94,10 @@ int graft__kit_int_from_str(const char *s, size_t n, int64_t *out)
             *out = 0;
             return GRAFT__KIT_OK;
         }
+        /* Pydantic reads "0-47" as -47, "0-_3" as -3 but "0-05" as no number: a sign
+         * after leading zeros is not reproduced */
+        if (s[j] == '-' || s[j] == '+')
+            return GRAFT__KIT_UNSUPPORTED;
         if (!is_digit(s[j]))
             return GRAFT__KIT_E_INT_PARSING;
         i = j;

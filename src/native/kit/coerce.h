@@ -70,7 +70,8 @@ typedef struct graft__kit_value {
 
 /* Lax int from a string: Unicode whitespace trimmed, sign, leading zeros, single underscores
  * between digits, and a ".000" fraction of zeros. A value outside int64 is UNSUPPORTED
- * (Python's ints are unbounded), as is a trimmed text over 4300 bytes (Python's own limit). */
+ * (Python's ints are unbounded), as is a trimmed text over 4300 bytes (Python's own limit)
+ * and a sign after leading zeros ("0-47", which Pydantic reads by rules not reproduced). */
 int graft__kit_int_from_str(const char *s, size_t n, int64_t *out);
 
 /* Lax float from a string: Unicode whitespace trimmed, or else underscores (not first, last

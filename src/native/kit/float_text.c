@@ -127,6 +127,46 @@ size_t graft__kit_float_repr(double v, char out[GRAFT__KIT_FLOAT_MAX])
     return exponent(out, v < 0, d, n, exp, 2);
 }
 
+/* Between two shortest strings equally close to v (its exact decimal expansion is a 5 and
+ * then zeros right after the n digits), Rust's Display takes the one away from zero, where
+ * Python's repr (and printf) take the even one: moves d up a unit in that case. The exact
+ * expansion of a double has at most 767 significant digits. */
+static void tie_away(double v, char d[20], int n, int *exp)
+{
+    char big[800];
+    locale_t old = graft__kit_c_locale_begin();
+    snprintf(big, sizeof big, "%.780e", fabs(v));
+    char u[20];
+    memcpy(u, d, (size_t)n);
+    int x = *exp, tie = 0;
+    /* the digits of big: big[0], then big[2..] after the point */
+    const char *rest = big + 1 + n; /* big[1] is the '.', so digit k (k >= 1) is big[k + 1] */
+    if (atoi(strchr(big, 'e') + 1) == *exp && big[0] == d[0] && memcmp(big + 2, d + 1, (size_t)n - 1) == 0 &&
+        rest[0] == '5') {
+        tie = 1;
+        for (const char *p = rest + 1; *p != 'e'; p++)
+            if (*p != '0')
+                tie = 0;
+    }
+    if (tie) {
+        int i = n - 1, carry = 1;
+        for (; i >= 0 && carry; i--) {
+            int dig = u[i] - '0' + 1;
+            carry = dig > 9;
+            u[i] = (char)('0' + dig % 10);
+        }
+        /* a carry out of the first digit (9.5 -> 10) would make a shorter string, which
+         * shortest() would have found: not a case that arises, left as it is */
+        char w[48];
+        snprintf(w, sizeof w, "%c.%.*se%d", u[0], n - 1, u + 1, x);
+        if (!carry && strtod(w, NULL) == fabs(v)) {
+            memcpy(d, u, (size_t)n);
+            *exp = x;
+        }
+    }
+    graft__kit_c_locale_end(old);
+}
+
 size_t graft__kit_float_display(double v, char out[GRAFT__KIT_FLOAT_MAX])
 {
     if (isnan(v))
@@ -137,6 +177,7 @@ size_t graft__kit_float_display(double v, char out[GRAFT__KIT_FLOAT_MAX])
         return lit(out, signbit(v) ? "-0" : "0");
     char d[20];
     int exp, n = shortest(v, d, &exp);
+    tie_away(v, d, n, &exp);
     return positional(out, v < 0, d, n, exp, 0);
 }
 
