@@ -46,7 +46,9 @@ IntE = Enum("IntE", {f"m{i}": v for i, v in enumerate(INT_MEMBERS)}, type=int)
 StrE = Enum("StrE", {f"m{i}": v for i, v in enumerate(STR_MEMBERS)}, type=str)
 # what Pydantic trims: Unicode White_Space (Rust's str::trim)
 SPACES = " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-TYPES = ["int", "float", "bool", "str", "uuid", "enum_int", "enum_str"]
+TYPES = ["int", "float", "bool", "str", "pattern", "uuid", "enum_int", "enum_str"]
+# the generated patterns seen so far: whether each is in the subset, and uses \d \w \s
+PATTERNS = {}
 
 
 def dumps(obj):
@@ -79,6 +81,12 @@ class Differ:
         return self.adapters[key]
 
     def pydantic(self, tp, rules, inp):
+        if tp == "pattern":
+            try:
+                self.adapter("str", rules)
+            except Exception:  # a pattern Rust's regex refuses: Pydantic cannot build the field
+                return ("schema_error", None)
+            tp = "str"
         try:
             return ("ok", self.adapter(tp, rules).validate_python(inp))
         except ValidationError as exc:
@@ -130,13 +138,13 @@ class Differ:
             out = ctypes.c_int()
             rc = self.lib.graft__kit_to_bool(ref, ctypes.byref(out))
             got = bool(out.value)
-        elif tp == "str":
+        elif tp in ("str", "pattern"):
             s, n = ctypes.c_char_p(), ctypes.c_size_t()
             rc = self.lib.graft__kit_to_str(ref, ctypes.byref(s), ctypes.byref(n))
             if rc == 0:
                 pat = rules.get("pattern")
                 r = kitlib.StrRules(sum(RULE_BIT[k] for k in rules), rules.get("min_length", 0), rules.get("max_length", 0),
-                                    pat.encode() if pat else None)
+                                    pat.encode() if pat is not None else None)
                 rc = self.lib.graft__kit_str_check(ctypes.byref(r), keep, len(keep))
             got = inp
         elif tp == "uuid":
@@ -177,6 +185,9 @@ class Differ:
             return "pattern" in rules and (p[0] == "ok" or p[1]["type"] == "string_pattern_mismatch")
         if tp == "uuid":
             return p[0] == "err"
+        if tp == "pattern":
+            spec = PATTERNS[rules["pattern"]]
+            return not spec["in_subset"] or (spec["perl"] and not inp.isascii())
         if tp == "enum_str":
             return not isinstance(inp, str)
         return False
@@ -186,6 +197,8 @@ class Differ:
         p = self.pydantic(tp, rules, inp)
         c, v, keep = self.c_run(tp, rules, inp)
         prefix = ("query", "x") if isinstance(inp, str) else ("body", "x")
+        if p[0] == "schema_error":
+            return "declined" if c[0] == "unsupported" else f"C {c!r} for a pattern Pydantic refuses"
         if c[0] == "unsupported":
             return "declined" if self.declined_ok(tp, rules, inp, p) else f"C declined, Pydantic {p!r}"
         if c[0] == "ok":
@@ -212,6 +225,7 @@ class Differ:
 
 def inputs(tp, r, count):
     """count (rules, input) pairs for tp."""
+    pats = []
     for _ in range(count):
         json_kind = r.random() < 0.25
         if tp == "int":
@@ -227,6 +241,13 @@ def inputs(tp, r, count):
         elif tp == "enum_int":
             yield {}, gen.json_scalar(r, "int") if json_kind else (
                 gen.number_text(r) if r.random() < 0.6 else r.choice(["1", " 2", "-3", "01", "1.0", "+1", "-3.00", "1_0"]))
+        elif tp == "pattern":
+            if not pats or r.random() < 0.05:
+                text, atoms, _, in_subset, perl = gen.pattern(r)
+                PATTERNS[text] = {"in_subset": in_subset, "perl": perl}
+                pats.append((text, atoms))
+            text, atoms = r.choice(pats[-40:])
+            yield {"pattern": text}, gen.pattern_subject(r, atoms)
         else:
             yield {}, gen.json_scalar(r, "str") if r.random() < 0.1 else (
                 r.choice(STR_MEMBERS + ["Red", " red", "it’s", "it's "]) if r.random() < 0.6 else gen.str_text(r))

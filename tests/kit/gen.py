@@ -178,3 +178,102 @@ def float_value(r):
         if not math.isfinite(v):
             v = 1.5
     return -v if r.random() < 0.4 else v
+
+
+# ---- patterns: the subset src/native/kit/pattern.h reproduces, and constructs outside it ----
+
+PAT_LITERALS = "abcxyzXYZ019 _@é€/"
+PAT_ESCAPED = ".+*?()[]{}^$|-\\"
+SUBJECT_EXTRA = "aé٣\n\t .-_Z9€\\"
+OUTSIDE = ["(ab)+", "a|b", "\\bx", "(?i)a", "a*?", "[[:alpha:]]", "[a&&b]", "a{2}{3}", "\\p{L}", "x(?=y)",
+           "[]a]", "a{,3}", "\\Aa", "\\x41", "[a-c-e]", "a**", "{", "\\e"]
+
+
+def _atom(r):
+    """(pattern text, code points that match, whether it uses \\d \\w \\s)."""
+    roll = r.random()
+    if roll < 0.35:
+        c = r.choice(PAT_LITERALS)
+        return c, [c], False
+    if roll < 0.45:
+        c = r.choice(PAT_ESCAPED)
+        return "\\" + c, [c], False
+    if roll < 0.55:
+        return ".", [c for c in SUBJECT_EXTRA if c != "\n"], False
+    if roll < 0.7:
+        k = r.choice("dwsDWS")
+        pos = {"d": "0123456789", "w": "azAZ09_", "s": " \t\n\x0b\x0c\r"}[k.lower()]
+        if k.isupper():
+            return "\\" + k, [c for c in "aZ-.~" + " \t\n" + "09_" if c not in pos], True
+        return "\\" + k, list(pos), True
+    parts, chars, perl = [], [], False
+    for _ in range(r.randint(1, 3)):
+        kind = r.random()
+        if kind < 0.4:
+            lo, hi = r.choice([("a", "z"), ("0", "9"), ("A", "F"), ("à", "ÿ"), ("!", "/")])
+            parts.append(f"{lo}-{hi}")
+            chars += [chr(c) for c in range(ord(lo), ord(hi) + 1)]
+        elif kind < 0.6:
+            c = r.choice("_@é xZ")
+            parts.append(c)
+            chars.append(c)
+        elif kind < 0.75:
+            c = r.choice("-.]\\^[")
+            parts.append("\\" + c)
+            chars.append(c)
+        else:
+            k = r.choice("dws")
+            parts.append("\\" + k)
+            chars += list({"d": "0123456789", "w": "azAZ09_", "s": " \t\n"}[k])
+            perl = True
+    neg = r.random() < 0.2
+    text = "[" + ("^" if neg else "") + "".join(parts) + "]"
+    if neg:
+        chars = [c for c in SUBJECT_EXTRA + "azAZ09_" if c not in chars]
+    return text, chars, perl
+
+
+def pattern(r):
+    """A random pattern: (text, atoms [(chars, min, max)], anchors, in_subset, uses_perl)."""
+    if r.random() < 0.08:
+        return r.choice(OUTSIDE), [], (False, False), False, False
+    atoms, text, perl = [], "", False
+    start, end = r.random() < 0.5, r.random() < 0.5
+    for _ in range(r.randint(0, 5)):
+        t, chars, p = _atom(r)
+        perl |= p
+        q = r.random()
+        if q < 0.5:
+            quant, lo, hi = "", 1, 1
+        elif q < 0.6:
+            quant, lo, hi = "*", 0, None
+        elif q < 0.7:
+            quant, lo, hi = "+", 1, None
+        elif q < 0.8:
+            quant, lo, hi = "?", 0, 1
+        elif q < 0.87:
+            lo = r.randint(0, 4)
+            quant, hi = f"{{{lo}}}", lo
+        elif q < 0.93:
+            lo = r.randint(0, 3)
+            quant, hi = f"{{{lo},}}", None
+        else:
+            lo = r.randint(0, 3)
+            hi = lo + r.randint(0, 4)
+            quant = f"{{{lo},{hi}}}"
+        text += t + quant
+        atoms.append((chars, lo, hi))
+    return ("^" if start else "") + text + ("$" if end else ""), atoms, (start, end), True, perl
+
+
+def pattern_subject(r, atoms):
+    """A string that often matches the atoms, often slightly not."""
+    out = []
+    if r.random() < 0.3:
+        out.append("".join(r.choice(SUBJECT_EXTRA) for _ in range(r.randint(0, 3))))
+    for chars, lo, hi in atoms:
+        n = r.randint(lo, (hi if hi is not None else lo + 3))
+        out.append("".join(r.choice(chars) for _ in range(n)) if chars else "")
+    if r.random() < 0.3:
+        out.append("".join(r.choice(SUBJECT_EXTRA) for _ in range(r.randint(0, 3))))
+    return _mutate(r, "".join(out)) if r.random() < 0.5 else "".join(out)

@@ -121,8 +121,8 @@ typedef struct graft__kit_float_rules {
     double gt, ge, lt, le, multiple_of;
 } graft__kit_float_rules;
 
-/* A string's constraints: lengths in code points; a pattern is kept for the error entry,
- * but not matched: a string that passes the lengths under a pattern is UNSUPPORTED. */
+/* A string's constraints: lengths in code points; a NUL-terminated pattern in the subset of
+ * Rust's regex that pattern.h reproduces (any other is UNSUPPORTED once the lengths pass). */
 typedef struct graft__kit_str_rules {
     unsigned has;
     size_t min_length, max_length;
@@ -137,8 +137,9 @@ int graft__kit_int_check(const graft__kit_int_rules *r, int64_t v);
  * Pydantic; multiple_of is Pydantic's tolerant test (within 1e-9 of round(v / m) * m). */
 int graft__kit_float_check(const graft__kit_float_rules *r, double v);
 
-/* Checks a valid UTF-8 string against r: lengths first, then the pattern (UNSUPPORTED);
- * invalid UTF-8 is UNSUPPORTED (Python would count its U+FFFD replacements). */
+/* Checks a string against r: lengths first, then the pattern (searched anywhere unless
+ * anchored, as Pydantic's Regex::is_match); invalid UTF-8 is UNSUPPORTED (Python would count
+ * its U+FFFD replacements), as is a pattern outside the subset or \d \w \s on non-ASCII. */
 int graft__kit_str_check(const graft__kit_str_rules *r, const char *s, size_t n);
 
 /* A UUID from a string, in the forms Pydantic accepts (docs/KIT.md): 16 bytes in out. A

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "coerce.h"
+#include "pattern.h"
 #include "utf8.h"
 
 int graft__kit_int_check(const graft__kit_int_rules *r, int64_t v)
@@ -60,8 +61,16 @@ int graft__kit_str_check(const graft__kit_str_rules *r, const char *s, size_t n)
         return GRAFT__KIT_E_STRING_TOO_SHORT;
     if ((r->has & GRAFT__KIT_MAX_LENGTH) && cps > r->max_length)
         return GRAFT__KIT_E_STRING_TOO_LONG;
-    if (r->has & GRAFT__KIT_PATTERN)
-        return GRAFT__KIT_UNSUPPORTED; /* Rust regex semantics are not reproduced (docs/KIT.md) */
+    if (r->has & GRAFT__KIT_PATTERN) {
+        /* only a safe subset of Rust's regex is reproduced (pattern.h); the rest declines */
+        graft__kit_pattern p;
+        if (!r->pattern || graft__kit_pattern_compile(&p, r->pattern) != GRAFT__KIT_OK)
+            return GRAFT__KIT_UNSUPPORTED;
+        int m = graft__kit_pattern_match(&p, s, n);
+        if (m < 0)
+            return m;
+        return m ? GRAFT__KIT_OK : GRAFT__KIT_E_STRING_PATTERN_MISMATCH;
+    }
     return GRAFT__KIT_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "kit/coerce.h"
 #include "kit/errors.h"
 #include "kit/float_text.h"
+#include "kit/pattern.h"
 
 #include "../unit.h"
 
@@ -209,7 +210,41 @@ static void test_checks(void)
     sr.has |= GRAFT__KIT_PATTERN;
     sr.pattern = "^a+$";
     check(graft__kit_str_check(&sr, "a", 1) == E(STRING_TOO_SHORT), "str_check", "lengths before the pattern");
-    check(graft__kit_str_check(&sr, "aa", 2) == U, "str_check", "pattern: declined");
+    check(graft__kit_str_check(&sr, "aa", 2) == 0, "str_check", "pattern matches");
+    check(graft__kit_str_check(&sr, "ab", 2) == E(STRING_PATTERN_MISMATCH), "str_check", "pattern mismatch");
+    sr.pattern = "(a)+";
+    check(graft__kit_str_check(&sr, "aa", 2) == U, "str_check", "a group: declined");
+}
+
+/* Patterns: Rust regex's is_match, checked against Pydantic at random by tests/kit. */
+static void test_pattern(void)
+{
+    static const struct { const char *pat, *s; int want; } cs[] = {
+        {"a", "xay", 1},                      /* a search, not a full match */
+        {"^a", "xa", 0}, {"a$", "ab", 0}, {"a$", "ba", 1}, {"^$", "", 1}, {"^$", "x", 0}, {"", "x", 1},
+        {"^[a-z0-9_-]{3,5}$", "ab_9", 1}, {"^[a-z0-9_-]{3,5}$", "ab", 0}, {"^[a-z0-9_-]{3,5}$", "abcdef", 0},
+        {"^.$", "\n", 0}, {"^.$", "\xc3\xa9", 1} /* one code point */, {"^[^a]$", "\n", 1},
+        {"^\\d+$", "123", 1}, {"^\\d+$", "12a", 0}, {"^\\d+$", "\xd9\xa3", U} /* Rust's \d is Unicode */,
+        {"^a{2}b?c*$", "aac", 1}, {"^a{2}b?c*$", "aaa", 0}, {"^x{2,}$", "xxxx", 1}, {"^x{2,}$", "x", 0},
+        {"^\\.\\+$", ".+", 1}, {"^[\\]\\-]+$", "]-]", 1}, {"^[\xc3\xa0-\xc3\xbf]$", "\xc3\xa9", 1},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) {
+        graft__kit_pattern p;
+        int rc = graft__kit_pattern_compile(&p, cs[i].pat);
+        size_t n = strlen(cs[i].s);
+        char *s = copy(cs[i].s, n);
+        int m = rc == 0 ? graft__kit_pattern_match(&p, s, n) : rc;
+        check(m == cs[i].want, "pattern", "/%s/ on [%s]: %d, want %d", cs[i].pat, cs[i].s, m, cs[i].want);
+        free(s);
+    }
+    static const char *const outside[] = {"(ab)+", "a|b", "\\bx", "(?i)a", "a*?", "[[:alpha:]]", "[a&&b]",
+                                          "a{2}{3}", "\\p{L}", "[]a]", "a**", "{", "^a^", "a$b", "[z-a]"};
+    for (size_t i = 0; i < sizeof outside / sizeof *outside; i++) {
+        graft__kit_pattern p;
+        check(graft__kit_pattern_compile(&p, outside[i]) == U, "pattern", "/%s/ declined", outside[i]);
+    }
+    graft__kit_pattern p;
+    check(graft__kit_pattern_compile(&p, "a{300}") == U, "pattern", "over the state bound");
 }
 
 static void test_uuid_enum(void)
@@ -305,6 +340,7 @@ int main(void)
     test_bool();
     test_json_kinds();
     test_checks();
+    test_pattern();
     test_uuid_enum();
     test_float_text();
     test_entries();
