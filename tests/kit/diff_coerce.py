@@ -188,8 +188,6 @@ class Differ:
         if tp == "pattern":
             spec = PATTERNS[rules["pattern"]]
             return not spec["in_subset"] or (spec["perl"] and not inp.isascii())
-        if tp == "enum_str":
-            return not isinstance(inp, str)
         return False
 
     def one(self, tp, rules, inp):

@@ -147,7 +147,7 @@ int graft__kit_str_check(const graft__kit_str_rules *r, const char *s, size_t n)
 int graft__kit_uuid_from_str(const char *s, size_t n, uint8_t out[16]);
 
 /* Index of the str-enum member equal to the input (a string, byte for byte); enum
- * otherwise. */
+ * otherwise, whatever the input's kind (1 is not the member "1"). */
 int graft__kit_enum_str(const char *const *members, size_t count, const graft__kit_value *in,
                         size_t *index);
 

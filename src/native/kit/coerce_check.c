@@ -127,7 +127,7 @@ int graft__kit_enum_str(const char *const *members, size_t count, const graft__k
                         size_t *index)
 {
     if (in->kind != GRAFT__KIT_V_STR)
-        return GRAFT__KIT_UNSUPPORTED; /* str enums from JSON numbers: not yet compared */
+        return GRAFT__KIT_E_ENUM; /* lax mode turns no number, bool or null into a member */
     for (size_t i = 0; i < count; i++)
         if (strlen(members[i]) == in->n && memcmp(members[i], in->s, in->n) == 0) {
             *index = i;

@@ -265,6 +265,8 @@ static void test_uuid_enum(void)
     check(graft__kit_enum_str(strs, 3, &in, &idx) == 0 && idx == 1, "enum", "green");
     in.n = 4;
     check(graft__kit_enum_str(strs, 3, &in, &idx) == E(ENUM), "enum", "gree");
+    in = (graft__kit_value){.kind = GRAFT__KIT_V_INT, .i = 1};
+    check(graft__kit_enum_str(strs, 3, &in, &idx) == E(ENUM), "enum", "a number is no str member");
     static const int64_t ints[] = {1, 2, -3};
     in = (graft__kit_value){.kind = GRAFT__KIT_V_STR, .s = " -3.0", .n = 5};
     check(graft__kit_enum_int(ints, 3, &in, &idx) == 0 && idx == 2, "enum", "int member from ' -3.0'");
