@@ -10,6 +10,7 @@ case must be one docs/KIT.md lists as declined.
 """
 import argparse
 import ctypes
+import datetime
 import json
 import math
 import os
@@ -46,7 +47,10 @@ IntE = Enum("IntE", {f"m{i}": v for i, v in enumerate(INT_MEMBERS)}, type=int)
 StrE = Enum("StrE", {f"m{i}": v for i, v in enumerate(STR_MEMBERS)}, type=str)
 # what Pydantic trims: Unicode White_Space (Rust's str::trim)
 SPACES = " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-TYPES = ["int", "float", "bool", "str", "pattern", "uuid", "enum_int", "enum_str"]
+TYPES = ["int", "float", "bool", "str", "pattern", "uuid", "datetime", "enum_int", "enum_str"]
+# the date-time forms src/native/kit/datetime.h reproduces (ASCII digits only)
+DATETIME_SUBSET = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt _][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?")
 # the generated patterns seen so far: whether each is in the subset, and uses \d \w \s
 PATTERNS = {}
 
@@ -75,7 +79,7 @@ class Differ:
     def adapter(self, tp, rules):
         key = (tp, tuple(sorted(rules.items())))
         if key not in self.adapters:
-            base = {"int": int, "float": float, "bool": bool, "str": str, "uuid": uuid.UUID,
+            base = {"int": int, "float": float, "bool": bool, "str": str, "uuid": uuid.UUID, "datetime": datetime.datetime,
                     "enum_int": IntE, "enum_str": StrE}[tp]
             self.adapters[key] = TypeAdapter(Annotated[base, Field(**rules)] if rules else base)
         return self.adapters[key]
@@ -147,6 +151,10 @@ class Differ:
                                     pat.encode() if pat is not None else None)
                 rc = self.lib.graft__kit_str_check(ctypes.byref(r), keep, len(keep))
             got = inp
+        elif tp == "datetime":
+            out = kitlib.DateTime()
+            rc = self.lib.graft__kit_datetime_from_str(keep, len(keep), ctypes.byref(out))
+            got = out.to_python() if rc == 0 else None
         elif tp == "uuid":
             out = ctypes.create_string_buffer(16)
             rc = UNSUPPORTED if not isinstance(inp, str) else self.lib.graft__kit_uuid_from_str(keep, len(keep), out)
@@ -185,6 +193,8 @@ class Differ:
             return "pattern" in rules and (p[0] == "ok" or p[1]["type"] == "string_pattern_mismatch")
         if tp == "uuid":
             return p[0] == "err"
+        if tp == "datetime":
+            return p[0] == "err" or not DATETIME_SUBSET.fullmatch(inp)
         if tp == "pattern":
             spec = PATTERNS[rules["pattern"]]
             return not spec["in_subset"] or (spec["perl"] and not inp.isascii())
@@ -202,6 +212,12 @@ class Differ:
         if c[0] == "ok":
             if p[0] != "ok":
                 return f"C ok {c[1]!r}, Pydantic {p[1]!r}"
+            if tp == "datetime":
+                pv = (p[1].year, p[1].month, p[1].day, p[1].hour, p[1].minute, p[1].second, p[1].microsecond,
+                      None if p[1].utcoffset() is None else p[1].utcoffset().total_seconds())
+                if c[1] != pv:
+                    return f"C {c[1]!r}, Pydantic {p[1]!r}"
+                return "agree"
             if repr(c[1]) != repr(p[1]) or type(c[1]) is not type(p[1]):
                 return f"C {c[1]!r}, Pydantic {p[1]!r}"
             return "agree"
@@ -236,6 +252,8 @@ def inputs(tp, r, count):
             yield r.choice(STR_RULES), gen.json_scalar(r, "str") if r.random() < 0.1 else gen.str_text(r)
         elif tp == "uuid":
             yield {}, gen.uuid_text(r)
+        elif tp == "datetime":
+            yield {}, gen.datetime_text(r)
         elif tp == "enum_int":
             yield {}, gen.json_scalar(r, "int") if json_kind else (
                 gen.number_text(r) if r.random() < 0.6 else r.choice(["1", " 2", "-3", "01", "1.0", "+1", "-3.00", "1_0"]))

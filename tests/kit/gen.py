@@ -277,3 +277,34 @@ def pattern_subject(r, atoms):
     if r.random() < 0.3:
         out.append("".join(r.choice(SUBJECT_EXTRA) for _ in range(r.randint(0, 3))))
     return _mutate(r, "".join(out)) if r.random() < 0.5 else "".join(out)
+
+
+def datetime_text(r):
+    """A date-time string in one of the forms Pydantic takes, often with a field out of range
+    or a form outside the kit's subset (timestamps, short offsets, junk)."""
+    roll = r.random()
+    if roll < 0.05:
+        return r.choice(["1700000000", "-1", "0", "1700000000.5", "1e3", "", "2020-01-02Z", "20200102T030405Z"])
+    def pick(good, bad):
+        return good if r.random() < 0.97 else r.choice(bad)
+    y = pick(r.choice([r.randint(1, 9999), 2000, 1900, 2024, 2023, 1, 9999]), [0])
+    mo = pick(r.randint(1, 12), [0, 13])
+    d = pick(r.choice([r.randint(1, 28), 29, 30, 31]), [0, 32])
+    s = f"{y:04d}-{mo:02d}-{d:02d}"
+    if r.random() < 0.85:
+        s += r.choice("TTTt _")
+        hh, mm = pick(r.randint(0, 23), [24, 99]), pick(r.randint(0, 59), [60])
+        s += f"{hh:02d}:{mm:02d}" if r.random() < 0.95 else f"{hh}:{mm:02d}"
+        if r.random() < 0.8:
+            s += f":{pick(r.randint(0, 59), [60]):02d}"
+            if r.random() < 0.5:
+                s += r.choice(".,") + "".join(r.choice("0123456789") for _ in range(r.choice([0, 1, 3, 6, 7, 9, 15])))
+        tz = r.random()
+        if tz < 0.3:
+            s += r.choice("Zz")
+        elif tz < 0.6:
+            oh, om = pick(r.randint(0, 23), [24]), pick(r.choice([r.randint(0, 59), 0, 30]), [60])
+            s += r.choice("+-") + f"{oh:02d}" + r.choice([":", ":", ""]) + f"{om:02d}"
+        elif tz < 0.65:
+            s += r.choice(["+01", "+1:00", "+01:0", "ZZ", "+01:00:30"])
+    return _mutate(r, s)

@@ -70,6 +70,16 @@ class StrRules(ctypes.Structure):
                 ("pattern", ctypes.c_char_p)]
 
 
+class DateTime(ctypes.Structure):
+    _fields_ = [(k, ctypes.c_int) for k in ("year", "month", "day", "hour", "minute", "second", "microsecond",
+                                             "has_tz", "tz_offset")]
+
+    def to_python(self):
+        """The fields, and the UTC offset in seconds (None when naive)."""
+        return (self.year, self.month, self.day, self.hour, self.minute, self.second, self.microsecond,
+                float(self.tz_offset) if self.has_tz else None)
+
+
 class Kit:
     """The library's functions with Python-friendly wrappers."""
 
@@ -85,6 +95,7 @@ class Kit:
             ("graft__kit_float_check", [P(FloatRules), ctypes.c_double]),
             ("graft__kit_str_check", [P(StrRules), ctypes.c_char_p, ctypes.c_size_t]),
             ("graft__kit_uuid_from_str", [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p]),
+            ("graft__kit_datetime_from_str", [ctypes.c_char_p, ctypes.c_size_t, P(DateTime)]),
             ("graft__kit_enum_str", [P(ctypes.c_char_p), ctypes.c_size_t, P(Value), P(ctypes.c_size_t)]),
             ("graft__kit_enum_int", [P(ctypes.c_int64), ctypes.c_size_t, P(Value), P(ctypes.c_size_t)]),
             ("graft__kit_detail_entry", [P(Buf), P(Error)]),
