@@ -8,6 +8,37 @@
 #include "float_text.h"
 #include "json_str.h"
 
+const char *graft__kit_err_name(int type)
+{
+    static const char *const names[GRAFT__KIT_E_COUNT] = {
+        [GRAFT__KIT_E_MISSING] = "missing",
+        [GRAFT__KIT_E_INT_PARSING] = "int_parsing",
+        [GRAFT__KIT_E_INT_FROM_FLOAT] = "int_from_float",
+        [GRAFT__KIT_E_FLOAT_PARSING] = "float_parsing",
+        [GRAFT__KIT_E_BOOL_PARSING] = "bool_parsing",
+        [GRAFT__KIT_E_GREATER_THAN] = "greater_than",
+        [GRAFT__KIT_E_GREATER_THAN_EQUAL] = "greater_than_equal",
+        [GRAFT__KIT_E_LESS_THAN] = "less_than",
+        [GRAFT__KIT_E_LESS_THAN_EQUAL] = "less_than_equal",
+        [GRAFT__KIT_E_MULTIPLE_OF] = "multiple_of",
+        [GRAFT__KIT_E_STRING_TOO_SHORT] = "string_too_short",
+        [GRAFT__KIT_E_STRING_TOO_LONG] = "string_too_long",
+        [GRAFT__KIT_E_STRING_PATTERN_MISMATCH] = "string_pattern_mismatch",
+        [GRAFT__KIT_E_ENUM] = "enum",
+        [GRAFT__KIT_E_STRING_TYPE] = "string_type",
+        [GRAFT__KIT_E_INT_TYPE] = "int_type",
+        [GRAFT__KIT_E_FLOAT_TYPE] = "float_type",
+        [GRAFT__KIT_E_BOOL_TYPE] = "bool_type",
+        [GRAFT__KIT_E_MODEL_ATTRIBUTES_TYPE] = "model_attributes_type",
+        [GRAFT__KIT_E_LIST_TYPE] = "list_type",
+        [GRAFT__KIT_E_TOO_SHORT] = "too_short",
+        [GRAFT__KIT_E_TOO_LONG] = "too_long",
+        [GRAFT__KIT_E_JSON_INVALID] = "json_invalid",
+        [GRAFT__KIT_E_EXTRA_FORBIDDEN] = "extra_forbidden",
+    };
+    return type > 0 && type < GRAFT__KIT_E_COUNT ? names[type] : NULL;
+}
+
 #define PUT(out, lit) graft__buf_append((out), GRAFT__STRLIT(lit))
 
 /* A Python int as json.dumps writes it. */
