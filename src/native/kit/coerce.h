@@ -75,8 +75,10 @@ typedef struct graft__kit_value {
 int graft__kit_int_from_str(const char *s, size_t n, int64_t *out);
 
 /* Lax float from a string: Unicode whitespace trimmed, or else underscores (not first, last
- * or doubled) dropped (Pydantic takes one or the other, never both), then Rust's f64 grammar: digits with '.' and exponent, inf, infinity and
- * nan in any case, each with a sign. Correctly rounded; overflow gives +-inf. */
+ * or doubled) dropped (Pydantic takes one or the other, never both); then Rust's f64
+ * grammar: digits with '.' and exponent, inf, infinity and nan in any case, each with a
+ * sign. Correctly rounded; overflow gives +-inf. -ENOMEM when a text over 127 bytes cannot
+ * be copied for strtod. */
 int graft__kit_float_from_str(const char *s, size_t n, double *out);
 
 /* Lax bool from a string: exactly one of 0 off f false n no / 1 on t true y yes, in any

@@ -114,10 +114,10 @@ static int put_msg(graft__buf *out, const graft__kit_error *e)
         [GRAFT__KIT_E_MULTIPLE_OF] = "Input should be a multiple of ",
     };
     int t = e->type, rc;
+    if (fixed[t]) /* most messages are constant: no assembly */
+        return graft__json_str(out, fixed[t], strlen(fixed[t]));
     graft__buf m = {0}; /* the message is built apart, then escaped as one JSON string */
-    if (fixed[t]) {
-        rc = graft__buf_append(&m, fixed[t], strlen(fixed[t]));
-    } else if (bound[t]) {
+    if (bound[t]) {
         rc = graft__buf_append(&m, bound[t], strlen(bound[t]));
         if (rc == 0)
             rc = put_limit_msg(&m, &e->limit);
