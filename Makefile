@@ -5,12 +5,12 @@ PY     := $(VENV)/bin/python
 CC     ?= cc
 CFLAGS_C := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wmissing-prototypes -Werror -Iinclude -Isrc/core/api -Isrc/core -Isrc/native
 PARSER := src/core/http1_request.c src/core/http1_fields.c src/core/http1_chunked.c
-CSRC   := $(wildcard src/*/*.c src/*/*.h src/core/api/*.h include/*.h)
+CSRC   := $(wildcard src/*/*.c src/*/*.h src/native/kit/*.c src/native/kit/*.h src/core/api/*.h include/*.h)
 # The extension and graft-serve built here treat warnings as errors (setup.py); a plain
 # `pip install` does not, so a user's newer compiler cannot break it.
 WERROR := GRAFT_WERROR=1
 
-.PHONY: all build run test test-c check-native test-py fuzz test-asan test-tsan test-sanitize-ci bench clean sysdeps soak slowloris
+.PHONY: all build run test test-c check-native test-py fuzz test-asan test-tsan test-sanitize-ci bench clean sysdeps soak slowloris kit-diff
 
 all: build
 
@@ -45,7 +45,7 @@ run: build build/products_routes.so
 # C unit tests, laid out like src/ (tests/unit/core/test_utf8.c tests src/core/utf8.c). Each
 # links only the sources it tests, listed in UNIT_DEPS_<test>; build/unit/<test> is built with
 # the warnings as errors, build/unit-asan/<test> with ASan and UBSan as well (make test-asan).
-UNIT_TESTS := core/test_http1 core/test_http1_response core/test_utf8 core/test_ws_frame core/test_metrics core/test_compare core/test_shadow native/test_json native/test_router
+UNIT_TESTS := core/test_http1 core/test_http1_response core/test_utf8 core/test_ws_frame core/test_metrics core/test_compare core/test_shadow native/test_json native/test_router native/test_kit
 UNIT_DEPS_core/test_http1    := $(PARSER)
 UNIT_DEPS_core/test_http1_response := src/core/http1_response.c src/core/status.c src/core/buf.c
 UNIT_DEPS_core/test_utf8     := src/core/utf8.c
@@ -55,16 +55,17 @@ UNIT_DEPS_core/test_compare  := src/core/capture.c src/core/compare.c src/core/h
 UNIT_DEPS_core/test_metrics  := src/core/shared.c src/core/metrics.c src/core/metrics_render.c src/core/metrics_proc.c src/core/buf.c
 UNIT_DEPS_native/test_json   := src/native/json.c src/core/json_str.c src/core/buf.c src/core/utf8.c
 UNIT_DEPS_native/test_router := src/native/router.c
-UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h) tests/unit/unit.h
+UNIT_DEPS_native/test_kit    := $(wildcard src/native/kit/*.c) src/core/json_str.c src/core/buf.c src/core/utf8.c
+UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h src/native/kit/*.h) tests/unit/unit.h
 UNIT_CFLAGS := $(CFLAGS_C)
 UNIT_ASAN_CFLAGS := $(filter-out -O2,$(UNIT_CFLAGS)) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 define UNIT_RULES
 build/unit/$(1): tests/unit/$(1).c $$(UNIT_DEPS_$(1)) $$(UNIT_HDRS) build/.sysdeps
 	@mkdir -p $$(@D)
-	$$(CC) $$(UNIT_CFLAGS) $$(UNIT_DEPS_$(1)) $$< -o $$@
+	$$(CC) $$(UNIT_CFLAGS) $$(UNIT_DEPS_$(1)) $$< -o $$@ -lm
 build/unit-asan/$(1): tests/unit/$(1).c $$(UNIT_DEPS_$(1)) $$(UNIT_HDRS) build/.sysdeps
 	@mkdir -p $$(@D)
-	$$(CC) $$(UNIT_ASAN_CFLAGS) $$(UNIT_DEPS_$(1)) $$< -o $$@
+	$$(CC) $$(UNIT_ASAN_CFLAGS) $$(UNIT_DEPS_$(1)) $$< -o $$@ -lm
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call UNIT_RULES,$(t))))
 
@@ -83,9 +84,9 @@ build/replay_ws: src/core/ws_frame.c src/core/ws_frame.h src/core/api/ws.h fuzz/
 # file compiles with include/ and src/core/api/ as the only include path, and none names a
 # header by a relative path ("../core/conn.h" would resolve next to the file, -I or not).
 check-native:
-	@if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]\.\./' src/native/*.c src/native/*.h; then \
+	@if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]\.\./' src/native/*.c src/native/*.h src/native/kit/*.c src/native/kit/*.h; then \
 	  echo "check-native: src/native may include only include/ and src/core/api/ headers" >&2; exit 1; fi
-	@for f in src/native/*.c; do \
+	@for f in src/native/*.c src/native/kit/*.c; do \
 	  $(CC) -std=c11 -D_GNU_SOURCE -fsyntax-only -Wall -Wextra -Werror -Wmissing-prototypes \
 	    -Iinclude -Isrc/core/api $$f || exit 1; \
 	done
@@ -128,6 +129,13 @@ fuzz: build/fuzz_http1 build/fuzz_chunked build/fuzz_router build/fuzz_ws
 
 test-py: build
 	$(PY) -m pytest tests -q
+
+# The porting kit's scalar layer against the installed Pydantic at the issue's full size:
+# 100,000 seeded inputs per type (make test runs 3,000 through tests/kit/test_coerce_diff.py).
+KIT_DIFF_COUNT ?= 100000
+KIT_DIFF_SEED ?= 1
+kit-diff: $(VENV)/.deps
+	$(PY) tests/kit/diff_coerce.py --count $(KIT_DIFF_COUNT) --seed $(KIT_DIFF_SEED)
 
 test: test-c fuzz test-py
 

@@ -27,7 +27,8 @@ elif sanitize:
     raise SystemExit(f"GRAFT_SANITIZE={sanitize!r}: expected 1, address or thread")
 
 core = sorted(glob.glob("src/core/*.c"))
-native = sorted(glob.glob("src/native/*.c"))
+# src/native/kit: the porting kit (typed inputs, FastAPI-exact 422s), part of the native layer
+native = sorted(glob.glob("src/native/*.c")) + sorted(glob.glob("src/native/kit/*.c"))
 bridge = sorted(glob.glob("src/bridge/*.c"))
 
 
@@ -44,7 +45,7 @@ class BuildWithServe(build_ext):
             include_dirs=["include", "src/core/api"],
             extra_postargs=[f for f in cflags if f != "-fvisibility=hidden"] + ["-fvisibility=hidden"])
         self.compiler.link_executable(
-            objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread", "crypto", "z"],
+            objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread", "crypto", "z", "m"],
             extra_postargs=["-rdynamic"] + ldflags)
 
 
@@ -57,7 +58,7 @@ setup(
             include_dirs=["include", "src/core/api"],
             extra_compile_args=cflags,
             extra_link_args=ldflags,
-            libraries=["pthread", "dl", "crypto", "z"],
+            libraries=["pthread", "dl", "crypto", "z", "m"],
         )
     ],
 )
