@@ -53,8 +53,9 @@ extern "C" {
  * and refuses newer ones (or 0 and below). */
 #define GRAFT_ABI_VERSION 1
 /* Raised when declarations are appended (older libraries still load). 1: graft_stream_on_writable,
- * GRAFT_EAGAIN. A library that uses an addition fails to load, naming the symbol, in an older graft. */
-#define GRAFT_ABI_REVISION 1
+ * GRAFT_EAGAIN. 2: GRAFT_ROUTE_SAFE (an older graft ignores the flag: it has no shadow mode).
+ * A library that uses an added function fails to load, naming the symbol, in an older graft. */
+#define GRAFT_ABI_REVISION 2
 
 /* Error codes (negative). */
 #define GRAFT_EINVAL (-22)  /* bad argument, or wrong state (already answered) */
