@@ -173,7 +173,8 @@ test-tsan: build build/.sysdeps
 # and then under TSan. A few minutes.
 SANITIZE_CI_TESTS ?= tests/server/test_http_behaviour.py tests/server/test_io_poll.py \
   tests/server/test_flag_races.py tests/native/test_native_features.py \
-  tests/native/test_native_body_read.py tests/native/test_shadow.py tests/websocket/test_ws_asgi.py
+  tests/native/test_native_body_read.py tests/native/test_shadow.py tests/native/test_metrics_control.py \
+  tests/websocket/test_ws_asgi.py
 test-sanitize-ci: build build/.sysdeps
 	$(WERROR) GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	PY=$(PY) scripts/sanitize-pytest.sh address $(SANITIZE_CI_TESTS) -q -x -p no:cacheprovider; rc=$$?; \
