@@ -38,17 +38,17 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def measure(tree: str, kind: str, conns: int, duration: int) -> tuple[float, float]:
-    """(requests/s, server CPU µs per request) of one run."""
+def measure(tree: str, kind: str, conns: int, duration: int, extra=()) -> tuple[float, float]:
+    """(requests/s, server CPU µs per request) of one run; extra: more server options."""
     port = free_port()
     if kind != "native":
         # cwd = the tree: `python -m` puts it first on sys.path, so its graft package is used.
         argv = [sys.executable, "-m", "graft", f"bench.apps:{kind}", "--host", "127.0.0.1",
-                "--port", str(port), "--no-access-log"]
+                "--port", str(port), "--no-access-log", *extra]
         path = "/"
     else:
         argv = [os.path.join(tree, "graft", "graft-serve"), "--host", "127.0.0.1", "--port",
-                str(port), "--native", os.path.join(ROOT, "build", "hello.so")]
+                str(port), "--native", os.path.join(ROOT, "build", "hello.so"), *extra]
         path = "/hello/world"
     srv = subprocess.Popen(["taskset", "-c", "0", *argv], cwd=tree,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -70,7 +70,7 @@ def measure(tree: str, kind: str, conns: int, duration: int) -> tuple[float, flo
         srv.terminate()
         srv.wait(10)
     if "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"{tree} {kind} c={conns}: errors under load:\n{out}")
+        raise SystemExit(f"{tree} {kind} c={conns} {' '.join(extra)}: errors under load:\n{out}")
     reqs = int(re.search(r"(\d+) requests in", out).group(1))
     return reqs / duration, (c1 - c0) / reqs * 1e6
 

@@ -7,52 +7,18 @@ graft-serve, `make build/hello.so`).
     .venv/bin/python bench/metrics_ab.py --rounds 9
 """
 import argparse
-import os
-import re
-import socket
 import statistics
-import subprocess
-import sys
-import time
 
-from ab import ROOT, cpu_seconds, free_port
+from ab import ROOT, free_port
+from ab import measure as ab_measure
 
 
 def measure(kind: str, conns: int, duration: int, metrics: bool) -> tuple[float, float]:
-    """(requests/s, server CPU µs per request) of one run."""
-    port = free_port()
-    extra = ["--metrics", f"127.0.0.1:{free_port()}"] if metrics else []
-    if kind == "native":
-        argv = [os.path.join(ROOT, "graft", "graft-serve"), "--host", "127.0.0.1", "--port", str(port),
-                "--no-access-log", "--native", os.path.join(ROOT, "build", "hello.so"), *extra]
-        path = "/hello/world"
-    else:
-        argv = [sys.executable, "-m", "graft", f"bench.apps:{kind}", "--host", "127.0.0.1",
-                "--port", str(port), "--no-access-log", *extra]
-        path = "/"
-    srv = subprocess.Popen(["taskset", "-c", "0", *argv], cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}{path}"
-        wrk = ["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}"]
-        subprocess.run([*wrk, "-d1s", url], capture_output=True, check=True)  # warm-up
-        c0 = cpu_seconds(srv.pid)
-        out = subprocess.run([*wrk, f"-d{duration}s", url], capture_output=True, text=True,
-                             check=True).stdout
-        c1 = cpu_seconds(srv.pid)
-    finally:
-        srv.terminate()
-        srv.wait(10)
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"{kind} c={conns} metrics={metrics}: errors under load:\n{out}")
-    reqs = int(re.search(r"(\d+) requests in", out).group(1))
-    return reqs / duration, (c1 - c0) / reqs * 1e6
+    """(requests/s, server CPU µs per request) of one run of this tree's server."""
+    extra = ["--no-access-log"] if kind == "native" else []  # graft's side has it already
+    if metrics:
+        extra += ["--metrics", f"127.0.0.1:{free_port()}"]
+    return ab_measure(ROOT, kind, conns, duration, extra)
 
 
 def main() -> None:
