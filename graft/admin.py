@@ -50,15 +50,9 @@ def _bind_metrics(value: str, backlog: int) -> socket.socket:
 
 
 def _bind_control(path: str, backlog: int) -> socket.socket:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        pass
-    else:
-        if not stat.S_ISSOCK(st.st_mode):
-            logger.error("Cannot bind --control %s: a file that is not a socket exists there.", path)
-            sys.exit(1)
-        os.unlink(path)  # stale socket from an earlier run
+    from graft.config import remove_stale_socket
+
+    remove_stale_socket(path, "--control")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)  # born 0600: no moment at which another user could connect
     try:

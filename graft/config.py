@@ -237,6 +237,19 @@ def _normalise_ips(value: Any) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
+
+def remove_stale_socket(path: str, what: str) -> None:
+    """Unlink a Unix socket an earlier run left at path; exit 1 when a file that is not a
+    socket is there (never delete someone's file)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(st.st_mode):
+        logger.error("Cannot bind %s %s: a file that is not a socket exists there.", what, path)
+        sys.exit(1)
+    os.unlink(path)
+
 class Config:
     """All server settings, validated up front so a bad value fails before anything starts.
 
@@ -613,15 +626,7 @@ class Config:
         return sock, family
 
     def _bind_uds(self, path: str) -> socket.socket:
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            pass
-        else:
-            if not stat.S_ISSOCK(st.st_mode):
-                logger.error("Cannot bind unix socket %s: a file that is not a socket exists there.", path)
-                sys.exit(1)
-            os.unlink(path)  # stale socket from an earlier run
+        remove_stale_socket(path, "unix socket")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.bind(path)
