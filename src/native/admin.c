@@ -28,24 +28,29 @@ static void respond_text(graft__req *r, int status, const char *body)
     graft__req_respond_locked(r, status, text_type, body, strlen(body));
 }
 
-/* Answers {"error": msg} with status. */
-static void respond_error(graft__req *r, int status, const char *msg)
+/* Answers the JSON j holds (a NULL j, or one whose writing failed, is a 500), and frees j. */
+static void respond_json(graft__req *r, int status, graft_json *j)
 {
-    graft_json *j = graft_json_new();
-    const char *d = NULL;
     size_t n = 0;
-    if (j) {
-        graft_json_object_begin(j);
-        graft_json_key(j, "error");
-        graft_json_string(j, msg, strlen(msg));
-        graft_json_object_end(j);
-        d = graft_json_data(j, &n);
-    }
+    const char *d = j ? graft_json_data(j, &n) : NULL;
     if (d)
         graft__req_respond_locked(r, status, json_type, d, n);
     else
         respond_text(r, 500, "out of memory\n");
     graft_json_free(j);
+}
+
+/* Answers {"error": msg} with status. */
+static void respond_error(graft__req *r, int status, const char *msg)
+{
+    graft_json *j = graft_json_new();
+    if (j) {
+        graft_json_object_begin(j);
+        graft_json_key(j, "error");
+        graft_json_string(j, msg, strlen(msg));
+        graft_json_object_end(j);
+    }
+    respond_json(r, status, j);
 }
 
 static void metrics(graft__admin *a, graft__req *r)
@@ -148,17 +153,9 @@ static void set_route(graft__admin *a, graft__req *r)
     }
     atomic_store(&e->mode, m); /* every worker's next matched request reads it */
     graft_json *j = graft_json_new();
-    const char *d = NULL;
-    size_t n = 0;
-    if (j) {
+    if (j)
         route_json(a, j, e);
-        d = graft_json_data(j, &n);
-    }
-    if (d)
-        graft__req_respond_locked(r, 200, json_type, d, n);
-    else
-        respond_text(r, 500, "out of memory\n");
-    graft_json_free(j);
+    respond_json(r, 200, j);
 }
 
 static void control(graft__admin *a, graft__req *r)
@@ -176,21 +173,14 @@ static void control(graft__admin *a, graft__req *r)
         return;
     }
     graft_json *j = graft_json_new();
-    const char *d = NULL;
-    size_t n = 0;
     if (j) {
         graft_json_array_begin(j);
         size_t cnt = graft__shared_route_count(a->shared);
         for (size_t i = 0; i < cnt; i++)
             route_json(a, j, graft__shared_route_at(a->shared, i));
         graft_json_array_end(j);
-        d = graft_json_data(j, &n);
     }
-    if (d)
-        graft__req_respond_locked(r, 200, json_type, d, n);
-    else
-        respond_text(r, 500, "out of memory\n");
-    graft_json_free(j);
+    respond_json(r, 200, j);
 }
 
 void graft__admin_handle(void *ud, graft__req *r, int kind)
