@@ -386,3 +386,41 @@ def test_app_route_templates_without_native_routes():
         assert d(route="/sub/x/{n}", status="200") == 1
         assert d(route="other", status="404") == 1
         assert d() == 6
+
+
+def test_control_refuses_other_users_even_when_the_mode_allows_them(native_libs, tmp_path):
+    """The peer-credential check holds on its own: with the socket made world-writable, a
+    client running as another user is closed on without an answer, while ours is served."""
+    if os.geteuid() != 0:
+        pytest.fail("this test switches to another uid, which needs root (the test machines run as root)")
+    import tempfile
+    sockdir = tempfile.mkdtemp(prefix="graft-ctl-")
+    os.chmod(sockdir, 0o755)
+    control = os.path.join(sockdir, "ctl.sock")
+    srv = start_graft(["--native", f"{native_libs['features']}?{tmp_path}", "--control", control])
+    try:
+        wait_for(lambda: ctl(control, "routes", "--json").returncode == 0, what="control socket")
+        os.chmod(control, 0o666)
+        # Bytes of answer the probe got: a refused peer is closed on (its send may even fail).
+        probe = ("import socket,sys\n"
+                 "s=socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])\n"
+                 "data=b''\n"
+                 "try:\n"
+                 "    s.sendall(b'GET /routes HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+                 "    while True:\n"
+                 "        b=s.recv(4096)\n"
+                 "        if not b: break\n"
+                 "        data+=b\n"
+                 "except (BrokenPipeError, ConnectionResetError):\n"
+                 "    pass\n"
+                 "print(len(data))\n")
+        # The system interpreter: the venv may sit where another user cannot read.
+        as_nobody = subprocess.run(["/usr/bin/python3", "-c", probe, control], capture_output=True,
+                                   text=True, timeout=20, preexec_fn=lambda: os.setuid(65534))
+        assert as_nobody.returncode == 0, as_nobody.stderr
+        assert as_nobody.stdout.strip() == "0", "another user got an answer from the control socket"
+        assert ctl(control, "routes", "--json").returncode == 0  # the owner still is served
+    finally:
+        stop_and_check(srv)
+        import shutil
+        shutil.rmtree(sockdir, ignore_errors=True)
