@@ -32,7 +32,7 @@ struct graft_request {
     int no_body;           /* the writer framed no body (HEAD, 204, 304): writes are dropped */
     graft__buf hdrs;       /* extra response headers */
     graft__buf body;       /* body bytes taken from the engine */
-    char *strs;            /* NUL-terminated method/path/query and decoded params */
+    char *strs;            /* NUL-terminated method/path/query and params (decoded) */
     char *params[GRAFT__MAX_PARAMS];
     size_t param_lens[GRAFT__MAX_PARAMS];
     char *qbuf;            /* decoded query pairs, built on first use */
@@ -62,7 +62,8 @@ struct graft_request {
 /* native_request.c: lifetime. */
 
 /* A native request for r (taking over the event's reference) matched as m, with its method,
- * path, query and decoded parameters copied out; NULL when memory is short (r untouched). */
+ * path, query and parameters (slices of the decoded path) copied out; NULL when memory is
+ * short (r untouched). */
 struct graft_request *graft__native_request_new(graft__native *n, graft__req *r,
                                                 const graft__match *m);
 /* Completes the response bookkeeping after the final bytes: later events go to the next
