@@ -19,14 +19,23 @@ static size_t body_limit(const graft__route *rt)
     return rt->lib ? rt->lib->body_limit : (1u << 20);
 }
 
+int graft__native_set_fastapi_routing(graft__native *n, int on)
+{
+    if (on && n->next)
+        return GRAFT_EINVAL; /* the app behind us gives these answers itself */
+    n->fastapi_routing = on != 0;
+    return 0;
+}
+
 /* A new request, its path decoded into dec (dlen < 0: it could not be): matched, refused, or
  * passed on to the next embedder. */
 static void deliver_decoded(graft__native *n, graft__req *r, const char *dec, long dlen)
 {
     graft__match m;
     /* With an app behind us HEAD is "another method": the app answers it as it always did
-     * (FastAPI: 405 on a GET route) unless the library registered HEAD itself. */
-    int head_as_get = n->next == NULL;
+     * (FastAPI: 405 on a GET route) unless the library registered HEAD itself. So does
+     * graft-serve when it answers as FastAPI would. */
+    int head_as_get = n->next == NULL && !n->fastapi_routing;
     if (dlen < 0 || !graft__router_match(&n->router, r->method, r->method_len, dec, (size_t)dlen,
                                          r->websocket, head_as_get, &m)) {
         if (n->next) {

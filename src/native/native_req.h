@@ -30,6 +30,7 @@ struct graft_request {
     int close_after;       /* a streamed response closes the connection at graft_stream_end */
     int chunked;
     int no_body;           /* the writer framed no body (HEAD, 204, 304): writes are dropped */
+    int own_length;        /* hdrs carry content-length (routing_answers.c's 307, for HEAD too) */
     graft__buf hdrs;       /* extra response headers */
     graft__buf body;       /* body bytes taken from the engine */
     char *strs;            /* NUL-terminated method/path/query and params (decoded) */
@@ -97,6 +98,13 @@ int graft__route_take(graft__route *rt);
 int graft__native_start_pool(graft__native *n, int threads);
 /* Stops the pool threads once they finish what they run, and waits for them. */
 void graft__native_stop_pool(graft__native *n);
+
+/* routing_answers.c: FastAPI's answers for a request no route takes (fastapi_routing). */
+
+/* Answers gr (no route matched) as FastAPI's router: 405, the trailing-slash 307, or 404. */
+void graft__native_answer_unrouted(struct graft_request *gr);
+/* Answers gr 404 {"detail":"Not Found"}, FastAPI's body. */
+void graft__native_answer_not_found(struct graft_request *gr);
 
 /* native_run.c: running a queued request (no lock held). */
 
