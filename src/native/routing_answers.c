@@ -59,8 +59,8 @@ static int host_usable(const char *h, size_t n)
                 k++;
             if (k == 1 || k >= in - 1 || lit[k] != '.')
                 return 0;
-            for (k++; k < in; k++)
-                if (!host_char((unsigned char)lit[k]) && lit[k] != ':')
+            for (k++; k < in; k++) /* the reg-name characters but '%', and ':' */
+                if ((!host_char((unsigned char)lit[k]) && lit[k] != ':') || lit[k] == '%')
                     return 0;
         } else {
             char addr[64];

@@ -133,6 +133,9 @@ REDIRECTS = [
     ("GET", "/items/", [("Host", "[::1]:9")]),
     ("GET", "/items/", [("Host", "a_b")]),              # not Starlette's host syntax: server address
     ("GET", "/items/", [("Host", "x:99999")]),          # port out of range: server address
+    ("GET", "/items/", [("Host", "EXAMPLE.com:")]),     # no port digits: server address
+    ("GET", "/items/", [("Host", "[v1.a:b]")]),         # an IPvFuture literal
+    ("GET", "/items/", [("Host", "[::ffff:1.2.3.4]")]),
 ]
 
 
