@@ -54,7 +54,7 @@ UNIT_DEPS_core/test_shadow   := src/core/shadow_line.c src/core/shadow_log.c src
 UNIT_DEPS_core/test_compare  := src/core/capture.c src/core/compare.c src/core/http1_response.c src/core/status.c src/core/buf.c
 UNIT_DEPS_core/test_metrics  := src/core/shared.c src/core/metrics.c src/core/metrics_render.c src/core/metrics_proc.c src/core/buf.c
 UNIT_DEPS_native/test_json   := src/native/json.c src/core/json_str.c src/core/buf.c src/core/utf8.c
-UNIT_DEPS_native/test_router := src/native/router.c
+UNIT_DEPS_native/test_router := src/native/router.c src/native/path_decode.c
 UNIT_DEPS_native/test_kit    := $(wildcard src/native/kit/*.c) src/core/json_str.c src/core/buf.c src/core/utf8.c
 UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h src/native/kit/*.h) tests/unit/unit.h
 UNIT_CFLAGS := $(CFLAGS_C)
@@ -75,8 +75,8 @@ build/replay_http1: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_http1.c fuzz/replay.c 
 	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_http1.c fuzz/replay.c -o $@
 build/replay_chunked: $(PARSER) fuzz/fuzz_check.h fuzz/fuzz_chunked.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) $(PARSER) fuzz/fuzz_chunked.c fuzz/replay.c -o $@
-build/replay_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
-	$(CC) $(CFLAGS_C) src/native/router.c fuzz/fuzz_router.c fuzz/replay.c -o $@
+build/replay_router: src/native/router.c src/native/router.h src/native/path_decode.c src/native/path_decode.h include/graft.h fuzz/fuzz_check.h fuzz/fuzz_router.c fuzz/replay.c build/.sysdeps
+	$(CC) $(CFLAGS_C) src/native/router.c src/native/path_decode.c fuzz/fuzz_router.c fuzz/replay.c -o $@
 build/replay_ws: src/core/ws_frame.c src/core/ws_frame.h src/core/api/ws.h fuzz/fuzz_check.h fuzz/fuzz_ws.c fuzz/replay.c build/.sysdeps
 	$(CC) $(CFLAGS_C) src/core/ws_frame.c fuzz/fuzz_ws.c fuzz/replay.c -o $@
 
@@ -106,9 +106,9 @@ build/fuzz_http1: $(PARSER) fuzz/fuzz_http1.c build/.sysdeps
 build/fuzz_chunked: $(PARSER) fuzz/fuzz_chunked.c build/.sysdeps
 	$(FUZZ_CC) $(PARSER) fuzz/fuzz_chunked.c -o $@
 
-# The route table links alone: router.c has no other dependency.
-build/fuzz_router: src/native/router.c src/native/router.h include/graft.h fuzz/fuzz_router.c build/.sysdeps
-	$(FUZZ_CC) src/native/router.c fuzz/fuzz_router.c -o $@
+# The route table links alone with the path decoding it matches on.
+build/fuzz_router: src/native/router.c src/native/router.h src/native/path_decode.c src/native/path_decode.h include/graft.h fuzz/fuzz_router.c build/.sysdeps
+	$(FUZZ_CC) src/native/router.c src/native/path_decode.c fuzz/fuzz_router.c -o $@
 
 # Frame-header decoding links alone too: ws_frame.c needs no connection.
 build/fuzz_ws: src/core/ws_frame.c src/core/ws_frame.h src/core/api/ws.h fuzz/fuzz_check.h fuzz/fuzz_ws.c build/.sysdeps

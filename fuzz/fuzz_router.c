@@ -1,13 +1,14 @@
 /* libFuzzer target for the native route table (src/native/router.c): registration of
- * random templates and matching of random paths.
+ * random templates, and matching of random raw paths once decoded (src/native/path_decode.c)
+ * as deliver does.
  *
  *   clang -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core/api -Isrc/native \
- *         src/native/router.c fuzz/fuzz_router.c -o build/fuzz_router
+ *         src/native/router.c src/native/path_decode.c fuzz/fuzz_router.c -o build/fuzz_router
  *
  * The input is lines. A line starting with an upper-case letter registers a route:
  * 'W' a WebSocket route, 'G' GET, 'H' HEAD, 'P' POST, any other letter METHOD "X";
- * the rest of the line is the template. Any other line is a request path, matched as
- * GET, HEAD (with and without head_as_get), POST and as a WebSocket upgrade.
+ * the rest of the line is the template. Any other line is a raw request path: decoded, then
+ * matched as GET, HEAD (with and without head_as_get), POST and as a WebSocket upgrade.
  * Beyond "no crash" (ASan sees the per-segment score array and every capture), it checks:
  *  - a template over GRAFT_ROUTE_MAX_SEGMENTS is refused with GRAFT_EINVAL;
  *  - every registered route matches a path made from its own template, with the
@@ -16,7 +17,12 @@
  *    precedence (literal > {name} > {name:path} per segment from the left, then the
  *    request's own method over GET-for-HEAD, then the earlier registration);
  *  - a match's captures lie inside the path, are as many as the route's parameters,
- *    never contain '/' unless a catch-all, and the route's method fits the request.
+ *    never contain '/' unless a catch-all, and the route's method fits the request;
+ *  - the decoded path fits where deliver puts it (no longer than the raw one when that is
+ *    all VCHARs, as the parser guarantees; never past the given room), is valid UTF-8, and
+ *    one byte less room is refused;
+ *  - graft__router_path_route picks the first registered HTTP route the reference matches
+ *    whatever its method, and nothing when none does.
  * Link with fuzz/replay.c instead of libFuzzer (any compiler) to replay files given
  * on the command line; make test-c replays the seed corpus so. */
 #include <stdint.h>
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "path_decode.h"
 #include "router.h"
 
 #include "fuzz_check.h"
@@ -187,6 +194,78 @@ static const char *method_of(char c)
     }
 }
 
+/* Valid UTF-8 as Unicode table 3-7 has it, written out by byte ranges. */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t k;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            k = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return 0;
+        }
+        if (i + k >= n)
+            return 0; /* truncated */
+        if (s[i + 1] < lo || s[i + 1] > hi)
+            return 0;
+        for (size_t j = 2; j <= k; j++)
+            if (s[i + j] < 0x80 || s[i + j] > 0xBF)
+                return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* The raw path decoded as deliver decodes it, with the checks above: a heap block (room for
+ * 3 bytes per raw one) holding *dlen decoded bytes; match() copies them to an exact size. */
+static char *decode(const char *raw, size_t len, size_t *dlen)
+{
+    size_t cap = 3 * len;
+    char *d = malloc(cap ? cap : 1);
+    CHECK(d);
+    long got = graft__path_decode(d, cap, raw, len);
+    CHECK(got >= 0 && (size_t)got <= cap);
+    int vchar = 1;
+    for (size_t i = 0; i < len; i++)
+        vchar &= raw[i] > 0x20 && raw[i] < 0x7f;
+    if (vchar)
+        CHECK((size_t)got <= len);
+    CHECK(valid_utf8((const unsigned char *)d, (size_t)got));
+    if (got > 0) {
+        char *small = malloc((size_t)got - 1 ? (size_t)got - 1 : 1);
+        CHECK(small);
+        CHECK(graft__path_decode(small, (size_t)got - 1, raw, len) == -1);
+        free(small);
+    }
+    *dlen = (size_t)got;
+    return d;
+}
+
+/* graft__router_path_route against the reference: the first HTTP route matching the path. */
+static void check_path_route(const graft_router *r, const char *path, size_t len)
+{
+    long want = -1;
+    ref_score sc;
+    for (size_t i = 0; len && path[0] == '/' && i < r->n && want < 0; i++)
+        if (!r->routes[i].is_ws && ref_route(&r->routes[i], path, len, &sc))
+            want = (long)i;
+    const graft__route *got = graft__router_path_route(r, path, len);
+    CHECK(got ? want == (long)(got - r->routes) : want < 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -242,11 +321,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         size_t len = (size_t)((nl ? nl : end) - line);
         if (!(len && line[0] >= 'A' && line[0] <= 'Z')) {
-            match(&r, "GET", line, len, 0, 0, &m);
-            match(&r, "HEAD", line, len, 0, 0, &m);
-            match(&r, "HEAD", line, len, 0, 1, &m);
-            match(&r, "POST", line, len, 0, 0, &m);
-            match(&r, "GET", line, len, 1, 0, &m);
+            size_t dl;
+            char *d = decode(line, len, &dl);
+            match(&r, "GET", d, dl, 0, 0, &m);
+            match(&r, "HEAD", d, dl, 0, 0, &m);
+            match(&r, "HEAD", d, dl, 0, 1, &m);
+            match(&r, "POST", d, dl, 0, 0, &m);
+            match(&r, "GET", d, dl, 1, 0, &m);
+            check_path_route(&r, d, dl);
+            free(d);
         }
         line += len + 1;
     }

@@ -112,11 +112,18 @@ GRAFT_API void graft_router_set_body_limit(graft_router *r, size_t max_bytes);
 
 /* The method ("GET"), NUL-terminated. */
 GRAFT_API const char *graft_method(graft_request *req);
-/* The raw (still percent-encoded) path without the query, NUL-terminated. */
+/* The raw (still percent-encoded) path without the query, NUL-terminated: the bytes the
+ * client sent, not the decoded path routes are matched on (see graft_param). */
 GRAFT_API const char *graft_path(graft_request *req);
 /* The raw query string without '?', "" if none. */
 GRAFT_API const char *graft_query_string(graft_request *req);
-/* A path parameter, percent-decoded; NULL if the route has no such capture. */
+/* A path parameter; NULL if the route has no such capture. Routes match the percent-decoded
+ * path, as FastAPI/Starlette match scope["path"]: the path is decoded once ("%zz" stays as
+ * is), invalid UTF-8 becomes U+FFFD (as the app would see it), then split on '/'. So a
+ * {param} never holds a '/' (GET /books/1%2F2 does not match /books/{id}), a {rest:path}
+ * takes "%2F" as '/', and literal template segments compare with the decoded text ("/café"
+ * matches /caf%C3%A9). The value is that decoded text; it may hold a NUL byte ("%00"):
+ * *len (when len is not NULL) is its length, and it is NUL-terminated after it. */
 GRAFT_API const char *graft_param(graft_request *req, const char *name, size_t *len);
 /* The first query parameter named name, form-decoded ('+' is space); NULL if absent. */
 GRAFT_API const char *graft_query(graft_request *req, const char *name, size_t *len);

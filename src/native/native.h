@@ -36,6 +36,10 @@ typedef struct graft__native {
     /* Send GRAFT__EV_LOG to the next embedder when a native response completes (only when it
      * keeps an access log: every event costs the embedder a wake-up). */
     int log_to_next;
+    /* Without a next embedder: answer an unrouted request as FastAPI's router would (404 and
+     * 405 JSON, HEAD not served by GET routes, the trailing-slash 307; routing_answers.c)
+     * instead of a plain-text 404. graft__native_set_fastapi_routing. */
+    int fastapi_routing;
     /* worker pool for GRAFT_ROUTE_BLOCKING */
     pthread_t *pool;
     int npool;
@@ -116,6 +120,12 @@ void graft__admin_handle(void *ud, graft__req *r, int kind);
 
 /* Where unmatched and declined requests (and their later events) go. */
 void graft__native_set_next(graft__native *n, graft__deliver_fn next, void *ud);
+/* With on, and no next embedder (GRAFT_EINVAL otherwise), requests no route takes get
+ * FastAPI's routing-level answers: 404 {"detail":"Not Found"}; 405 {"detail":"Method Not
+ * Allowed"} with `allow` naming the method of the first registered route whose template
+ * matches the path (HEAD included: a GET route does not serve it); a 307 to the path with its
+ * trailing slash removed or added when that matches a route. Call before serving. */
+int graft__native_set_fastapi_routing(graft__native *n, int on);
 /* The engine's deliver callback (I/O thread, connection lock held: only queues). */
 void graft__native_deliver(void *ud, graft__req *req, int ev);
 /* Runs the handlers queued on this thread; the engine calls it after each batch. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "native_req.h"
+#include "path_decode.h"
 
 void graft__native_set_next(graft__native *n, graft__deliver_fn next, void *ud)
 {
@@ -18,14 +19,25 @@ static size_t body_limit(const graft__route *rt)
     return rt->lib ? rt->lib->body_limit : (1u << 20);
 }
 
-/* A new request: matched, refused, or passed on to the next embedder. */
-static void deliver_request(graft__native *n, graft__req *r)
+int graft__native_set_fastapi_routing(graft__native *n, int on)
+{
+    if (on && n->next)
+        return GRAFT_EINVAL; /* the app behind us gives these answers itself */
+    n->fastapi_routing = on != 0;
+    return 0;
+}
+
+/* A new request, its path decoded into dec (dlen < 0: it could not be): matched, refused, or
+ * passed on to the next embedder. */
+static void deliver_decoded(graft__native *n, graft__req *r, const char *dec, long dlen)
 {
     graft__match m;
     /* With an app behind us HEAD is "another method": the app answers it as it always did
-     * (FastAPI: 405 on a GET route) unless the library registered HEAD itself. */
-    if (!graft__router_match(&n->router, r->method, r->method_len, r->path, r->path_len,
-                             r->websocket, n->next == NULL, &m)) {
+     * (FastAPI: 405 on a GET route) unless the library registered HEAD itself. So does
+     * graft-serve when it answers as FastAPI would. */
+    int head_as_get = n->next == NULL && !n->fastapi_routing;
+    if (dlen < 0 || !graft__router_match(&n->router, r->method, r->method_len, dec, (size_t)dlen,
+                                         r->websocket, head_as_get, &m)) {
         if (n->next) {
             n->next(n->next_ud, r, GRAFT__EV_REQUEST);
             return;
@@ -80,6 +92,22 @@ static void deliver_request(graft__native *n, graft__req *r)
         }
     }
     graft__native_schedule(n, gr);
+}
+
+/* Routes match the decoded path (router.h), decoded once here: on the stack for any path a
+ * default request-line limit lets through, in one allocation for a longer one. Captures point
+ * into it, so everything that keeps them (the native request, a shadow) copies them before
+ * it goes. Without the memory for a long path nothing matches: the app (or the 404) answers. */
+#define PATH_STACK 8192
+
+static void deliver_request(graft__native *n, graft__req *r)
+{
+    char stack[PATH_STACK];
+    char *dec = r->path_len <= sizeof stack ? stack : malloc(r->path_len);
+    long dlen = dec ? graft__path_decode(dec, r->path_len, r->path, r->path_len) : -1;
+    deliver_decoded(n, r, dec, dlen);
+    if (dec != stack)
+        free(dec);
 }
 
 /* A BODY or DISCONNECT event for a request parked until its whole body has arrived. */

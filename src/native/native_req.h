@@ -30,9 +30,10 @@ struct graft_request {
     int close_after;       /* a streamed response closes the connection at graft_stream_end */
     int chunked;
     int no_body;           /* the writer framed no body (HEAD, 204, 304): writes are dropped */
+    int own_length;        /* hdrs carry content-length (routing_answers.c's 307, for HEAD too) */
     graft__buf hdrs;       /* extra response headers */
     graft__buf body;       /* body bytes taken from the engine */
-    char *strs;            /* NUL-terminated method/path/query and decoded params */
+    char *strs;            /* NUL-terminated method/path/query and params (decoded) */
     char *params[GRAFT__MAX_PARAMS];
     size_t param_lens[GRAFT__MAX_PARAMS];
     char *qbuf;            /* decoded query pairs, built on first use */
@@ -62,7 +63,8 @@ struct graft_request {
 /* native_request.c: lifetime. */
 
 /* A native request for r (taking over the event's reference) matched as m, with its method,
- * path, query and decoded parameters copied out; NULL when memory is short (r untouched). */
+ * path, query and parameters (slices of the decoded path) copied out; NULL when memory is
+ * short (r untouched). */
 struct graft_request *graft__native_request_new(graft__native *n, graft__req *r,
                                                 const graft__match *m);
 /* Completes the response bookkeeping after the final bytes: later events go to the next
@@ -96,6 +98,13 @@ int graft__route_take(graft__route *rt);
 int graft__native_start_pool(graft__native *n, int threads);
 /* Stops the pool threads once they finish what they run, and waits for them. */
 void graft__native_stop_pool(graft__native *n);
+
+/* routing_answers.c: FastAPI's answers for a request no route takes (fastapi_routing). */
+
+/* Answers gr (no route matched) as FastAPI's router: 405, the trailing-slash 307, or 404. */
+void graft__native_answer_unrouted(struct graft_request *gr);
+/* Answers gr 404 {"detail":"Not Found"}, FastAPI's body. */
+void graft__native_answer_not_found(struct graft_request *gr);
 
 /* native_run.c: running a queued request (no lock held). */
 

@@ -27,7 +27,8 @@ size_t graft__pct_decode(char *dst, const char *src, size_t n, int plus_space)
     return o;
 }
 
-/* One allocation of NUL-terminated strings: method, path, query, decoded params. */
+/* One allocation of NUL-terminated strings: method, path, query, params (already decoded:
+ * they are slices of the decoded path the router matched, which dies with deliver). */
 static int build_strings(struct graft_request *gr)
 {
     graft__req *r = gr->req;
@@ -52,7 +53,10 @@ static int build_strings(struct graft_request *gr)
     p += r->query_len + 1;
     for (size_t i = 0; i < gr->m.nparams; i++) {
         gr->params[i] = p;
-        gr->param_lens[i] = graft__pct_decode(p, gr->m.vals[i], gr->m.lens[i], 0);
+        memcpy(p, gr->m.vals[i], gr->m.lens[i]);
+        p[gr->m.lens[i]] = '\0';
+        gr->param_lens[i] = gr->m.lens[i];
+        gr->m.vals[i] = p; /* the copy: gr->m outlives the buffer it was matched in */
         p += gr->m.lens[i] + 1;
     }
     return 0;

@@ -94,6 +94,7 @@ static int build_head(graft_request *gr, graft__buf *o, int status, const char *
     }
     graft__response resp = {.status = status,
                             .keep_alive = 1,
+                            .flags = gr->own_length ? GRAFT__RESP_OWN_LENGTH : 0,
                             .plan = plan,
                             .body_len = body_len,
                             .fields = fs,

@@ -10,7 +10,10 @@ static void forward(struct graft_request *gr)
 {
     graft__req *r = gr->req;
     if (!gr->nat->next) {
-        graft_respond(gr, 404, text_plain, GRAFT__STRLIT("Not Found"));
+        if (gr->nat->fastapi_routing)
+            graft__native_answer_not_found(gr); /* declined, nobody behind: FastAPI's 404 */
+        else
+            graft_respond(gr, 404, text_plain, GRAFT__STRLIT("Not Found"));
         return;
     }
     /* Forwarded unchanged: the app reads the same body. Without the memory to give the
@@ -64,7 +67,12 @@ static void run_failed(struct graft_request *gr)
 {
     switch (gr->fail) {
     case GR_FAIL_NOT_FOUND:
-        graft_respond(gr, 404, text_plain, GRAFT__STRLIT("Not Found"));
+        /* A WebSocket upgrade is not an HTTP request to Starlette's redirect and 405 either;
+         * it keeps the plain 404. */
+        if (gr->nat->fastapi_routing && !gr->req->websocket)
+            graft__native_answer_unrouted(gr);
+        else
+            graft_respond(gr, 404, text_plain, GRAFT__STRLIT("Not Found"));
         break;
     case GR_FAIL_TOO_LARGE:
         graft_respond(gr, 413, text_plain, GRAFT__STRLIT("Content Too Large"));

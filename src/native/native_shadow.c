@@ -126,7 +126,10 @@ static const graft__tap_ops shadow_tap_ops = {
 void graft__shadow_watch(graft__native *n, graft__req *r, const graft__match *m)
 {
     graft__shadow_runner *run = n->shadow;
-    graft__shadow *sh = run ? calloc(1, sizeof *sh) : NULL;
+    size_t caps = 0;
+    for (size_t i = 0; i < m->nparams; i++)
+        caps += m->lens[i];
+    graft__shadow *sh = run ? calloc(1, sizeof *sh + caps) : NULL;
     if (!sh) {
         graft__shadow_count(n, m->route, GRAFT__SHADOW_SKIPPED, NULL);
         return;
@@ -136,6 +139,12 @@ void graft__shadow_watch(graft__native *n, graft__req *r, const graft__match *m)
     sh->req = r;
     sh->route = m->route;
     sh->m = *m;
+    char *p = sh->caps;
+    for (size_t i = 0; i < m->nparams; i++) {
+        memcpy(p, m->vals[i], m->lens[i]);
+        sh->m.vals[i] = p;
+        p += m->lens[i];
+    }
     atomic_init(&sh->refs, 1); /* the tap's: the request drops it when it is freed */
     atomic_fetch_add(&n->refs, 1);
     pthread_mutex_init(&sh->mu, NULL);

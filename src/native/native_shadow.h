@@ -20,7 +20,7 @@ typedef struct graft__shadow {
     struct graft__shadow_runner *runner;
     graft__req *req;
     const graft__route *route;
-    graft__match m;
+    graft__match m; /* captures point into caps */
     atomic_int refs;
     graft__buf body; /* the request body the app read */
     int body_done, body_over, oom, queued;
@@ -32,6 +32,7 @@ typedef struct graft__shadow {
     graft_writable_cb wcb;
     void *wud;
     struct graft__shadow *next;
+    char caps[]; /* m's captures, copied: the decoded path they were matched in is gone */
 } graft__shadow;
 
 /* The per-server replay machinery, created by graft__native_shadow_config. */

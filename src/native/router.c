@@ -1,5 +1,5 @@
-/* A plain route table: linear, compared segment by segment. Precedence is
- * decided per segment from the left: literal beats {param} beats {rest:path}. */
+/* A plain route table: linear, compared segment by segment on the decoded path. Precedence
+ * is decided per segment from the left: literal beats {param} beats {rest:path}. */
 #include "router.h"
 #include "buf.h"
 
@@ -247,6 +247,20 @@ int graft__router_match(const graft_router *r, const char *method, size_t mlen, 
         }
     }
     return found;
+}
+
+const graft__route *graft__router_path_route(const graft_router *r, const char *path, size_t plen)
+{
+    if (!r || plen == 0 || path[0] != '/')
+        return NULL;
+    unsigned char score[SCORE_LEN];
+    graft__match tmp;
+    for (size_t i = 0; i < r->n; i++) {
+        const graft__route *rt = &r->routes[i];
+        if (!rt->is_ws && rt->nsegs <= GRAFT_ROUTE_MAX_SEGMENTS && try_match(rt, path, plen, &tmp, score))
+            return rt;
+    }
+    return NULL;
 }
 
 void graft__router_free(graft_router *r)

@@ -33,7 +33,8 @@ typedef struct graft__route {
     atomic_uint_fast64_t mode_seq;
 } graft__route;
 
-/* A match: the route and its captures as raw (still encoded) spans of the path. */
+/* A match: the route and its captures as spans of the path it was matched on (the decoded
+ * path, graft__path_decode: valid as long as that buffer is; whoever keeps a match copies them). */
 typedef struct graft__match {
     const graft__route *route;
     size_t nparams;
@@ -49,10 +50,17 @@ struct graft_router {
     char err[512];              /* why the last graft_route failed */
 };
 
-/* Finds the best route for method and raw path; 1 when found, else 0. With head_as_get,
- * HEAD also matches GET routes (graft-serve: no app to answer it). */
+/* Finds the best route for method and path; 1 when found, else 0. path is the DECODED path
+ * (graft__path_decode), as Starlette matches scope["path"]: segments split on its '/', so a
+ * capture never spans an encoded "%2F" (but {rest:path} takes it as '/'), and literal segments
+ * compare byte for byte with the decoded text. With head_as_get, HEAD also matches GET routes
+ * (graft-serve without FastAPI routing: no app to answer it). Allocates nothing. */
 int graft__router_match(const graft_router *r, const char *method, size_t mlen, const char *path,
                         size_t plen, int websocket, int head_as_get, graft__match *m);
+/* The first registered HTTP route (any method) whose template matches the decoded path, or
+ * NULL: the route whose methods Starlette's 405 lists (its first partial match), and the test
+ * behind its trailing-slash redirect. */
+const graft__route *graft__router_path_route(const graft_router *r, const char *path, size_t plen);
 /* Frees every route. */
 void graft__router_free(graft_router *r);
 

@@ -27,6 +27,7 @@ typedef struct opts {
     const char *host, *uds;
     const char *metrics, *control; /* --metrics HOST:PORT, --control PATH */
     int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
+    int fastapi_routing; /* --fastapi-routing: unrouted requests answered as FastAPI's router */
     int ws, ws_deflate, ws_queue;
     long ws_max_size;
     double ws_ping_interval, ws_ping_timeout;
@@ -77,6 +78,7 @@ static void usage(FILE *f)
             "  --no-date-header  --ws auto|none  --ws-max-size B (%ld)  --ws-max-queue N (%d)\n"
             "  --ws-ping-interval S (%g)  --ws-ping-timeout S (%g)  --ws-per-message-deflate true|false\n"
             "  --metrics HOST:PORT (Prometheus /metrics, all workers)  --control PATH (graft ctl)\n"
+            "  --fastapi-routing (404/405 JSON, no HEAD for GET routes, trailing-slash 307: as FastAPI)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
@@ -161,7 +163,9 @@ static int parse(opts *o, int argc, char **argv)
             if (k < 0 || (size_t)k >= sizeof o->headers - o->headers_len)
                 return -1;
             o->headers_len += (size_t)k;
-        } else if (strcmp(a, "--no-access-log") == 0)
+        } else if (strcmp(a, "--fastapi-routing") == 0)
+            o->fastapi_routing = 1;
+        else if (strcmp(a, "--no-access-log") == 0)
             o->access_log = 0;
         else if (strcmp(a, "--access-log") == 0)
             o->access_log = 1;
@@ -271,6 +275,7 @@ static int serve(const opts *o, const listeners *ls)
     int hl = snprintf(hdrs, sizeof hdrs, "%s%.*s", o->server_header ? "server: graft\r\n" : "",
                       (int)o->headers_len, o->headers);
     graft__native_set_next(nat, NULL, NULL);
+    graft__native_set_fastapi_routing(nat, o->fastapi_routing); /* cannot fail: no next */
     nat->access_log = o->access_log ? access_log : NULL;
     graft__metrics *mx = NULL;
     graft__admin admin = {.shared = ls->shared, .has_app = 0};

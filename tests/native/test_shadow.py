@@ -110,6 +110,27 @@ def test_clients_get_the_app_and_the_log_names_exactly_the_wrong_answers(native_
     assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
 
 
+def test_replay_gets_the_decoded_captures(native_libs, tmp_path):
+    # The captures are slices of the path decoded in deliver, gone by the time the runner
+    # replays: the shadow keeps copies. An encoded id ("%31%34" is "14") replays as 14, so it
+    # matches the app; an encoded 13 still shows the port's bug, with the decoded name.
+    log = tmp_path / "shadow.log"
+    srv = _serve(native_libs, "--route-mode", "GET /items/{id}=shadow", "--shadow-log", log)
+    try:
+        with Conn(srv.port) as c:
+            for path in ("/items/%31%34", "/items/%31%33"):
+                r = c.request("GET", path)
+                assert r.status == 200, r
+        lines, text = _lines(log, 1)
+        time.sleep(0.3)
+        lines, text = _lines(log, 1)
+    finally:
+        stop_and_check(srv)
+    assert len(lines) == 1, text
+    assert lines[0]["request"]["path"] == "/items/%31%33", text
+    assert lines[0]["native"]["body"] == '{"id":13,"name":"item-13!"}', text
+
+
 def test_sampling_replays_p_percent(native_libs, tmp_path):
     log = tmp_path / "shadow.log"
     srv = _serve(native_libs, "--route-mode", "GET /who=shadow:30", "--shadow-log", log)
