@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "../native/native.h"
 #include "serve_admin.h"
+#include "serve_openapi.h"
 #include "shared.h"
 #include "status.h"
 
@@ -26,6 +27,9 @@ typedef struct opts {
     size_t nnative;
     const char *host, *uds;
     const char *metrics, *control; /* --metrics HOST:PORT, --control PATH */
+    const char *openapi;           /* --openapi FILE, read once into openapi_text */
+    char *openapi_text;
+    size_t openapi_len;
     int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
     int ws, ws_deflate, ws_queue;
     long ws_max_size;
@@ -77,6 +81,7 @@ static void usage(FILE *f)
             "  --no-date-header  --ws auto|none  --ws-max-size B (%ld)  --ws-max-queue N (%d)\n"
             "  --ws-ping-interval S (%g)  --ws-ping-timeout S (%g)  --ws-per-message-deflate true|false\n"
             "  --metrics HOST:PORT (Prometheus /metrics, all workers)  --control PATH (graft ctl)\n"
+            "  --openapi FILE (route contracts: `graft openapi APP > FILE`, or a plain openapi.json)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
@@ -106,6 +111,8 @@ static int parse(opts *o, int argc, char **argv)
             o->metrics = v;
         else if (ARG("--control"))
             o->control = v;
+        else if (ARG("--openapi"))
+            o->openapi = v;
         else if (ARG("--threads"))
             o->threads = atoi(v);
         else if (ARG("--workers"))
@@ -267,6 +274,12 @@ static int serve(const opts *o, const listeners *ls)
         fprintf(stderr, "graft-serve: %s\n", err);
         return 3;
     }
+    /* A single worker reports here; several were checked by main() before the fork. */
+    if (o->openapi_text &&
+        graft__serve_set_contracts(nat, o->openapi_text, o->openapi_len, o->workers == 1) != 0) {
+        graft__native_free(nat);
+        return 3;
+    }
     char hdrs[4200];
     int hl = snprintf(hdrs, sizeof hdrs, "%s%.*s", o->server_header ? "server: graft\r\n" : "",
                       (int)o->headers_len, o->headers);
@@ -419,6 +432,20 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (o.openapi && graft__serve_read_openapi(o.openapi, &o.openapi_text, &o.openapi_len) < 0)
+        return 1;
+    if (o.openapi_text && o.workers > 1) { /* refuse before any worker starts */
+        graft__native *nat;
+        char err[1024] = "";
+        if (graft__native_new(&nat, o.natives, o.nnative, 0, err, sizeof err)) {
+            fprintf(stderr, "graft-serve: %s\n", err);
+            return 3;
+        }
+        int crc = graft__serve_set_contracts(nat, o.openapi_text, o.openapi_len, 1);
+        graft__native_free(nat);
+        if (crc != 0)
+            return 3;
+    }
     int lfd = bind_socket(&o);
     if (lfd < 0)
         return 1;

@@ -1,0 +1,85 @@
+"""`graft openapi MODULE:APP [--app-dir DIR]`: the app's OpenAPI document, for graft-serve.
+
+Prints the document the app itself serves (``app.openapi()``, FastAPI's), plus an ``x-graft``
+extension naming the FastAPI and Pydantic versions it came from: the route contracts of
+native routes (docs/KIT.md) reproduce those versions' validation, so graft-serve
+(``--openapi FILE``) can check the document was made with the versions the kit follows.
+Under graft the same document is read at start-up (``contracts_text``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from graft.config import ImportFromStringError, import_from_string
+
+
+def find_openapi(app: Any) -> Any:
+    """The app's ``openapi`` method, looking through middleware (each wraps the next as
+    ``.app``); None for an app without one (plain Starlette, any other ASGI app)."""
+    seen = 0
+    while app is not None and seen < 32:
+        fn = getattr(app, "openapi", None)
+        if callable(fn):
+            return fn
+        app = getattr(app, "app", None)
+        seen += 1
+    return None
+
+
+def versions() -> dict[str, str]:
+    """The installed FastAPI and Pydantic versions (those missing are left out)."""
+    out = {}
+    try:
+        import fastapi
+
+        out["fastapi"] = fastapi.__version__
+    except ImportError:
+        pass
+    try:
+        import pydantic
+
+        out["pydantic"] = pydantic.VERSION
+    except ImportError:
+        pass
+    return out
+
+
+def document(app: Any) -> dict | None:
+    """The app's OpenAPI document with the ``x-graft`` extension, or None without one."""
+    fn = find_openapi(app)
+    if fn is None:
+        return None
+    doc = dict(fn())
+    doc["x-graft"] = versions()
+    return doc
+
+
+def contracts_text(app: Any) -> str | None:
+    """The document as JSON text for Server.set_contracts, or None (no openapi())."""
+    doc = document(app)
+    return None if doc is None else json.dumps(doc, ensure_ascii=False)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="graft openapi", description=__doc__.splitlines()[0])
+    parser.add_argument("app", help="the app, as MODULE:ATTRIBUTE")
+    parser.add_argument("--app-dir", default=".", help="look for MODULE here first [default: .]")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, os.path.abspath(args.app_dir))
+    try:
+        app = import_from_string(args.app)
+    except ImportFromStringError as exc:
+        print(f"Error loading ASGI app. {exc}", file=sys.stderr)
+        return 1
+    doc = document(app)
+    if doc is None:
+        print(f"Error: {args.app} has no openapi() (not a FastAPI app)", file=sys.stderr)
+        return 1
+    json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
