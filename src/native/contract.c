@@ -16,9 +16,7 @@ static const char *const methods[] = {"get", "put", "post", "delete", "options",
 /* Records why the operation is unsupported (the first reason only). */
 static int mark(graft__contract *c, const char *what)
 {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s %s: %s", c->method, c->template, what);
-    if (!c->unsupported && !(c->unsupported = strdup(msg)))
+    if (!c->unsupported && !(c->unsupported = strdup(what)))
         return -ENOMEM;
     return 0;
 }
