@@ -61,8 +61,9 @@ static int bounds(graft__param *p, json_t *s, char *why, size_t whylen)
             continue;
         if (p->type == GRAFT__T_INT) {
             if (!is_int(v))
-                return unsup(why, whylen, "%s %s on an integer (not an integer)", keys[i].key,
-                             json_is_boolean(v) ? "as a boolean (OpenAPI 3.0)" : "");
+                return unsup(why, whylen, json_is_boolean(v) ? "%s as a boolean (OpenAPI 3.0)"
+                                                             : "%s on an integer that is not an integer",
+                             keys[i].key);
             int64_t x = json_integer_value(v);
             int64_t *dst[] = {&p->irules.gt, &p->irules.ge, &p->irules.lt, &p->irules.le,
                               &p->irules.multiple_of};
