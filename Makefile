@@ -56,7 +56,7 @@ UNIT_DEPS_core/test_metrics  := src/core/shared.c src/core/metrics.c src/core/me
 UNIT_DEPS_native/test_json   := src/native/json.c src/core/json_str.c src/core/buf.c src/core/utf8.c
 UNIT_DEPS_native/test_router := src/native/router.c
 UNIT_DEPS_native/test_kit    := $(wildcard src/native/kit/*.c) src/core/json_str.c src/core/buf.c src/core/utf8.c
-UNIT_DEPS_native/test_contract := src/native/contract.c src/native/contract_schema.c $(wildcard src/native/kit/*.c) src/core/json_str.c src/core/buf.c src/core/utf8.c
+UNIT_DEPS_native/test_contract := src/native/contract.c src/native/contract_schema.c src/native/contract_rules.c $(wildcard src/native/kit/*.c) src/core/json_str.c src/core/buf.c src/core/utf8.c
 # Libraries a unit test links besides libm.
 UNIT_LIBS_native/test_contract := -ljansson
 UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h src/native/kit/*.h) tests/unit/unit.h

@@ -87,5 +87,15 @@ void graft__contracts_free(graft__contracts *c);
 struct json_t;
 int graft__contract_param(graft__param *p, struct json_t *param, struct json_t *doc,
                           const char *tmpl, char *why, size_t whylen);
+/* contract_rules.c, for contract_schema.c. Each returns 0, 1 (unsupported: the construct
+ * named in why) or -ENOMEM. graft__contract_unsup writes why and returns 1. */
+int graft__contract_unsup(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The numeric bounds of schema s into p's int or float rules (p->type set). */
+int graft__contract_bounds(graft__param *p, struct json_t *s, char *why, size_t whylen);
+/* The enum of the component schema s: p becomes a str or int enum, its "expected" text built. */
+int graft__contract_enum(graft__param *p, struct json_t *s, char *why, size_t whylen);
+/* The default d (NULL or null: none), converted to p's type (FastAPI never validates it). */
+int graft__contract_default(graft__param *p, struct json_t *d, char *why, size_t whylen);
 /* Frees what graft__contract_param allocated in p. */
 void graft__contract_param_free(graft__param *p);

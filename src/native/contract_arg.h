@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "contract.h"
+#include "kit/errors.h"
 
 /* One scalar: the field its type uses (i for int and int enum, f, b; s/n for every type: the
  * text as given, NUL-terminated). */
@@ -28,5 +30,25 @@ struct graft__arg {
     char *own;
 };
 typedef struct graft__arg graft__arg;
+
+/* Where the 422's entries go, and whether one input could not be reproduced. */
+typedef struct graft__vstate {
+    graft__buf body;
+    size_t nerr;
+    int unsupported;
+    int has_app;
+} graft__vstate;
+
+/* contract_value.c. Each returns 0 or a negative code. */
+/* Appends e (its loc set here: [in, name] and, for index >= 0, the list index). */
+int graft__contract_error(graft__vstate *v, const graft__param *p, int64_t index, graft__kit_error *e);
+/* A value the kit cannot judge exactly: marks v unsupported (graft declines), or under
+ * graft-serve appends a graft_unsupported entry quoting the value (s, n bytes). */
+int graft__contract_unsupported(graft__vstate *v, const graft__param *p, int64_t index, const char *s,
+                                size_t n);
+/* Coerces and checks the value s (n bytes, NUL-terminated) of p into out; an invalid one is
+ * appended as an error. */
+int graft__contract_value(graft__vstate *v, const graft__param *p, int64_t index, const char *s,
+                          size_t n, graft__arg_val *out);
 
 #endif

@@ -5,158 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "contract.h"
-#include "json_str.h"
-#include "kit/datetime.h"
-#include "kit/errors.h"
-#include "native_req.h"
 #include "contract_arg.h"
-
-/* Where the 422's entries go, and whether one input could not be reproduced. */
-typedef struct vstate {
-    graft__buf body;
-    size_t nerr;
-    int unsupported;
-    int has_app;
-} vstate;
-
-/* One error: appended as an entry; loc is [in, name] plus the item index for a list. */
-static int add_error(vstate *v, const graft__param *p, int64_t index, graft__kit_error *e)
-{
-    static const char *const ins[] = {"path", "query", "header", "cookie"};
-    graft__kit_loc loc[3] = {{ins[p->in], strlen(ins[p->in]), 0}, {p->name, strlen(p->name), 0},
-                             {NULL, 0, index}};
-    e->loc = loc;
-    e->nloc = index >= 0 ? 3 : 2;
-    if (v->nerr++ && graft__buf_append(&v->body, ",", 1) < 0)
-        return -ENOMEM;
-    int rc = graft__kit_detail_entry(&v->body, e);
-    if (rc == GRAFT__KIT_UNSUPPORTED) {
-        v->unsupported = 1;
-        return 0;
-    }
-    return rc;
-}
-
-/* graft-serve's answer for an input the kit cannot judge exactly (no app to decline to):
- * an entry of its own type, documented in docs/KIT.md. */
-static int add_unsupported(vstate *v, const graft__param *p, int64_t index, const char *s, size_t n)
-{
-    if (v->has_app) {
-        v->unsupported = 1;
-        return 0;
-    }
-    static const char *const ins[] = {"path", "query", "header", "cookie"};
-    graft__buf *b = &v->body;
-    char idx[32];
-    int rc = (v->nerr++ ? graft__buf_append(b, ",", 1) : 0);
-    rc = rc ? rc : graft__buf_append(b, GRAFT__STRLIT("{\"type\":\"graft_unsupported\",\"loc\":[\""));
-    rc = rc ? rc : graft__buf_append(b, ins[p->in], strlen(ins[p->in]));
-    rc = rc ? rc : graft__buf_append(b, GRAFT__STRLIT("\","));
-    rc = rc ? rc : graft__json_str(b, p->name, strlen(p->name));
-    if (!rc && index >= 0)
-        rc = graft__buf_append(b, idx, (size_t)snprintf(idx, sizeof idx, ",%lld", (long long)index));
-    rc = rc ? rc : graft__buf_append(b, GRAFT__STRLIT("],\"msg\":\"Input not supported by graft-serve\",\"input\":"));
-    rc = rc ? rc : graft__json_str(b, s, n);
-    rc = rc ? rc : graft__buf_append(b, "}", 1);
-    return rc;
-}
-
-/* The bound a failed constraint names, as the error's ctx wants it. */
-static graft__kit_value bound_of(const graft__param *p, int type)
-{
-    graft__kit_value l = {0};
-    int idx = type == GRAFT__KIT_E_GREATER_THAN ? 0 : type == GRAFT__KIT_E_GREATER_THAN_EQUAL ? 1
-            : type == GRAFT__KIT_E_LESS_THAN ? 2 : type == GRAFT__KIT_E_LESS_THAN_EQUAL ? 3 : 4;
-    if (p->type == GRAFT__T_NUMBER) {
-        const double f[] = {p->frules.gt, p->frules.ge, p->frules.lt, p->frules.le, p->frules.multiple_of};
-        l.kind = GRAFT__KIT_V_FLOAT;
-        l.f = f[idx];
-    } else {
-        const int64_t i[] = {p->irules.gt, p->irules.ge, p->irules.lt, p->irules.le, p->irules.multiple_of};
-        l.kind = GRAFT__KIT_V_INT;
-        l.i = i[idx];
-    }
-    return l;
-}
-
-/* Coerces and checks one string value s (n bytes, NUL-terminated) into out. */
-static int one_value(vstate *v, const graft__param *p, int64_t index, const char *s, size_t n,
-                     graft__arg_val *out)
-{
-    graft__kit_value in = {.kind = GRAFT__KIT_V_STR, .s = s, .n = n};
-    graft__kit_error e = {0};
-    int rc = 0;
-    out->s = s;
-    out->n = n;
-    switch (p->type) {
-    case GRAFT__T_INT:
-        rc = graft__kit_int_from_str(s, n, &out->i);
-        if (rc == 0)
-            rc = graft__kit_int_check(&p->irules, out->i);
-        if (rc >= GRAFT__KIT_E_GREATER_THAN && rc <= GRAFT__KIT_E_MULTIPLE_OF)
-            e.limit = bound_of(p, rc);
-        break;
-    case GRAFT__T_NUMBER:
-        rc = graft__kit_float_from_str(s, n, &out->f);
-        if (rc == 0)
-            rc = graft__kit_float_check(&p->frules, out->f);
-        if (rc >= GRAFT__KIT_E_GREATER_THAN && rc <= GRAFT__KIT_E_MULTIPLE_OF)
-            e.limit = bound_of(p, rc);
-        break;
-    case GRAFT__T_BOOL:
-        rc = graft__kit_bool_from_str(s, n, &out->b);
-        break;
-    case GRAFT__T_STR:
-        rc = graft__kit_str_check(&p->srules, s, n);
-        e.length = rc == GRAFT__KIT_E_STRING_TOO_SHORT ? p->srules.min_length : p->srules.max_length;
-        if (rc == GRAFT__KIT_E_STRING_PATTERN_MISMATCH) {
-            e.text = p->pattern;
-            e.text_n = strlen(p->pattern);
-        }
-        break;
-    case GRAFT__T_UUID: {
-        uint8_t u[16];
-        rc = graft__kit_uuid_from_str(s, n, u);
-        break;
-    }
-    case GRAFT__T_DATETIME: {
-        graft__kit_datetime dt;
-        rc = graft__kit_datetime_from_str(s, n, &dt);
-        break;
-    }
-    case GRAFT__T_STR_ENUM:
-    case GRAFT__T_INT_ENUM: {
-        size_t k = 0;
-        rc = p->type == GRAFT__T_STR_ENUM
-                 ? graft__kit_enum_str((const char *const *)p->members, p->nmembers, &in, &k)
-                 : graft__kit_enum_int(p->imembers, p->nmembers, &in, &k);
-        if (rc == 0 && p->type == GRAFT__T_INT_ENUM)
-            out->i = p->imembers[k];
-        e.text = p->expected;
-        e.text_n = p->expected_n;
-        break;
-    }
-    }
-    if (rc == GRAFT__KIT_UNSUPPORTED)
-        return add_unsupported(v, p, index, s, n);
-    if (rc < 0)
-        return rc;
-    if (rc > 0) {
-        e.type = rc;
-        e.input = in;
-        return add_error(v, p, index, &e);
-    }
-    return 0;
-}
+#include "native_req.h"
 
 /* A header or cookie value as Starlette gives it to FastAPI: latin-1 decoded, which equals
  * the bytes only for ASCII; copied to be NUL-terminated. */
-static int own_copy(vstate *v, const graft__param *p, graft__arg *a, const char *s, size_t n)
+static int own_copy(graft__vstate *v, const graft__param *p, graft__arg *a, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] >= 0x80)
-            return add_unsupported(v, p, -1, s, n) < 0 ? -ENOMEM : 1;
+            return graft__contract_unsupported(v, p, -1, s, n) < 0 ? -ENOMEM : 1;
     if (!(a->own = malloc(n + 1)))
         return -ENOMEM;
     memcpy(a->own, s, n);
@@ -195,8 +53,21 @@ static int find_cookie(const char *h, size_t hl, const char *name, const char **
     return found;
 }
 
+/* Whether s holds a byte that Starlette would read differently from the kit: non-ASCII
+ * (Starlette decodes the query string and headers as latin-1) or, with ctl, a control
+ * character other than tab (Python's str.strip() also strips \x1c-\x1f in cookies). */
+static int unusual(const char *s, size_t n, int ctl)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || (ctl && c < 0x20 && c != '\t'))
+            return 1;
+    }
+    return 0;
+}
+
 /* Reads and checks parameter p into a. */
-static int one_param(vstate *v, struct graft_request *gr, const graft__param *p, graft__arg *a)
+static int one_param(graft__vstate *v, struct graft_request *gr, const graft__param *p, graft__arg *a)
 {
     const char *s = NULL;
     size_t n = 0, count = 0;
@@ -210,6 +81,8 @@ static int one_param(vstate *v, struct graft_request *gr, const graft__param *p,
         }
         break;
     case GRAFT__IN_QUERY:
+        if (unusual(gr->query_z, strlen(gr->query_z), 0)) /* raw non-ASCII: latin-1 in Starlette */
+            return graft__contract_unsupported(v, p, -1, gr->query_z, strlen(gr->query_z));
         count = graft_query_all(gr, p->name, NULL, NULL, 0);
         break;
     case GRAFT__IN_HEADER:
@@ -218,10 +91,12 @@ static int one_param(vstate *v, struct graft_request *gr, const graft__param *p,
     case GRAFT__IN_COOKIE: {
         size_t hl;
         const char *h = graft_header(gr, "cookie", &hl);
+        if (h && unusual(h, hl, 1))
+            return graft__contract_unsupported(v, p, -1, h, hl);
         if (!h || !find_cookie(h, hl, p->name, &s, &n))
             s = NULL;
         else if (n >= 2 && s[0] == '"' && s[n - 1] == '"') /* http.cookies._unquote: not reproduced */
-            return add_unsupported(v, p, -1, s, n);
+            return graft__contract_unsupported(v, p, -1, s, n);
         break;
     }
     }
@@ -242,9 +117,9 @@ static int one_param(vstate *v, struct graft_request *gr, const graft__param *p,
         if (p->is_list) {
             a->count = count;
             for (size_t i = 0; i < count && rc >= 0; i++)
-                rc = one_value(v, p, (int64_t)i, vals[i], lens[i], &a->items[i]);
+                rc = graft__contract_value(v, p, (int64_t)i, vals[i], lens[i], &a->items[i]);
         } else {
-            rc = one_value(v, p, -1, vals[count - 1], lens[count - 1], &a->one);
+            rc = graft__contract_value(v, p, -1, vals[count - 1], lens[count - 1], &a->one);
         }
         free(vals);
         free(lens);
@@ -257,11 +132,11 @@ static int one_param(vstate *v, struct graft_request *gr, const graft__param *p,
     }
     if (s) {
         a->has = 1;
-        return one_value(v, p, -1, s, n, &a->one);
+        return graft__contract_value(v, p, -1, s, n, &a->one);
     }
     if (p->required) {
         graft__kit_error e = {.type = GRAFT__KIT_E_MISSING, .input = {.kind = GRAFT__KIT_V_NULL}};
-        return add_error(v, p, -1, &e);
+        return graft__contract_error(v, p, -1, &e);
     }
     a->has = p->has_default;
     a->one.i = p->def_i;
@@ -291,7 +166,7 @@ static int validate(struct graft_request *gr)
     if (!(gr->args = calloc(c->nparams ? c->nparams : 1, sizeof *gr->args)))
         return GRAFT_ENOMEM;
     gr->nargs = c->nparams;
-    vstate v = {.has_app = has_app};
+    graft__vstate v = {.has_app = has_app};
     int rc = graft__buf_append(&v.body, GRAFT__STRLIT("{\"detail\":["));
     for (size_t i = 0; i < c->nparams && rc >= 0 && !v.unsupported; i++)
         rc = one_param(&v, gr, &c->params[i], &gr->args[i]);

@@ -60,7 +60,8 @@ HEADERS = [
     [("cookie", "session=x")],
     [("cookie", "session=1; session=2")],
 ]
-DECLINED_HEADERS = [[("cookie", 'session="5"')], [("x-token", "\xe9t\xe9")]]
+DECLINED_HEADERS = [[("cookie", 'session="5"')], [("x-token", "\xe9t\xe9")],
+                    [("cookie", "\xa0session=5")]]
 
 
 def _rand_requests(n: int, seed: int) -> list[tuple[str, list]]:
