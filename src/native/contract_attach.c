@@ -63,6 +63,5 @@ int graft__native_set_contracts(graft__native *n, const char *json, size_t len, 
     }
     n->contracts = cs;
     n->route_contract = rc_;
-    n->contract_has_app = has_app;
     return unsupported;
 }

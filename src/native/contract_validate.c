@@ -160,7 +160,7 @@ static const graft__contract *contract_of(struct graft_request *gr)
 static int validate(struct graft_request *gr)
 {
     const graft__contract *c = contract_of(gr);
-    int has_app = gr->nat->contract_has_app;
+    int has_app = gr->nat->next != NULL; /* graft: an app to decline to; graft-serve: none */
     if (!c || c->unsupported) /* graft-serve refuses to start with an unsupported contract */
         return has_app ? GRAFT_DECLINE : GRAFT_OK;
     if (!(gr->args = calloc(c->nparams ? c->nparams : 1, sizeof *gr->args)))

@@ -63,11 +63,9 @@ typedef struct graft__native {
     struct graft__shadow_runner *shadow;
     /* Route contracts (contract.h), set before serving by graft__native_set_contracts: the
      * parsed document and, per route (same index as router.routes), its contract or NULL.
-     * contract_has_app: an app stands behind (graft: graft_validate may decline) or not
-     * (graft-serve: it never does). */
+     * Whether graft_validate may decline is whether an app stands behind (next != NULL). */
     struct graft__contracts *contracts;
     const struct graft__contract **route_contract;
-    int contract_has_app;
 } graft__native;
 
 /* Threads of the pool that runs GRAFT_ROUTE_BLOCKING handlers unless the embedder says

@@ -236,3 +236,16 @@ def test_graft_serve_refuses_unsupported(native_libs, tmp_path):
     err = p.stderr.decode()
     assert ("Native route GET /kit/literal: contract not supported by the kit: parameter mode "
             "(query): an inline enum (a Literal: literal_error)") in err, err
+
+
+def test_no_contract_declines(native_libs):
+    """An app without these operations (tests/apps/native_app.py): kit.c's routes have no
+    contract, so graft_validate declines and the app answers (its own 404)."""
+    srv = Server("native_app:app", ["--native", str(native_libs["kit"]), "--log-level", "debug"],
+                 impl="graft").start()
+    try:
+        r = request(srv.port, "GET", "/kit/items/5")
+        assert r.status == 404 and json.loads(r.body) == {"detail": "Not Found"}, r
+        assert "Native route GET /kit/items/{id}: no operation in the OpenAPI document" in srv.output()
+    finally:
+        stop_and_check(srv)
