@@ -274,9 +274,8 @@ static int serve(const opts *o, const listeners *ls)
         fprintf(stderr, "graft-serve: %s\n", err);
         return 3;
     }
-    /* A single worker reports here; several were checked by main() before the fork. */
-    if (o->openapi_text &&
-        graft__serve_set_contracts(nat, o->openapi_text, o->openapi_len, o->workers == 1) != 0) {
+    /* main() checked the document and reported before binding */
+    if (o->openapi_text && graft__serve_set_contracts(nat, o->openapi_text, o->openapi_len, 0) != 0) {
         graft__native_free(nat);
         return 3;
     }
@@ -434,7 +433,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (o.openapi && graft__serve_read_openapi(o.openapi, &o.openapi_text, &o.openapi_len) < 0)
         return 1;
-    if (o.openapi_text && o.workers > 1) { /* refuse before any worker starts */
+    /* Refuse before binding or forking: the libraries are loaded once more here, only to
+     * match their routes with the document (as `graft routes` does). */
+    if (o.openapi_text) {
         graft__native *nat;
         char err[1024] = "";
         if (graft__native_new(&nat, o.natives, o.nnative, 0, err, sizeof err)) {
