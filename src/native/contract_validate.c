@@ -100,29 +100,26 @@ static int one_param(graft__vstate *v, struct graft_request *gr, const graft__pa
         break;
     }
     }
-    if (p->in == GRAFT__IN_QUERY && count) {
-        /* A list takes every value; a scalar the last one, as Starlette's QueryParams.get */
+    if (p->in == GRAFT__IN_QUERY && count && !p->is_list) {
+        /* a scalar takes the last value, as Starlette's QueryParams.get (graft_query_all has
+         * split the query into gr->qk / qv already) */
+        for (size_t i = gr->nq; i-- > 0;)
+            if (strcmp(gr->qk[i], p->name) == 0) {
+                a->has = 1;
+                return graft__contract_value(v, p, -1, gr->qv[i], gr->qvl[i], &a->one);
+            }
+    }
+    if (p->in == GRAFT__IN_QUERY && count) { /* a list takes every value, in order */
         if (!(a->items = calloc(count, sizeof *a->items)))
             return -ENOMEM;
-        const char **vals = malloc(count * sizeof *vals);
-        size_t *lens = malloc(count * sizeof *lens);
-        if (!vals || !lens) {
-            free(vals);
-            free(lens);
-            return -ENOMEM;
-        }
-        graft_query_all(gr, p->name, vals, lens, count);
         a->has = 1;
         rc = 0;
-        if (p->is_list) {
-            a->count = count;
-            for (size_t i = 0; i < count && rc >= 0; i++)
-                rc = graft__contract_value(v, p, (int64_t)i, vals[i], lens[i], &a->items[i]);
-        } else {
-            rc = graft__contract_value(v, p, -1, vals[count - 1], lens[count - 1], &a->one);
-        }
-        free(vals);
-        free(lens);
+        for (size_t i = 0; i < gr->nq && a->count < count && rc >= 0; i++)
+            if (strcmp(gr->qk[i], p->name) == 0) {
+                rc = graft__contract_value(v, p, (int64_t)a->count, gr->qv[i], gr->qvl[i],
+                                           &a->items[a->count]);
+                a->count++;
+            }
         return rc;
     }
     if (s && (p->in == GRAFT__IN_HEADER || p->in == GRAFT__IN_COOKIE)) {
