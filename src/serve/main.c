@@ -489,6 +489,7 @@ int main(int argc, char **argv)
         graft__shared_set_workers(ls.shared, o.workers);
     }
     int rc = o.workers > 1 ? supervise(&o, &ls) : serve(&o, &ls);
+    free(o.openapi_text);
     if (o.control)
         unlink(o.control);
     return rc;
