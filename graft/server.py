@@ -188,6 +188,8 @@ class Server:
         for line in self.core.set_contracts(text):
             if line.startswith("W "):
                 logger.warning("Native route %s", line[2:])
+            elif line.startswith("V "):
+                logger.warning("Route contracts: %s", line[2:])
             else:
                 logger.debug("Native route %s", line[2:])
 

@@ -115,6 +115,11 @@ int graft__contracts_parse(const char *text, size_t len, graft__contracts **out,
                 rc = operation(c, op, item, doc);
         }
     }
+    json_t *xg = json_object_get(doc, "x-graft");
+    const char *fv = json_string_value(json_object_get(xg, "fastapi"));
+    const char *pv = json_string_value(json_object_get(xg, "pydantic"));
+    if (rc == 0 && ((fv && !(cs->fastapi = strdup(fv))) || (pv && !(cs->pydantic = strdup(pv)))))
+        rc = -ENOMEM;
     json_decref(doc);
     if (rc < 0) {
         graft__contracts_free(cs);
@@ -164,5 +169,7 @@ void graft__contracts_free(graft__contracts *c)
         free(c->ops[i].unsupported);
     }
     free(c->ops);
+    free(c->fastapi);
+    free(c->pydantic);
     free(c);
 }

@@ -66,7 +66,13 @@ typedef struct graft__contract {
 typedef struct graft__contracts {
     graft__contract *ops;
     size_t n;
+    /* The versions the document's "x-graft" names (`graft openapi`), or NULL. */
+    char *fastapi, *pydantic;
 } graft__contracts;
+
+/* The FastAPI and Pydantic releases the kit reproduces (prefixes of their versions). */
+#define GRAFT__KIT_FASTAPI "0.165."
+#define GRAFT__KIT_PYDANTIC "2.14."
 
 /* Parses an OpenAPI 3.x document (JSON text). Returns 0 with *out set, or a negative code
  * with a message in err (not JSON, no "paths" object, out of memory). */

@@ -35,6 +35,17 @@ int graft__native_set_contracts(graft__native *n, const char *json, size_t len, 
         return GRAFT_ENOMEM;
     }
     int unsupported = 0;
+    /* A document `graft openapi` wrote under other releases: the kit follows the pinned ones */
+    const char *fv = cs->fastapi, *pv = cs->pydantic;
+    if ((fv && strncmp(fv, GRAFT__KIT_FASTAPI, strlen(GRAFT__KIT_FASTAPI)) != 0) ||
+        (pv && strncmp(pv, GRAFT__KIT_PYDANTIC, strlen(GRAFT__KIT_PYDANTIC)) != 0)) {
+        char l[300];
+        int k = snprintf(l, sizeof l, "V the document was written with FastAPI %s and Pydantic %s; "
+                         "the kit reproduces FastAPI %sx and Pydantic %sx\n", fv ? fv : "?",
+                         pv ? pv : "?", GRAFT__KIT_FASTAPI, GRAFT__KIT_PYDANTIC);
+        if (k > 0)
+            rc = graft__buf_append(report, l, (size_t)k < sizeof l ? (size_t)k : sizeof l - 1);
+    }
     for (size_t i = 0; i < n->router.n && rc >= 0; i++) {
         const graft__route *rt = &n->router.routes[i];
         if (rt->is_ws)

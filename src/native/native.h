@@ -122,7 +122,8 @@ void graft__admin_handle(void *ud, graft__req *r, int kind);
 /* Gives each route the contract of the document's operation with its method and template
  * (contract_attach.c). has_app: graft (a route the kit cannot serve declines) or graft-serve.
  * Appends one line per native HTTP route to report: "D METHOD TEMPLATE: contract, N
- * parameters", "D ...: no operation in the document", or "W ...: <why unsupported>". Returns
+ * parameters", "D ...: no operation in the document", or "W ...: <why unsupported>"; first, a
+ * line "V <text>" when the document's x-graft names other FastAPI/Pydantic releases. Returns
  * the number of unsupported routes, or a negative code with a message in err. Call once,
  * before serving. */
 int graft__native_set_contracts(graft__native *n, const char *json, size_t len, int has_app,

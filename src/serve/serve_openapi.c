@@ -60,7 +60,9 @@ int graft__serve_set_contracts(graft__native *nat, const char *text, size_t len,
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
             nl = end;
-        if (p[0] == 'W')
+        if (p[0] == 'V')
+            fprintf(stderr, "WARNING:  --openapi: %.*s\n", (int)(nl - p - 2), p + 2);
+        else if (p[0] == 'W')
             fprintf(stderr, "ERROR:    Native route %.*s (graft-serve has no app to decline to)\n",
                     (int)(nl - p - 2), p + 2);
         else if (verbose)

@@ -224,6 +224,17 @@ def test_graft_serve(servers, native_libs, serve_factory, tmp_path):
     assert c["status"] == 200 and json.loads(c["body"]) == {"mode": "zz"}
 
 
+def test_graft_serve_warns_other_versions(native_libs, serve_factory, tmp_path):
+    doc = _openapi_doc()
+    del doc["paths"]["/kit/literal"]
+    doc["x-graft"] = {"fastapi": "0.100.0", "pydantic": "2.14.4"}
+    f = tmp_path / "openapi.json"
+    f.write_text(json.dumps(doc))
+    sv = serve_factory([native_libs["kit"]], ["--openapi", str(f)])
+    assert ("WARNING:  --openapi: the document was written with FastAPI 0.100.0 and Pydantic 2.14.4; "
+            "the kit reproduces FastAPI 0.165.x and Pydantic 2.14.x") in sv.output(), sv.output()
+
+
 def test_graft_serve_refuses_unsupported(native_libs, tmp_path):
     f = tmp_path / "openapi.json"
     f.write_text(json.dumps(_openapi_doc()))

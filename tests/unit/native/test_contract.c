@@ -108,6 +108,13 @@ static void test_bad_documents(void)
           "not json", "%s", err);
     check(graft__contracts_parse("{}", 2, &cs, err, sizeof err) < 0 && strstr(err, "paths"),
           "no paths", "%s", err);
+    static const char xg[] = "{\"paths\":{},\"x-graft\":{\"fastapi\":\"0.100.0\",\"pydantic\":\"2.14.4\"}}";
+    cs = NULL;
+    check(graft__contracts_parse(xg, sizeof xg - 1, &cs, err, sizeof err) == 0 && cs && cs->n == 0 &&
+              cs->fastapi && strcmp(cs->fastapi, "0.100.0") == 0 && cs->pydantic &&
+              strcmp(cs->pydantic, "2.14.4") == 0,
+          "x-graft versions", "%s", err);
+    graft__contracts_free(cs);
 }
 
 int main(void)
