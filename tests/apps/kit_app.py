@@ -62,8 +62,9 @@ def items(
 
 
 @app.get("/kit/users/{name}")
-def users(name: Annotated[str, Path(min_length=2)], n: int, scores: Annotated[List[float], Query()] = []):
-    return {"name": name, "n": n, "scores_milli": [math.floor(s * 1000) for s in scores]}
+def users(name: Annotated[str, Path(min_length=2)], n: int, scores: Annotated[List[float], Query()] = [],
+          labels: Annotated[Optional[List[str]], Query()] = None):
+    return {"name": name, "n": n, "scores_milli": [math.floor(s * 1000) for s in scores], "labels": labels}
 
 
 @app.get("/kit/literal")

@@ -42,6 +42,7 @@ FIXED = [
     "/kit/users/bob",
     "/kit/users/bob?n=3&scores=0.1&scores=-2.5e1",
     "/kit/users/%C3%BCber?n=1",
+    "/kit/users/bob?n=1&labels=a&labels=&labels=%C3%BC+x&labels=%22q%22",
 ]
 # Declined by the kit under graft: the app answers.
 DECLINED = [
@@ -83,6 +84,8 @@ def _rand_requests(n: int, seed: int) -> list[tuple[str, list]]:
                 q.append(("n", rnd.choice(ints)))
             for _ in range(rnd.randrange(3)):
                 q.append(("scores", rnd.choice(floats)))
+            for _ in range(rnd.choice([0, 0, 1, 2])):
+                q.append(("labels", rnd.choice(strs)))
         else:
             path = "/kit/items/" + urllib.parse.quote(rnd.choice(ints) or "1", safe="")
             q = []

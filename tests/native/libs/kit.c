@@ -102,6 +102,18 @@ static int users(graft_request *req, void *st)
     for (size_t i = 0; i < graft_arg_count(req, "scores"); i++)
         graft_json_int(j, (int64_t)floor(graft_arg_number_at(req, "scores", i) * 1000));
     graft_json_array_end(j);
+    graft_json_key(j, "labels");
+    if (graft_arg_has(req, "labels")) {
+        graft_json_array_begin(j);
+        for (size_t i = 0; i < graft_arg_count(req, "labels"); i++) {
+            size_t n;
+            const char *s = graft_arg_str_at(req, "labels", i, &n);
+            graft_json_string(j, s, n);
+        }
+        graft_json_array_end(j);
+    } else {
+        graft_json_null(j);
+    }
     graft_json_object_end(j);
     return graft_respond_json(req, 200, j);
 }
