@@ -185,7 +185,12 @@ class Server:
             return
         if text is None:
             return
-        for line in self.core.set_contracts(text):
+        try:
+            lines = self.core.set_contracts(text)
+        except ValueError as exc:  # not a document the native layer can read
+            logger.warning("Route contracts: %s; native routes get none.", exc)
+            return
+        for line in lines:
             if line.startswith("W "):
                 logger.warning("Native route %s", line[2:])
             elif line.startswith("V "):
