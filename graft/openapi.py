@@ -49,12 +49,50 @@ def versions() -> dict[str, str]:
     return out
 
 
+# What the document cannot say, named per operation as "x-graft-unsupported" (the native
+# layer then treats the operation as unsupported): FastAPI validates the parameters of
+# dependencies (Depends) before the endpoint's own, and the document lists them after.
+DEPENDENCY_PARAMS = ("parameters of dependencies (Depends): FastAPI validates them before the "
+                     "endpoint's own, in an order the document does not show")
+
+
+def _has_dependency_params(dependant: Any) -> bool:
+    for sub in getattr(dependant, "dependencies", None) or []:
+        if any(getattr(sub, k, None) for k in ("path_params", "query_params", "header_params",
+                                               "cookie_params", "body_params")):
+            return True
+        if _has_dependency_params(sub):
+            return True
+    return False
+
+
+def _mark_unsupported(app: Any, doc: dict) -> None:
+    """Adds x-graft-unsupported to the operations of routes whose dependencies take
+    parameters (routes of the app itself and of included routers; a mounted sub-app has a
+    document of its own)."""
+    seen = 0
+    while app is not None and seen < 32 and not isinstance(getattr(app, "routes", None), list):
+        app = getattr(app, "app", None)
+        seen += 1
+    paths = doc.get("paths") or {}
+    for route in getattr(app, "routes", None) or []:
+        dependant = getattr(route, "dependant", None)
+        path = getattr(route, "path_format", None)
+        if dependant is None or path not in paths or not _has_dependency_params(dependant):
+            continue
+        for method in getattr(route, "methods", None) or ():
+            op = paths[path].get(method.lower())
+            if isinstance(op, dict):
+                op["x-graft-unsupported"] = DEPENDENCY_PARAMS
+
+
 def document(app: Any) -> dict | None:
-    """The app's OpenAPI document with the ``x-graft`` extension, or None without one."""
+    """The app's OpenAPI document with the ``x-graft`` extensions, or None without one."""
     fn = find_openapi(app)
     if fn is None:
         return None
-    doc = dict(fn())
+    doc = json.loads(json.dumps(fn()))  # a copy: the app caches its document
+    _mark_unsupported(app, doc)
     doc["x-graft"] = versions()
     return doc
 

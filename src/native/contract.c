@@ -27,6 +27,10 @@ static int mark(graft__contract *c, const char *what)
 static int operation(graft__contract *c, json_t *op, json_t *item, json_t *doc)
 {
     char why[400], msg[480];
+    /* what graft openapi found in the app itself and the document cannot say */
+    const char *xu = json_string_value(json_object_get(op, "x-graft-unsupported"));
+    if (xu)
+        return mark(c, xu);
     if (json_object_get(item, "parameters"))
         return mark(c, "path-level parameters (not supported; list them per operation)");
     if (json_object_get(op, "requestBody"))

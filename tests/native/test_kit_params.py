@@ -201,10 +201,26 @@ def test_unsupported_named_and_declined(servers):
         assert served == "app" and _graft.compare_responses(a, b) == [], (a, b)
 
 
+def test_dependency_params_declined(servers):
+    """/kit/dep's size comes from a dependency: FastAPI validates it before `a`, which its
+    document cannot show; graft openapi marks the operation and the handler declines."""
+    py, nat = servers
+    assert ("Native route GET /kit/dep: contract not supported by the kit: parameters of "
+            "dependencies (Depends)") in nat.output()
+    for q in ("?a=x&size=y", "?size=3"):
+        a, _ = _resp(py.port, "/kit/dep" + q, [])
+        b, served = _resp(nat.port, "/kit/dep" + q, [])
+        assert served == "app" and _graft.compare_responses(a, b) == [], (a, b)
+    doc = _openapi_doc()
+    assert doc["paths"]["/kit/dep"]["get"]["x-graft-unsupported"].startswith("parameters of dependencies")
+    assert "x-graft-unsupported" not in doc["paths"]["/kit/items/{item_id}"]["get"]
+
+
 def test_graft_serve(servers, native_libs, serve_factory, tmp_path):
     py, nat = servers
     doc = _openapi_doc()
     del doc["paths"]["/kit/literal"]  # graft-serve serves only what the kit reproduces
+    del doc["paths"]["/kit/dep"]
     f = tmp_path / "openapi.json"
     f.write_text(json.dumps(doc))
     sv = serve_factory([native_libs["kit"]], ["--openapi", str(f)])
@@ -230,6 +246,7 @@ def test_graft_serve(servers, native_libs, serve_factory, tmp_path):
 def test_graft_serve_warns_other_versions(native_libs, serve_factory, tmp_path):
     doc = _openapi_doc()
     del doc["paths"]["/kit/literal"]
+    del doc["paths"]["/kit/dep"]
     doc["x-graft"] = {"fastapi": "0.100.0", "pydantic": "2.14.4"}
     f = tmp_path / "openapi.json"
     f.write_text(json.dumps(doc))

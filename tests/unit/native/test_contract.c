@@ -29,7 +29,8 @@ static const char DOC[] =
     "\"/g\":{\"get\":{\"parameters\":[{\"name\":\"x\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":0.5}}]},"
     "\"put\":{\"parameters\":[{\"name\":\"x\",\"in\":\"query\",\"style\":\"deepObject\",\"schema\":{\"type\":\"integer\"}}]},"
     "\"patch\":{\"parameters\":[{\"name\":\"x\",\"in\":\"header\",\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}}]},"
-    "\"delete\":{\"parameters\":[{\"name\":\"x\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"pattern\":\"(a|b)\"}}]}}"
+    "\"delete\":{\"parameters\":[{\"name\":\"x\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"pattern\":\"(a|b)\"}}]},"
+    "\"options\":{\"x-graft-unsupported\":\"parameters of dependencies\",\"parameters\":[]}}"
     "},\"components\":{\"schemas\":{"
     "\"Color\":{\"type\":\"string\",\"enum\":[\"red\",\"green\"],\"title\":\"Color\"},"
     "\"Level\":{\"type\":\"integer\",\"enum\":[1,3]}}}}";
@@ -95,6 +96,7 @@ static void test_unsupported(const graft__contracts *cs)
     expect_why(cs, "PUT", "/g", "parameter x (query): style deepObject");
     expect_why(cs, "PATCH", "/g", "parameter x (header): a list outside the query");
     expect_why(cs, "DELETE", "/g", "parameter x (query): pattern (a|b) (outside the kit's subset)");
+    expect_why(cs, "OPTIONS", "/g", "parameters of dependencies"); /* graft openapi's mark */
     /* path parameters map by position in the template, whatever their order in the list */
     const graft__contract *c = graft__contracts_find(cs, "GET", "/f/{x}/{y}");
     check(c && c->params[0].pos == 1 && c->params[1].pos == 0, "path positions", "-");
