@@ -66,10 +66,32 @@ def _has_dependency_params(dependant: Any) -> bool:
     return False
 
 
+# Constraint metadata the document shows (as minimum, maxLength, pattern, ...); any other
+# (AfterValidator, Strict, ...) changes validation invisibly.
+_SHOWN = {"Gt", "Ge", "Lt", "Le", "MultipleOf", "MinLen", "MaxLen"}
+
+
+def _hidden_rule(dependant: Any) -> str | None:
+    """Why the endpoint's own parameters validate otherwise than the document says, or None."""
+    for kind in ("path_params", "query_params", "header_params", "cookie_params"):
+        for field in getattr(dependant, kind, None) or []:
+            info = getattr(field, "field_info", None)
+            name = getattr(field, "alias", None) or getattr(field, "name", "?")
+            if getattr(info, "include_in_schema", True) is False:
+                return f"parameter {name}: include_in_schema=False (validated, but not in the document)"
+            for m in getattr(info, "metadata", None) or []:
+                t = type(m).__name__
+                if t in _SHOWN or (t == "_PydanticGeneralMetadata" and set(vars(m)) <= {"pattern"}):
+                    continue
+                return f"parameter {name}: {t} (a rule the document does not show)"
+    return None
+
+
 def _mark_unsupported(app: Any, doc: dict) -> None:
     """Adds x-graft-unsupported to the operations of routes whose dependencies take
-    parameters (routes of the app itself and of included routers; a mounted sub-app has a
-    document of its own)."""
+    parameters, or whose parameters carry a rule the document does not show (a validator,
+    Strict, include_in_schema=False): routes of the app itself and of included routers (a
+    mounted sub-app has a document of its own)."""
     seen = 0
     while app is not None and seen < 32 and not isinstance(getattr(app, "routes", None), list):
         app = getattr(app, "app", None)
@@ -78,12 +100,13 @@ def _mark_unsupported(app: Any, doc: dict) -> None:
     for route in getattr(app, "routes", None) or []:
         dependant = getattr(route, "dependant", None)
         path = getattr(route, "path_format", None)
-        if dependant is None or path not in paths or not _has_dependency_params(dependant):
+        if dependant is None or path not in paths:
             continue
-        for method in getattr(route, "methods", None) or ():
+        why = DEPENDENCY_PARAMS if _has_dependency_params(dependant) else _hidden_rule(dependant)
+        for method in (getattr(route, "methods", None) or ()) if why else ():
             op = paths[path].get(method.lower())
             if isinstance(op, dict):
-                op["x-graft-unsupported"] = DEPENDENCY_PARAMS
+                op["x-graft-unsupported"] = why
 
 
 def document(app: Any) -> dict | None:

@@ -11,6 +11,8 @@ from enum import Enum, IntEnum
 from typing import Annotated, List, Literal, Optional
 from uuid import UUID
 
+from pydantic import AfterValidator
+
 from fastapi import Cookie, Depends, FastAPI, Header, HTTPException, Path, Query
 
 
@@ -81,6 +83,12 @@ def dep(size: Annotated[int, Depends(page_size)], a: int = 0):
     """Parameters of a dependency are validated first: a contract FastAPI's document cannot
     give (x-graft-unsupported)."""
     return {"size": size, "a": a}
+
+
+@app.get("/kit/hidden")
+def hidden(a: Annotated[int, AfterValidator(lambda v: v * 2), Query()] = 1):
+    """A validator the document does not show (x-graft-unsupported)."""
+    return {"a": a}
 
 
 @app.get("/query")

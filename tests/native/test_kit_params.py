@@ -213,6 +213,8 @@ def test_dependency_params_declined(servers):
         assert served == "app" and _graft.compare_responses(a, b) == [], (a, b)
     doc = _openapi_doc()
     assert doc["paths"]["/kit/dep"]["get"]["x-graft-unsupported"].startswith("parameters of dependencies")
+    assert (doc["paths"]["/kit/hidden"]["get"]["x-graft-unsupported"]
+            == "parameter a: AfterValidator (a rule the document does not show)")
     assert "x-graft-unsupported" not in doc["paths"]["/kit/items/{item_id}"]["get"]
 
 
