@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import typing
 from typing import Any
 
 from graft.config import ImportFromStringError, import_from_string
@@ -71,6 +72,30 @@ def _has_dependency_params(dependant: Any) -> bool:
 _SHOWN = {"Gt", "Ge", "Lt", "Le", "MultipleOf", "MinLen", "MaxLen"}
 
 
+def _unshown(metadata: Any) -> str | None:
+    """The first constraint in metadata that the document cannot show, by type name."""
+    for m in metadata or []:
+        t = type(m).__name__
+        if t in _SHOWN or (t == "_PydanticGeneralMetadata" and set(vars(m)) <= {"pattern"}):
+            continue
+        return t
+    return None
+
+
+def _unshown_in_type(tp: Any, depth: int = 0) -> str | None:
+    """As _unshown, inside the type: Optional[Annotated[int, AfterValidator(f)]], List[...]."""
+    if depth > 8:
+        return None
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Annotated:
+        return _unshown(args[1:]) or _unshown_in_type(args[0], depth + 1)
+    for a in args:
+        t = _unshown_in_type(a, depth + 1)
+        if t:
+            return t
+    return None
+
+
 def _hidden_rule(dependant: Any) -> str | None:
     """Why the endpoint's own parameters validate otherwise than the document says, or None."""
     for kind in ("path_params", "query_params", "header_params", "cookie_params"):
@@ -79,10 +104,8 @@ def _hidden_rule(dependant: Any) -> str | None:
             name = getattr(field, "alias", None) or getattr(field, "name", "?")
             if getattr(info, "include_in_schema", True) is False:
                 return f"parameter {name}: include_in_schema=False (validated, but not in the document)"
-            for m in getattr(info, "metadata", None) or []:
-                t = type(m).__name__
-                if t in _SHOWN or (t == "_PydanticGeneralMetadata" and set(vars(m)) <= {"pattern"}):
-                    continue
+            t = _unshown(getattr(info, "metadata", None)) or _unshown_in_type(getattr(info, "annotation", None))
+            if t:
                 return f"parameter {name}: {t} (a rule the document does not show)"
     return None
 
