@@ -41,11 +41,11 @@ class BuildWithServe(build_ext):
         os.makedirs(os.path.join(pkg, "include"), exist_ok=True)
         shutil.copyfile("include/graft.h", os.path.join(pkg, "include", "graft.h"))
         objs = self.compiler.compile(
-            core + native + ["src/serve/main.c", "src/serve/serve_admin.c"], output_dir=os.path.join(self.build_temp, "serve"),
+            core + native + ["src/serve/main.c", "src/serve/serve_admin.c", "src/serve/serve_openapi.c"], output_dir=os.path.join(self.build_temp, "serve"),
             include_dirs=["include", "src/core/api"],
             extra_postargs=[f for f in cflags if f != "-fvisibility=hidden"] + ["-fvisibility=hidden"])
         self.compiler.link_executable(
-            objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread", "crypto", "z", "m"],
+            objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread", "crypto", "z", "m", "jansson"],
             extra_postargs=["-rdynamic"] + ldflags)
 
 
@@ -58,7 +58,7 @@ setup(
             include_dirs=["include", "src/core/api"],
             extra_compile_args=cflags,
             extra_link_args=ldflags,
-            libraries=["pthread", "dl", "crypto", "z", "m"],
+            libraries=["pthread", "dl", "crypto", "z", "m", "jansson"],
         )
     ],
 )

@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve an ASGI app (APP is 'module:attribute') with graft's C HTTP engine.",
         epilog=f"Every option can also be set with an environment variable {ENV_PREFIX}<OPTION> "
         f"(e.g. {ENV_PREFIX}PORT=9000, {ENV_PREFIX}APP=main:app). Other commands: "
-        "`graft routes APP --native LIB` (coverage report), `graft ctl --control PATH routes|set` "
+        "`graft routes APP --native LIB` (coverage report), `graft openapi APP` (the app's OpenAPI "
+        "document, for graft-serve --openapi), `graft ctl --control PATH routes|set` "
         "(a running server's native routes, live).",
     )
     bool_opt = argparse.BooleanOptionalAction
@@ -560,6 +561,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from graft.diff import main as diff_main
 
         return diff_main(args[1:])
+    if args[:1] == ["openapi"]:  # the app's OpenAPI document (for graft-serve): no server
+        from graft.openapi import main as openapi_main
+
+        return openapi_main(args[1:])
     if args[:1] == ["ctl"]:  # a client of a running server's --control socket
         from graft.ctl import main as ctl_main
 

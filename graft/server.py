@@ -165,10 +165,38 @@ class Server:
             if shadow_fd is not None:
                 self._shadow_fd = shadow_fd
                 self._loop.add_reader(shadow_fd, self._log_shadow)
+        if config.native:
+            self._set_contracts(config.loaded_app)
         for spec in config.route_mode:
             self.core.set_route_mode(spec)
         self._loop.add_reader(self.core.fileno(), self.core.drain)
         self.core.start()
+
+    def _set_contracts(self, app) -> None:
+        """Route contracts for the native routes from the app's OpenAPI document (FastAPI's
+        app.openapi()); an app without one gives none (graft_validate then declines)."""
+        from graft.openapi import contracts_text
+
+        try:
+            text = contracts_text(app)
+        except Exception as exc:  # the app's own openapi() failed: serve without contracts
+            logger.warning("Route contracts: app.openapi() failed (%s: %s); native routes get none "
+                           "(graft_validate declines to the app).", type(exc).__name__, exc)
+            return
+        if text is None:
+            return
+        try:
+            lines = self.core.set_contracts(text)
+        except ValueError as exc:  # not a document the native layer can read
+            logger.warning("Route contracts: %s; native routes get none.", exc)
+            return
+        for line in lines:
+            if line.startswith("W "):
+                logger.warning("Native route %s", line[2:])
+            elif line.startswith("V "):
+                logger.warning("Route contracts: %s", line[2:])
+            else:
+                logger.debug("Native route %s", line[2:])
 
     def _log_shadow(self) -> None:
         for line in self.core.shadow_lines():

@@ -54,8 +54,9 @@ extern "C" {
 #define GRAFT_ABI_VERSION 1
 /* Raised when declarations are appended (older libraries still load). 1: graft_stream_on_writable,
  * GRAFT_EAGAIN. 2: GRAFT_ROUTE_SAFE (an older graft ignores the flag: it has no shadow mode).
+ * 3: route contracts (graft_validate, the graft_arg_* getters, graft_respond_detail).
  * A library that uses an added function fails to load, naming the symbol, in an older graft. */
-#define GRAFT_ABI_REVISION 2
+#define GRAFT_ABI_REVISION 3
 
 /* Error codes (negative). */
 #define GRAFT_EINVAL (-22)  /* bad argument, or wrong state (already answered) */
@@ -255,6 +256,54 @@ GRAFT_API void graft_json_null(graft_json *j);
 GRAFT_API const char *graft_json_data(graft_json *j, size_t *len);
 /* Sends the JSON as application/json and frees the writer. */
 GRAFT_API int graft_respond_json(graft_request *req, int status, graft_json *j);
+
+/* ---- validated inputs (route contracts, docs/KIT.md) ----
+ *
+ * A route gets a contract when the app's OpenAPI document (graft: app.openapi(); graft-serve:
+ * --openapi FILE) has an operation with its method and path template (parameter names
+ * ignored). graft_validate checks the request's path, query, header and cookie parameters
+ * against it exactly as FastAPI would, then the graft_arg_* getters return typed values by
+ * the parameter's name in the document (FastAPI's alias: a header `x_token` is "x-token"). */
+
+/* A return of graft_validate: the kit sent the 422 itself (return GRAFT_OK from the handler). */
+#define GRAFT_ANSWERED 2
+/* Validates the request's parameters against its route's contract, once per request (later
+ * calls return the first result). GRAFT_OK: every parameter is valid and the getters are
+ * ready. GRAFT_ANSWERED: invalid input; the 422 FastAPI would send has been sent, byte for
+ * byte. GRAFT_DECLINE (graft only): the route has no usable contract, or this input is a case
+ * the kit cannot reproduce exactly: return it so the app answers. Under graft-serve it never
+ * declines (no contract: GRAFT_OK with nothing to get). Else a negative error code. */
+GRAFT_API int graft_validate(graft_request *req);
+/* Validates, and returns from the handler unless the parameters are valid: GRAFT_OK after the
+ * kit's 422, GRAFT_DECLINE or the error code otherwise. */
+#define GRAFT_VALIDATE(req)                                                                        \
+    do {                                                                                           \
+        int graft_v_ = graft_validate(req);                                                        \
+        if (graft_v_ != GRAFT_OK)                                                                  \
+            return graft_v_ == GRAFT_ANSWERED ? GRAFT_OK : graft_v_;                               \
+    } while (0)
+/* 1 when the parameter was given, or defaults to a non-null value; 0 when absent (or None),
+ * or when graft_validate has not returned GRAFT_OK, or no parameter has that name. */
+GRAFT_API int graft_arg_has(graft_request *req, const char *name);
+/* An integer (or int enum) parameter's value; 0 when absent or not an integer parameter. */
+GRAFT_API int64_t graft_arg_int(graft_request *req, const char *name);
+/* A number parameter's value; 0.0 when absent or not a number parameter. */
+GRAFT_API double graft_arg_number(graft_request *req, const char *name);
+/* A boolean parameter's value (0 or 1); 0 when absent or not a boolean parameter. */
+GRAFT_API int graft_arg_bool(graft_request *req, const char *name);
+/* A string, uuid, date-time (the text as given) or string enum parameter, NUL-terminated and
+ * valid UTF-8, living as long as the request; NULL when absent or of another type. */
+GRAFT_API const char *graft_arg_str(graft_request *req, const char *name, size_t *len);
+/* The number of items of a list parameter (repeated query keys); 0 when absent or not a list. */
+GRAFT_API size_t graft_arg_count(graft_request *req, const char *name);
+/* Item i of a list parameter, as the scalar getters above; 0, 0.0 or NULL when out of range. */
+GRAFT_API int64_t graft_arg_int_at(graft_request *req, const char *name, size_t i);
+GRAFT_API double graft_arg_number_at(graft_request *req, const char *name, size_t i);
+GRAFT_API const char *graft_arg_str_at(graft_request *req, const char *name, size_t i, size_t *len);
+/* Sends {"detail": detail} as application/json, as FastAPI's HTTPException(status, detail)
+ * does (detail a UTF-8 string, escaped as json.dumps(ensure_ascii=False)). Returns as
+ * graft_respond. */
+GRAFT_API int graft_respond_detail(graft_request *req, int status, const char *detail);
 
 #ifdef __cplusplus
 }

@@ -218,6 +218,9 @@ PyObject *graftpy_server_set_shadow(PyObject *self, PyObject *args);
 PyObject *graftpy_server_shadow_lines(PyObject *self, PyObject *unused);
 void graftpy_server_shadow_close(graftpy_server *srv);
 PyObject *graftpy_server_watch_all(graftpy_server *srv);
+/* Server.set_contracts(text) (native_contracts.c): the route contracts from the app's OpenAPI
+ * document; returns the start-up report's lines. */
+PyObject *graftpy_server_set_contracts(PyObject *self, PyObject *text);
 PyObject *graftpy_server_unwatch_all(graftpy_server *srv);
 
 /* Starts handling a freshly delivered request (consumes the event's reference). */

@@ -540,6 +540,8 @@ static PyMethodDef server_methods[] = {
     {"stop_accepting", server_stop_accepting, METH_NOARGS, "Close the listening sockets."},
     {"set_route_mode", server_set_route_mode, METH_O,
      "Set a native route's mode: 'METHOD TEMPLATE=MODE' or '*=MODE' (native, python, split:P, shadow[:P])."},
+    {"set_contracts", graftpy_server_set_contracts, METH_O,
+     "Route contracts from the app's OpenAPI document (JSON text), before start(); returns the report lines."},
     {"set_shadow", graftpy_server_set_shadow, METH_VARARGS,
      "Set up shadow mode: set_shadow(log_path or None, timeout_s); returns the fd to watch "
      "for queued lines (log_path None) or None."},

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract.h"
 #include "native_req.h"
 
 GRAFT_API void graft_router_set_state(graft_router *r, void *state, void (*destroy)(void *))
@@ -174,6 +175,8 @@ void graft__native_unref(graft__native *n)
     /* No request is left: nothing can reach a route or a library record any more. */
     graft__native_shadow_free(n);
     graft__router_free(&n->router);
+    graft__contracts_free(n->contracts);
+    free(n->route_contract);
     for (size_t i = 0; i < n->nlibs; i++) {
         /* Unloading could pull code from under a late thread-state destructor or a
          * library's own thread; libraries stay mapped. */

@@ -65,6 +65,11 @@ typedef struct graft__native {
     int has_altstack_key;
     /* Shadow mode's queue and runner thread (native_shadow.h); NULL until configured. */
     struct graft__shadow_runner *shadow;
+    /* Route contracts (contract.h), set before serving by graft__native_set_contracts: the
+     * parsed document and, per route (same index as router.routes), its contract or NULL.
+     * Whether graft_validate may decline is whether an app stands behind (next != NULL). */
+    struct graft__contracts *contracts;
+    const struct graft__contract **route_contract;
 } graft__native;
 
 /* Threads of the pool that runs GRAFT_ROUTE_BLOCKING handlers unless the embedder says
@@ -117,6 +122,16 @@ typedef struct graft__admin {
 /* The engine's cfg.admin (ud: a graft__admin): answers GET /metrics on a metrics listener,
  * GET /routes and POST /routes?route=&mode= on a control listener; releases r. */
 void graft__admin_handle(void *ud, graft__req *r, int kind);
+
+/* Gives each route the contract of the document's operation with its method and template
+ * (contract_attach.c). has_app: graft (a route the kit cannot serve declines) or graft-serve.
+ * Appends one line per native HTTP route to report: "D METHOD TEMPLATE: contract, N
+ * parameters", "D ...: no operation in the document", or "W ...: <why unsupported>"; first, a
+ * line "V <text>" when the document's x-graft names other FastAPI/Pydantic releases. Returns
+ * the number of unsupported routes, or a negative code with a message in err. Call once,
+ * before serving. */
+int graft__native_set_contracts(graft__native *n, const char *json, size_t len, int has_app,
+                                graft__buf *report, char *err, size_t errlen);
 
 /* Where unmatched and declined requests (and their later events) go. */
 void graft__native_set_next(graft__native *n, graft__deliver_fn next, void *ud);

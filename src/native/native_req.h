@@ -54,7 +54,15 @@ struct graft_request {
     /* WebSocket routes */
     int ws_open, ws_closed, queued;
     void *ws_data;
+    /* graft_validate's result, once it ran (validated), and the typed values of the route
+     * contract's parameters (one per parameter, contract_validate.c). */
+    int validated, vresult;
+    struct graft__arg *args;
+    size_t nargs;
 };
+
+/* contract_validate.c: frees what graft_validate stored in gr. */
+void graft__native_args_free(struct graft_request *gr);
 
 /* A writer that ignores "slow" gets GRAFT_EAGAIN once this much output is queued: nginx-like,
  * a slow client costs a bounded buffer, never the handler's whole output. */

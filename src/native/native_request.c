@@ -71,6 +71,7 @@ static void gr_free(struct graft_request *gr)
     free(gr->qk);
     free(gr->qv);
     free(gr->qvl);
+    graft__native_args_free(gr);
     if (gr->req)
         graft__req_release(gr->req);
     if (gr->shadow)

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "../native/native.h"
 #include "serve_admin.h"
+#include "serve_openapi.h"
 #include "shared.h"
 #include "status.h"
 
@@ -26,6 +27,9 @@ typedef struct opts {
     size_t nnative;
     const char *host, *uds;
     const char *metrics, *control; /* --metrics HOST:PORT, --control PATH */
+    const char *openapi;           /* --openapi FILE, read once into openapi_text */
+    char *openapi_text;
+    size_t openapi_len;
     int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
     int fastapi_routing; /* --fastapi-routing: unrouted requests answered as FastAPI's router */
     int ws, ws_deflate, ws_queue;
@@ -78,6 +82,8 @@ static void usage(FILE *f)
             "  --no-date-header  --ws auto|none  --ws-max-size B (%ld)  --ws-max-queue N (%d)\n"
             "  --ws-ping-interval S (%g)  --ws-ping-timeout S (%g)  --ws-per-message-deflate true|false\n"
             "  --metrics HOST:PORT (Prometheus /metrics, all workers)  --control PATH (graft ctl)\n"
+            "  --openapi FILE (route contracts: `graft openapi APP > FILE`, or a plain openapi.json;\n"
+            "    implies --fastapi-routing)\n"
             "  --fastapi-routing (404/405 JSON, no HEAD for GET routes, trailing-slash 307: as FastAPI)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
@@ -108,6 +114,8 @@ static int parse(opts *o, int argc, char **argv)
             o->metrics = v;
         else if (ARG("--control"))
             o->control = v;
+        else if (ARG("--openapi"))
+            o->openapi = v;
         else if (ARG("--threads"))
             o->threads = atoi(v);
         else if (ARG("--workers"))
@@ -271,11 +279,17 @@ static int serve(const opts *o, const listeners *ls)
         fprintf(stderr, "graft-serve: %s\n", err);
         return 3;
     }
+    /* main() checked the document and reported before binding */
+    if (o->openapi_text && graft__serve_set_contracts(nat, o->openapi_text, o->openapi_len, 0) != 0) {
+        graft__native_free(nat);
+        return 3;
+    }
     char hdrs[4200];
     int hl = snprintf(hdrs, sizeof hdrs, "%s%.*s", o->server_header ? "server: graft\r\n" : "",
                       (int)o->headers_len, o->headers);
     graft__native_set_next(nat, NULL, NULL);
-    graft__native_set_fastapi_routing(nat, o->fastapi_routing); /* cannot fail: no next */
+    /* --openapi serves a FastAPI service: its routing answers come with it. Cannot fail: no next. */
+    graft__native_set_fastapi_routing(nat, o->fastapi_routing || o->openapi_text != NULL);
     nat->access_log = o->access_log ? access_log : NULL;
     graft__metrics *mx = NULL;
     graft__admin admin = {.shared = ls->shared, .has_app = 0};
@@ -424,6 +438,22 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (o.openapi && graft__serve_read_openapi(o.openapi, &o.openapi_text, &o.openapi_len) < 0)
+        return 1;
+    /* Refuse before binding or forking: the libraries are loaded once more here, only to
+     * match their routes with the document (as `graft routes` does). */
+    if (o.openapi_text) {
+        graft__native *nat;
+        char err[1024] = "";
+        if (graft__native_new(&nat, o.natives, o.nnative, 0, err, sizeof err)) {
+            fprintf(stderr, "graft-serve: %s\n", err);
+            return 3;
+        }
+        int crc = graft__serve_set_contracts(nat, o.openapi_text, o.openapi_len, 1);
+        graft__native_free(nat);
+        if (crc != 0)
+            return 3;
+    }
     int lfd = bind_socket(&o);
     if (lfd < 0)
         return 1;
@@ -466,6 +496,7 @@ int main(int argc, char **argv)
         graft__shared_set_workers(ls.shared, o.workers);
     }
     int rc = o.workers > 1 ? supervise(&o, &ls) : serve(&o, &ls);
+    free(o.openapi_text);
     if (o.control)
         unlink(o.control);
     return rc;

@@ -1,0 +1,169 @@
+"""`graft openapi MODULE:APP [--app-dir DIR]`: the app's OpenAPI document, for graft-serve.
+
+Prints the document the app itself serves (``app.openapi()``, FastAPI's), plus an ``x-graft``
+extension naming the FastAPI and Pydantic versions it came from: the route contracts of
+native routes (docs/KIT.md) reproduce those versions' validation, so graft-serve
+(``--openapi FILE``) can check the document was made with the versions the kit follows.
+Under graft the same document is read at start-up (``contracts_text``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import typing
+from typing import Any
+
+from graft.config import ImportFromStringError, import_from_string
+
+
+def find_openapi(app: Any) -> Any:
+    """The app's ``openapi`` method, looking through middleware (each wraps the next as
+    ``.app``); None for an app without one (plain Starlette, any other ASGI app)."""
+    seen = 0
+    while app is not None and seen < 32:
+        fn = getattr(app, "openapi", None)
+        if callable(fn):
+            return fn
+        app = getattr(app, "app", None)
+        seen += 1
+    return None
+
+
+def versions() -> dict[str, str]:
+    """The installed FastAPI and Pydantic versions (those missing are left out)."""
+    out = {}
+    try:
+        import fastapi
+
+        out["fastapi"] = fastapi.__version__
+    except ImportError:
+        pass
+    try:
+        import pydantic
+
+        out["pydantic"] = pydantic.VERSION
+    except ImportError:
+        pass
+    return out
+
+
+# What the document cannot say, named per operation as "x-graft-unsupported" (the native
+# layer then treats the operation as unsupported): FastAPI validates the parameters of
+# dependencies (Depends) before the endpoint's own, and the document lists them after.
+DEPENDENCY_PARAMS = ("parameters of dependencies (Depends): FastAPI validates them before the "
+                     "endpoint's own, in an order the document does not show")
+
+
+def _has_dependency_params(dependant: Any) -> bool:
+    for sub in getattr(dependant, "dependencies", None) or []:
+        if any(getattr(sub, k, None) for k in ("path_params", "query_params", "header_params",
+                                               "cookie_params", "body_params")):
+            return True
+        if _has_dependency_params(sub):
+            return True
+    return False
+
+
+# Constraint metadata the document shows (as minimum, maxLength, pattern, ...); any other
+# (AfterValidator, Strict, ...) changes validation invisibly.
+_SHOWN = {"Gt", "Ge", "Lt", "Le", "MultipleOf", "MinLen", "MaxLen"}
+
+
+def _unshown(metadata: Any) -> str | None:
+    """The first constraint in metadata that the document cannot show, by type name."""
+    for m in metadata or []:
+        t = type(m).__name__
+        if t in _SHOWN or (t == "_PydanticGeneralMetadata" and set(vars(m)) <= {"pattern"}):
+            continue
+        return t
+    return None
+
+
+def _unshown_in_type(tp: Any, depth: int = 0) -> str | None:
+    """As _unshown, inside the type: Optional[Annotated[int, AfterValidator(f)]], List[...]."""
+    if depth > 8:
+        return None
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Annotated:
+        return _unshown(args[1:]) or _unshown_in_type(args[0], depth + 1)
+    for a in args:
+        t = _unshown_in_type(a, depth + 1)
+        if t:
+            return t
+    return None
+
+
+def _hidden_rule(dependant: Any) -> str | None:
+    """Why the endpoint's own parameters validate otherwise than the document says, or None."""
+    for kind in ("path_params", "query_params", "header_params", "cookie_params"):
+        for field in getattr(dependant, kind, None) or []:
+            info = getattr(field, "field_info", None)
+            name = getattr(field, "alias", None) or getattr(field, "name", "?")
+            if getattr(info, "include_in_schema", True) is False:
+                return f"parameter {name}: include_in_schema=False (validated, but not in the document)"
+            t = _unshown(getattr(info, "metadata", None)) or _unshown_in_type(getattr(info, "annotation", None))
+            if t:
+                return f"parameter {name}: {t} (a rule the document does not show)"
+    return None
+
+
+def _mark_unsupported(app: Any, doc: dict) -> None:
+    """Adds x-graft-unsupported to the operations of routes whose dependencies take
+    parameters, or whose parameters carry a rule the document does not show (a validator,
+    Strict, include_in_schema=False): routes of the app itself and of included routers (a
+    mounted sub-app has a document of its own)."""
+    seen = 0
+    while app is not None and seen < 32 and not isinstance(getattr(app, "routes", None), list):
+        app = getattr(app, "app", None)
+        seen += 1
+    paths = doc.get("paths") or {}
+    for route in getattr(app, "routes", None) or []:
+        dependant = getattr(route, "dependant", None)
+        path = getattr(route, "path_format", None)
+        if dependant is None or path not in paths:
+            continue
+        why = DEPENDENCY_PARAMS if _has_dependency_params(dependant) else _hidden_rule(dependant)
+        for method in (getattr(route, "methods", None) or ()) if why else ():
+            op = paths[path].get(method.lower())
+            if isinstance(op, dict):
+                op["x-graft-unsupported"] = why
+
+
+def document(app: Any) -> dict | None:
+    """The app's OpenAPI document with the ``x-graft`` extensions, or None without one."""
+    fn = find_openapi(app)
+    if fn is None:
+        return None
+    doc = json.loads(json.dumps(fn()))  # a copy: the app caches its document
+    _mark_unsupported(app, doc)
+    doc["x-graft"] = versions()
+    return doc
+
+
+def contracts_text(app: Any) -> str | None:
+    """The document as JSON text for Server.set_contracts, or None (no openapi())."""
+    doc = document(app)
+    return None if doc is None else json.dumps(doc, ensure_ascii=False)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="graft openapi", description=__doc__.splitlines()[0])
+    parser.add_argument("app", help="the app, as MODULE:ATTRIBUTE")
+    parser.add_argument("--app-dir", default=".", help="look for MODULE here first [default: .]")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, os.path.abspath(args.app_dir))
+    try:
+        app = import_from_string(args.app)
+    except ImportFromStringError as exc:
+        print(f"Error loading ASGI app. {exc}", file=sys.stderr)
+        return 1
+    doc = document(app)
+    if doc is None:
+        print(f"Error: {args.app} has no openapi() (not a FastAPI app)", file=sys.stderr)
+        return 1
+    json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
