@@ -533,7 +533,11 @@ def test_backpressure_unread_echoes(server_factory, queue):
         stalled_at = sent[0]
         rss1 = _rss_kb(srv.proc.pid)
         assert stalled_at < n, "the server swallowed everything without back-pressure"
-        assert rss1 - rss0 < 24 * 1024, f"server RSS grew by {(rss1 - rss0) // 1024} MiB while the client was not reading"
+        # Under ASan freed memory sits in its quarantine and every block carries redzones, so
+        # RSS measures the allocator as much as graft: the bound is looser there, still well
+        # under the 62.5 MiB the client sent.
+        bound = 48 if "libasan" in os.environ.get("LD_PRELOAD", "") else 24
+        assert rss1 - rss0 < bound * 1024, f"server RSS grew by {(rss1 - rss0) // 1024} MiB while the client was not reading"
         deadline = time.monotonic() + 30
         for i in range(n):
             m = c.recv_message(max(0.1, deadline - time.monotonic()))
