@@ -164,6 +164,10 @@ def main(argv: list[str]) -> int:
     if doc is None:
         print(f"Error: {args.app} has no openapi() (not a FastAPI app)", file=sys.stderr)
         return 1
-    json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    try:
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `graft openapi APP | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
