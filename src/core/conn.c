@@ -446,6 +446,16 @@ out:
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Whether a request has begun to arrive on a connection with none in progress: bytes we
+ * hold, or bytes the kernel holds that the poller has not read yet. */
+static int input_waiting(graft__conn *c)
+{
+    char b;
+    if (graft__buf_avail(&c->in))
+        return 1;
+    return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 void graft__conn_shutdown(graft__conn *c, int abort)
 {
     pthread_mutex_lock(&c->mu);
@@ -457,10 +467,17 @@ void graft__conn_shutdown(graft__conn *c, int abort)
     }
     graft__req *r = c->req;
     if (!r) {
-        if (!graft__conn_pending(c) || abort)
+        if (abort)
             graft__conn_close_locked(c);
-        else
+        else if (graft__conn_pending(c))
             c->want_close = c->no_more_input = 1; /* close once the queued answer is out */
+        else if (c->lingering || !input_waiting(c)) /* a lingering close only discards */
+            graft__conn_close_locked(c);
+        /* else a request is arriving: it is read and answered with connection: close (the
+         * engine drains), rather than the connection closed under a client that already
+         * sent. That narrows RFC 9112 §9.3.1's race (a keep-alive connection closed while
+         * the client sends) to requests not yet arrived, which a client may retry; during
+         * a SIGHUP reload it is what keeps a retried request off a second closing worker. */
         goto out;
     }
     if (abort) {

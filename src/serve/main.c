@@ -26,6 +26,7 @@ typedef struct opts {
     size_t nnative;
     const char *host, *uds;
     const char *metrics, *control; /* --metrics HOST:PORT, --control PATH */
+    const char *health_path;       /* --health-path PATH: answered by the engine */
     int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
     int ws, ws_deflate, ws_queue;
     long ws_max_size;
@@ -77,6 +78,7 @@ static void usage(FILE *f)
             "  --no-date-header  --ws auto|none  --ws-max-size B (%ld)  --ws-max-queue N (%d)\n"
             "  --ws-ping-interval S (%g)  --ws-ping-timeout S (%g)  --ws-per-message-deflate true|false\n"
             "  --metrics HOST:PORT (Prometheus /metrics, all workers)  --control PATH (graft ctl)\n"
+            "  --health-path PATH (200 ok while serving, 503 while draining)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
@@ -106,6 +108,8 @@ static int parse(opts *o, int argc, char **argv)
             o->metrics = v;
         else if (ARG("--control"))
             o->control = v;
+        else if (ARG("--health-path"))
+            o->health_path = v;
         else if (ARG("--threads"))
             o->threads = atoi(v);
         else if (ARG("--workers"))
@@ -304,6 +308,7 @@ static int serve(const opts *o, const listeners *ls)
         .metrics = mx,
         .admin = mx ? graft__admin_handle : NULL,
         .admin_ud = &admin,
+        .health_path = o->health_path,
         .listen_unix = o->uds != NULL,
         .default_headers = hdrs,
         .default_headers_len = (size_t)hl,

@@ -16,7 +16,7 @@ import sys
 import time
 
 from graft.config import Config
-from graft.supervisor import Supervisor
+from graft.supervisor import Supervisor, notify_ready
 
 
 def _respond(conn: socket.socket) -> None:
@@ -34,7 +34,7 @@ def _respond(conn: socket.socket) -> None:
     )
 
 
-def make_target(mode: str):
+def make_target(mode: str, config: Config):
     def target(sockets: list[socket.socket]) -> int:
         if mode == "bootfail":
             return 3
@@ -49,6 +49,7 @@ def make_target(mode: str):
         else:
             signal.signal(signal.SIGTERM, on_term)
         sock = sockets[0]
+        notify_ready(config)  # accepting from here on: a SIGHUP reload may retire the old workers
         while not stop:
             readable, _, _ = select.select([sock], [], [], 0.1)
             if not readable:
@@ -73,7 +74,7 @@ def main(argv: list[str]) -> int:
     grace = float(argv[3]) if len(argv) > 3 else None
     config = Config("tests.apps.pid_app:app", fd=fd, workers=workers, timeout_graceful_shutdown=grace)
     sock = config.bind_socket()
-    return Supervisor(config, target=make_target(mode), sockets=[sock]).run()
+    return Supervisor(config, target=make_target(mode, config), sockets=[sock]).run()
 
 
 if __name__ == "__main__":
