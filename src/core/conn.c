@@ -471,13 +471,16 @@ void graft__conn_shutdown(graft__conn *c, int abort)
             graft__conn_close_locked(c);
         else if (graft__conn_pending(c))
             c->want_close = c->no_more_input = 1; /* close once the queued answer is out */
-        else if (c->lingering || !input_waiting(c)) /* a lingering close only discards */
-            graft__conn_close_locked(c);
-        /* else a request is arriving: it is read and answered with connection: close (the
-         * engine drains), rather than the connection closed under a client that already
-         * sent. That narrows RFC 9112 §9.3.1's race (a keep-alive connection closed while
-         * the client sends) to requests not yet arrived, which a client may retry; during
-         * a SIGHUP reload it is what keeps a retried request off a second closing worker. */
+        else if (c->lingering || (c->requests && !input_waiting(c)))
+            graft__conn_close_locked(c); /* idle keep-alive (a lingering close only discards) */
+        /* Else a request is arriving, or the connection is new (accepted, nothing sent yet:
+         * its client connected in order to send one): it is read and answered with
+         * connection: close (the engine drains) within the header timeout, rather than the
+         * connection closed under a client that already sent. That narrows RFC 9112 §9.3.1's
+         * race (a kept-alive connection closed while the client sends) to idle kept-alive
+         * connections whose request had not arrived, which a client may retry once; during a
+         * SIGHUP reload it keeps that retry, on a new connection, from being closed by a
+         * second old worker that accepted it just before it drained. */
         goto out;
     }
     if (abort) {

@@ -19,6 +19,7 @@ import socket
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,7 @@ GRAFT_API int graft_not_register(void) { return 0; }
 
 APP_SRC = """
 import asyncio
+import os
 
 ANSWER = %(answer)r
 %(extra)s
@@ -69,7 +71,7 @@ async def app(scope, receive, send):
         return
     if scope["path"] == "/slow":
         await asyncio.sleep(float(scope["query_string"] or b"3"))
-    body = ANSWER.encode()
+    body = str(os.getpid()).encode() if scope["path"] == "/pid" else ANSWER.encode()
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": body})
@@ -213,6 +215,24 @@ def fresh_get(port: int, path: str = "/version", timeout: float = 5.0) -> tuple[
         return None
 
 
+def serving_pids(r: Running, n: int, timeout: float = 20.0) -> set[int]:
+    """Wait until n distinct workers answered (each one is past its start-up, so a file
+    changed from now on is only read by workers started later), and return them."""
+    seen: set[int] = set()
+
+    def enough():
+        # In concurrent bursts: one idle worker could win every sequential accept.
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for got in pool.map(lambda _: fresh_get(r.port, "/pid"), range(16)):
+                if got and got[0] == 200:
+                    seen.add(int(got[1]))
+        return len(seen) >= n
+
+    assert wait_for(enough, timeout), f"only {seen} answered\n{r.output()}"
+    assert seen == r.children(), (seen, r.children())
+    return seen
+
+
 def all_fresh_answer(port: int, answer: str, n: int = 20) -> bool:
     return all(fresh_get(port) == (200, answer) for _ in range(n))
 
@@ -261,7 +281,7 @@ def test_sighup_reloads_a_rebuilt_native_library_without_a_failed_request(launch
     write_app(tmp_path, "app-v1")
     r = launch(graft_argv(tmp_path, "--native", str(lib)))
     assert wait_for(lambda: fresh_get(r.port) == (200, "v1"), 15), r.output()
-    old_workers = wait_workers(r, 2)
+    old_workers = serving_pids(r, 2)
 
     clients = start_load(r.port)
     try:
@@ -303,7 +323,7 @@ def test_reload_with_an_app_that_no_longer_imports_keeps_the_old_workers(launch,
     write_app(tmp_path, "one")
     r = launch(graft_argv(tmp_path))
     assert wait_for(lambda: fresh_get(r.port, "/") == (200, "one"), 15), r.output()
-    old_workers = wait_workers(r, 2)
+    old_workers = serving_pids(r, 2)
 
     write_app(tmp_path, "two", extra="raise RuntimeError('broken on purpose')")
     os.kill(r.pid, signal.SIGHUP)
