@@ -26,7 +26,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "native"))
+sys.path.insert(0, str(HERE.parent / "native"))  # native_util, test_metrics_control
 
 from native_util import build_cmd  # noqa: E402
 from test_workers import Running, assert_stops_cleanly, wait_for, wait_workers  # noqa: E402
@@ -34,6 +34,9 @@ from test_workers import Running, assert_stops_cleanly, wait_for, wait_workers  
 import subprocess  # noqa: E402
 
 LIB_SRC = """
+#include <stdio.h>
+#include <unistd.h>
+
 #include <graft.h>
 
 GRAFT_LIBRARY()
@@ -44,10 +47,18 @@ static int h(graft_request *req, void *st)
     return graft_respond(req, 200, "text/plain", "%(answer)s", %(n)d);
 }
 
+static int pid(graft_request *req, void *st)
+{
+    (void)st;
+    char b[32];
+    int n = snprintf(b, sizeof b, "%%d", (int)getpid());
+    return graft_respond(req, 200, "text/plain", b, (size_t)n);
+}
+
 GRAFT_API int graft_register(graft_router *r, const char *config)
 {
     (void)config;
-    return graft_route(r, "GET", "/version", h, 0);
+    return graft_route(r, "GET", "/version", h, 0) || graft_route(r, "GET", "/pid", pid, 0);
 }
 """
 
@@ -99,9 +110,9 @@ def write_app(tmp: Path, answer: str, extra: str = "") -> None:
     os.rename(tmp_path, path)
 
 
-def graft_argv(tmp: Path, *extra: str, workers: int = 2):
+def graft_argv(tmp: Path, *extra: str, workers: int = 2, app: str = "reload_app:app"):
     def argv(fd: int) -> list[str]:
-        return [sys.executable, "-m", "graft", "reload_app:app", "--app-dir", str(tmp),
+        return [sys.executable, "-m", "graft", app, "--app-dir", str(tmp),
                 "--fd", str(fd), "--workers", str(workers), "--no-access-log", *extra]
 
     return argv
@@ -275,11 +286,13 @@ def requests_ok(clients: list[Client]) -> int:
 
 
 # -- the reload ----------------------------------------------------------------------------
-def test_sighup_reloads_a_rebuilt_native_library_without_a_failed_request(launch, tmp_path):
+@pytest.mark.parametrize("app", ["reload_app:app", "native_app:app"])  # plain ASGI, FastAPI
+def test_sighup_reloads_a_rebuilt_native_library_without_a_failed_request(launch, tmp_path, app):
     lib = tmp_path / "version.so"
     build_lib(tmp_path, answering("v1"), lib)
     write_app(tmp_path, "app-v1")
-    r = launch(graft_argv(tmp_path, "--native", str(lib)))
+    app_dir = tmp_path if app == "reload_app:app" else HERE.parent / "apps"
+    r = launch(graft_argv(app_dir, "--native", str(lib), app=app))
     assert wait_for(lambda: fresh_get(r.port) == (200, "v1"), 15), r.output()
     old_workers = serving_pids(r, 2)
 
@@ -345,6 +358,30 @@ def test_first_start_failure_still_stops_the_server_with_3(launch, tmp_path):
     r = launch(graft_argv(tmp_path))
     rc = r.wait(30)
     assert rc == 3, f"exit code {rc}\n{r.output()}"
+
+
+def test_reload_with_metrics_moves_the_counts_to_the_new_workers(launch, tmp_path):
+    """The new generation takes free slots beside the old one's; the drained workers' slots
+    are freed at reap and their counts stay in the sum."""
+    from test_metrics_control import free_port, requests_by, scrape
+
+    mport = free_port()
+    write_app(tmp_path, "one")
+    r = launch(graft_argv(tmp_path, "--metrics", f"127.0.0.1:{mport}"))
+    old_workers = serving_pids(r, 2)
+    for _ in range(20):
+        assert fresh_get(r.port, "/") == (200, "one")
+    before = requests_by(scrape(mport))
+    assert before >= 20
+    os.kill(r.pid, signal.SIGHUP)
+    assert wait_for(lambda: "Reload complete" in r.output(), 20), r.output()
+    assert wait_for(lambda: len(r.children()) == 2 and not (r.children() & old_workers), 20), r.output()
+    assert wait_for(lambda: scrape(mport)[("graft_workers", frozenset())] == 2, 10)
+    for _ in range(10):
+        assert fresh_get(r.port, "/") == (200, "one")
+    after = scrape(mport)
+    assert requests_by(after) == before + 10 + 0, (before, requests_by(after))
+    assert_stops_cleanly(r)
 
 
 # -- --health-path ---------------------------------------------------------------------------
