@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "native"))  # native_util, test_metrics_control
 
-from native_util import build_cmd  # noqa: E402
+from native_util import ServeProcess, build_cmd  # noqa: E402
 from test_workers import Running, assert_stops_cleanly, wait_for, wait_workers  # noqa: E402
 
 import subprocess  # noqa: E402
@@ -423,6 +423,20 @@ def test_health_path_turns_503_while_draining(launch, tmp_path):
     for s in (idle, slow, probe):
         s.close()
     assert r.wait(30) == 0, r.output()
+
+
+def test_graft_serve_answers_the_health_path_too(tmp_path):
+    lib = tmp_path / "version.so"
+    build_lib(tmp_path, answering("v1"), lib)
+    srv = ServeProcess([lib], extra=["--health-path", "/healthz"]).start()
+    try:
+        assert fresh_get(srv.port, "/healthz") == (200, "ok\n"), srv.output()
+        assert fresh_get(srv.port, "/version") == (200, "v1")
+        got = fresh_get(srv.port, "/healthz/")  # exact path only: graft-serve's 404 for the rest
+        assert got is not None and got[0] == 404, got
+        assert srv.stop() == 0, srv.output()
+    finally:
+        srv.cleanup()
 
 
 # -- --limit-max-requests-jitter -----------------------------------------------------------
