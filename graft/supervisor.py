@@ -87,7 +87,7 @@ def _set_parent_death_signal(sig: int) -> None:
 class Worker:
     """Bookkeeping for one child process."""
 
-    __slots__ = ("pid", "started_at", "terminating", "slot", "generation", "ready_fd", "ready")
+    __slots__ = ("pid", "started_at", "terminating", "slot", "generation", "ready_fd", "ready", "kill_at")
 
     def __init__(self, pid: int, slot: int = 0, generation: int = 0, ready_fd: int = -1) -> None:
         self.pid = pid
@@ -97,6 +97,7 @@ class Worker:
         self.generation = generation  # bumped by each SIGHUP reload
         self.ready_fd = ready_fd  # read end of its readiness pipe (-1 once closed)
         self.ready = False
+        self.kill_at: float | None = None  # a drained old worker still here then gets SIGKILL
 
 
 class Reload:
@@ -193,6 +194,7 @@ class Supervisor:
                     self._enforce_stop_deadline()
                 else:
                     self._respawn_due()
+                    self._kill_overdue()
         finally:
             self._kill_all(signal.SIGKILL)  # only non-empty if we got here by an exception
             self._reap_blocking(KILL_GRACE)
@@ -214,6 +216,9 @@ class Supervisor:
             timeout = min(timeout, max(0.0, self._stop_deadline - now))
         if self._reload is not None:
             timeout = min(timeout, max(0.0, self._reload.deadline - now))
+        kill_at = [w.kill_at for w in self.workers.values() if w.kill_at is not None]
+        if kill_at:
+            timeout = min(timeout, max(0.0, min(kill_at) - now))
         watched = [self._wakeup_r] + [w.ready_fd for w in self.workers.values() if w.ready_fd >= 0]
         try:
             readable, _, _ = select.select(watched, [], [], timeout)
@@ -320,9 +325,23 @@ class Supervisor:
         self._reload = None
         self._pending_respawns.clear()  # respawns of the old generation are not needed now
         logger.info("Reload complete: %d new workers ready; the old ones drain.", self.num_workers)
+        # Draining is bounded as a stop is: an old worker must not hold its slot forever.
+        kill_at = time.monotonic() + self._stop_timeout()
         for worker in old:
             if not worker.terminating:
                 self._terminate(worker)
+            worker.kill_at = kill_at
+
+    def _kill_overdue(self) -> None:
+        now = time.monotonic()
+        for worker in list(self.workers.values()):
+            if worker.kill_at is not None and now >= worker.kill_at:
+                logger.warning("Old worker [%d] did not finish draining in time; killing it.", worker.pid)
+                worker.kill_at = None
+                try:
+                    os.kill(worker.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def _fail_reload(self, why: str) -> None:
         """Stop what was started of the new generation; the old workers keep serving."""
@@ -355,13 +374,16 @@ class Supervisor:
             worker.ready_fd = -1
 
     # -- stopping -------------------------------------------------------------------------
+    def _stop_timeout(self) -> float:
+        """How long a worker told to stop may take before SIGKILL."""
+        grace = getattr(self.config, "timeout_graceful_shutdown", None)
+        return 30.0 if grace is None else float(grace) + 5.0
+
     def _begin_stop(self) -> None:
         self.stopping = True
         self._reload = None
         self._pending_respawns.clear()
-        grace = getattr(self.config, "timeout_graceful_shutdown", None)
-        timeout = 30.0 if grace is None else float(grace) + 5.0
-        self._stop_deadline = time.monotonic() + timeout
+        self._stop_deadline = time.monotonic() + self._stop_timeout()
         for worker in list(self.workers.values()):
             self._terminate(worker)
 

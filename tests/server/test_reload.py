@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "native"))  # native_util, test_metrics_control
 
 from native_util import ServeProcess, build_cmd  # noqa: E402
-from test_workers import Running, assert_stops_cleanly, wait_for, wait_workers  # noqa: E402
+from test_workers import Running, assert_stops_cleanly, plain, wait_for, wait_gone, wait_workers  # noqa: E402
 
 import subprocess  # noqa: E402
 
@@ -244,8 +244,8 @@ def serving_pids(r: Running, n: int, timeout: float = 20.0) -> set[int]:
     return seen
 
 
-def all_fresh_answer(port: int, answer: str, n: int = 20) -> bool:
-    return all(fresh_get(port) == (200, answer) for _ in range(n))
+def all_fresh_answer(port: int, answer: str, n: int = 20, path: str = "/version") -> bool:
+    return all(fresh_get(port, path) == (200, answer) for _ in range(n))
 
 
 @pytest.fixture
@@ -351,6 +351,35 @@ def test_reload_with_an_app_that_no_longer_imports_keeps_the_old_workers(launch,
     assert wait_for(lambda: all(fresh_get(r.port, "/") == (200, "three") for _ in range(10)), 15), \
         r.output()
     assert_stops_cleanly(r)
+
+
+def test_a_second_sighup_during_a_reload_is_ignored(launch, tmp_path):
+    write_app(tmp_path, "one")
+    r = launch(graft_argv(tmp_path))
+    old_workers = serving_pids(r, 2)
+    write_app(tmp_path, "two", extra="import time; time.sleep(3)  # a slow import")
+    os.kill(r.pid, signal.SIGHUP)
+    assert wait_for(lambda: "reloading: starting 2 new workers" in r.output(), 10), r.output()
+    os.kill(r.pid, signal.SIGHUP)
+    assert wait_for(lambda: "Received SIGHUP during a reload; ignored" in r.output(), 10), r.output()
+    assert all(fresh_get(r.port, "/") == (200, "one") for _ in range(5))  # still the old ones
+    assert wait_for(lambda: all_fresh_answer(r.port, "two", path="/"), 20), r.output()
+    assert r.output().count("Reload complete") == 1
+    assert wait_for(lambda: len(r.children()) == 2 and not (r.children() & old_workers), 20), r.output()
+    assert_stops_cleanly(r)
+
+
+def test_old_workers_that_do_not_drain_are_killed_like_a_stop(launch):
+    """Pure-Python workers that ignore SIGTERM (tests/apps/plain_workers.py "stubborn"):
+    after a reload the old ones get SIGKILL once timeout_graceful_shutdown + 5 s passed."""
+    r = launch(plain("stubborn", grace=0.5))
+    old_workers = wait_workers(r, 2)
+    os.kill(r.pid, signal.SIGHUP)
+    assert wait_for(lambda: "Reload complete" in r.output(), 10), r.output()
+    assert not wait_gone(old_workers, 15), r.output()
+    assert "did not finish draining in time; killing it" in r.output()
+    assert len(wait_workers(r, 2)) == 2 and not (r.children() & old_workers)
+    os.killpg(r.pid, signal.SIGKILL)  # the new ones are stubborn too: no need to wait for them
 
 
 def test_first_start_failure_still_stops_the_server_with_3(launch, tmp_path):
