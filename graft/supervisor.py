@@ -47,6 +47,7 @@ logger = logging.getLogger("graft.error")
 STARTUP_FAILURE = 3  # a worker that exits with this never got to serve: stop, don't respawn
 RESPAWN_BACKOFF = 1.0  # a worker that dies sooner than this after starting is respawned this late
 KILL_GRACE = 5.0  # after SIGKILL, how long to wait for the kernel to reap
+STARTUP_RETRY = 5.0  # a respawn that failed to start (after the first start) is retried this late
 RELOAD_READY_TIMEOUT = 60.0  # a new generation not ready this long after SIGHUP fails the reload
 SHARED_SLOTS = 64  # GRAFT__SHM_SLOTS: metrics slots in the shared region
 
@@ -132,9 +133,10 @@ class Supervisor:
 
     ``target(sockets=sockets)`` runs in each child; its return value (int, None = 0) is the
     child's exit status. Exit status 3 from a worker not being stopped means it failed to
-    start (bad import, lifespan startup failure): the supervisor then stops everything and
-    ``run()`` returns 3 instead of respawning forever. During a reload the same exit of a
-    new worker only fails the reload (see the module docstring).
+    start (bad import, lifespan startup failure): at first start (no worker ever reported
+    ready) the supervisor then stops everything and ``run()`` returns 3 instead of respawning
+    forever. Later, a respawn failing so is retried every ``STARTUP_RETRY`` s while the others
+    serve, and a new worker failing during a reload fails the reload (module docstring).
 
     Signals: SIGINT/SIGTERM -> graceful stop (workers get SIGTERM, SIGKILL after
     ``timeout_graceful_shutdown + 5`` s, or 30 s if unset), ``run()`` returns 0; a second
@@ -164,6 +166,7 @@ class Supervisor:
         self._pending_respawns: list[float] = []  # monotonic times at which to start a worker
         self._stop_deadline: float | None = None
         self.generation = 0  # the serving generation; respawns join it
+        self._served = False  # some worker reported ready: start failures no longer stop us
         self._reload: Reload | None = None
 
         self._wakeup_r = -1
@@ -364,7 +367,7 @@ class Supervisor:
             except OSError:
                 data = b""
             if data:
-                worker.ready = True
+                worker.ready = self._served = True
             self._close_ready_fd(worker)  # one byte or EOF: either way nothing more will come
 
     @staticmethod
@@ -458,12 +461,19 @@ class Supervisor:
         if worker.generation != self.generation:
             logger.info("Child process [%d] exited (%s).", pid, description)
             return  # a stopped new worker of a failed reload, or a drained old one
-        if code == STARTUP_FAILURE and not worker.terminating:
+        failed_start = code == STARTUP_FAILURE and not worker.terminating and not worker.ready
+        if failed_start and not self._served:
             logger.error("Child process [%d] failed to start (%s); stopping all workers.", pid, description)
             self.exit_code = STARTUP_FAILURE
             self._begin_stop()
             return
-        if worker.terminating:
+        if failed_start:
+            # Once the server has served, a respawn that cannot start (the code or a library
+            # on disk broke since) must not take the service down: the others keep serving,
+            # and it is retried until what is on disk starts again.
+            logger.error("Child process [%d] failed to start (%s); the other workers keep serving; "
+                         "retrying in %.0f s.", pid, description, STARTUP_RETRY)
+        elif worker.terminating:
             logger.info("Child process [%d] exited (%s).", pid, description)
         elif code == 0:
             logger.info("Child process [%d] exited (%s); starting a new one.", pid, description)
@@ -473,6 +483,8 @@ class Supervisor:
             return  # scaled down with SIGTTOU
         lived = time.monotonic() - worker.started_at
         delay = RESPAWN_BACKOFF if lived < RESPAWN_BACKOFF and not worker.terminating else 0.0
+        if failed_start:
+            delay = STARTUP_RETRY
         self._pending_respawns.append(time.monotonic() + delay)
 
     def _serving_count(self) -> int:

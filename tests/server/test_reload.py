@@ -329,6 +329,18 @@ def test_sighup_reloads_a_rebuilt_native_library_without_a_failed_request(launch
     assert all_fresh_answer(r.port, "v2"), out
     answers = {a for c in clients for a in c.answers}
     assert answers == {"v1", "v2"}, answers
+
+    # A worker crashing now is respawned from the broken library: that respawn fails to
+    # start, and the server does not stop for it (only a first start does); fixed on disk,
+    # the next retry starts.
+    victim = sorted(new_workers)[0]
+    os.kill(victim, signal.SIGKILL)
+    assert wait_for(lambda: "failed to start (exit code 3); the other workers keep serving" in r.output(),
+                    20), r.output()
+    assert r.proc.poll() is None and all_fresh_answer(r.port, "v2"), r.output()
+    build_lib(tmp_path, answering("v3"), lib)
+    assert wait_for(lambda: len(r.children()) == 2, 20), r.output()
+    assert wait_for(lambda: fresh_get(r.port) == (200, "v3"), 20), r.output()
     assert_stops_cleanly(r)
 
 
