@@ -345,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--limit-max-requests-jitter",
         type=int,
-        default=0,
+        default=DEFAULTS["limit_max_requests_jitter"],
         metavar="N",
         help="Add a random 0..N to each worker's --limit-max-requests, so workers started "
         "together do not restart together. [default: 0]",
