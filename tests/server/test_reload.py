@@ -7,7 +7,7 @@ drain. The load here is what a browser does: keep-alive connections, and an idem
 retried once when a kept-alive connection closes under it (RFC 9112 §9.3.1). A request fails
 when it is answered with anything but 200, or when its retry fails too.
 
-Every wait has a deadline; nothing asserts a duration except the reload's 10 s bound.
+Every wait has a deadline; nothing asserts a duration but the reload's 10 s bound.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -31,7 +32,6 @@ sys.path.insert(0, str(HERE.parent / "native"))  # native_util, test_metrics_con
 from native_util import ServeProcess, build_cmd  # noqa: E402
 from test_workers import Running, assert_stops_cleanly, plain, wait_for, wait_gone, wait_workers  # noqa: E402
 
-import subprocess  # noqa: E402
 
 LIB_SRC = """
 #include <stdio.h>
