@@ -133,7 +133,7 @@ class Supervisor:
 
     ``target(sockets=sockets)`` runs in each child; its return value (int, None = 0) is the
     child's exit status. Exit status 3 from a worker not being stopped means it failed to
-    start (bad import, lifespan startup failure): at first start (no worker ever reported
+    start (bad import, lifespan startup failure): at first start (until all N workers were
     ready) the supervisor then stops everything and ``run()`` returns 3 instead of respawning
     forever. Later, a respawn failing so is retried every ``STARTUP_RETRY`` s while the others
     serve, and a new worker failing during a reload fails the reload (module docstring).
@@ -166,7 +166,7 @@ class Supervisor:
         self._pending_respawns: list[float] = []  # monotonic times at which to start a worker
         self._stop_deadline: float | None = None
         self.generation = 0  # the serving generation; respawns join it
-        self._served = False  # some worker reported ready: start failures no longer stop us
+        self._served = False  # the first start completed: start failures no longer stop us
         self._reload: Reload | None = None
 
         self._wakeup_r = -1
@@ -367,8 +367,12 @@ class Supervisor:
             except OSError:
                 data = b""
             if data:
-                worker.ready = self._served = True
+                worker.ready = True
             self._close_ready_fd(worker)  # one byte or EOF: either way nothing more will come
+        # The first start is over once N workers were ready at once: until then any of them
+        # failing to start stops the server, as it always did.
+        if not self._served and sum(w.ready for w in self.workers.values()) >= self.num_workers:
+            self._served = True
 
     @staticmethod
     def _close_ready_fd(worker: Worker) -> None:

@@ -2,7 +2,8 @@
 
 This exercises the supervisor (fork, respawn, signals, shutdown) without the C server:
 ``python -m tests.apps.plain_workers FD WORKERS [MODE] [GRACE]`` where MODE is
-"normal", "bootfail" (workers exit 3 at once) or "stubborn" (workers ignore SIGTERM).
+"normal", "bootfail" (workers exit 3 at once), "oneboots" (the first worker to create the file
+$PLAIN_MARKER serves, every other one exits 3) or "stubborn" (workers ignore SIGTERM).
 Each response body is the worker's pid.
 """
 
@@ -38,6 +39,11 @@ def make_target(mode: str, config: Config):
     def target(sockets: list[socket.socket]) -> int:
         if mode == "bootfail":
             return 3
+        if mode == "oneboots":
+            try:
+                os.close(os.open(os.environ["PLAIN_MARKER"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return 3
         stop = False
 
         def on_term(signum, frame):

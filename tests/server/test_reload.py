@@ -394,6 +394,16 @@ def test_old_workers_that_do_not_drain_are_killed_like_a_stop(launch):
     os.killpg(r.pid, signal.SIGKILL)  # the new ones are stubborn too: no need to wait for them
 
 
+def test_first_start_failure_of_one_worker_stops_the_server_though_another_is_ready(tmp_path):
+    r = Running(plain("oneboots"), env={"PLAIN_MARKER": str(tmp_path / "marker")})
+    try:
+        rc = r.wait(30)
+        assert rc == 3, f"exit code {rc}\n{r.output()}"
+        assert "failed to start (exit code 3); stopping all workers" in r.output()
+    finally:
+        r.cleanup()
+
+
 def test_first_start_failure_still_stops_the_server_with_3(launch, tmp_path):
     write_app(tmp_path, "x", extra="raise RuntimeError('broken on purpose')")
     r = launch(graft_argv(tmp_path))
