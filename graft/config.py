@@ -282,6 +282,7 @@ class Config:
         root_path: str = "",
         limit_concurrency: int | None = None,
         limit_max_requests: int | None = None,
+        limit_max_requests_jitter: int = 0,
         backlog: int = 2048,
         timeout_keep_alive: float = 5,
         timeout_graceful_shutdown: float | None = None,
@@ -318,6 +319,7 @@ class Config:
         shadow_timeout: float = 5.0,
         metrics: str | None = None,
         control: str | None = None,
+        health_path: str | None = None,
     ) -> None:
         if reload:
             raise ValueError(
@@ -356,6 +358,7 @@ class Config:
         self.root_path = root_path or ""
         self.limit_concurrency = _check_int("limit_concurrency", limit_concurrency, 1, optional=True)
         self.limit_max_requests = _check_int("limit_max_requests", limit_max_requests, 1, optional=True)
+        self.limit_max_requests_jitter = _check_int("limit_max_requests_jitter", limit_max_requests_jitter, 0)
         self.backlog = _check_int("backlog", backlog, 1)
         self.timeout_keep_alive = _check_number("timeout_keep_alive", timeout_keep_alive)
         self.timeout_graceful_shutdown = _check_number(
@@ -407,12 +410,19 @@ class Config:
 
             split_host_port(self.metrics)  # ValueError early, not in a worker
         self.control: str | None = os.fspath(control) if control else None
+        # Answered by the engine before the app: 200 while serving, 503 while draining.
+        if health_path and not str(health_path).startswith("/"):
+            raise ValueError(f"--health-path {health_path!r}: must start with '/', e.g. /healthz")
+        self.health_path: str | None = str(health_path) if health_path else None
         # Set by graft.admin.setup() before any fork: the shared region (a capsule), the admin
         # listeners and their kinds; metrics_slot is this worker's slot (the supervisor's pick).
         self.shared: Any = None
         self.admin_sockets: list[socket.socket] = []
         self.admin_kinds: list[int] = []
         self.metrics_slot = 0
+        # The write end of this worker's readiness pipe (graft.supervisor.notify_ready), set by
+        # the supervisor in the forked child; -1 when not under a supervisor.
+        self.ready_fd = -1
         # Off by default, as uvicorn (which has no pathsend): offering it makes Starlette's
         # GZipMiddleware leave FileResponse/StaticFiles uncompressed.
         self.pathsend = bool(pathsend)

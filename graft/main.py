@@ -269,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
         "native routes with their counters and switch their modes live in every worker.",
     )
     g.add_argument(
+        "--health-path",
+        default=None,
+        metavar="PATH",
+        help="Answer requests for exactly this path (e.g. /healthz) in graft itself, before the "
+        "app: 200 'ok' while the worker serves, 503 once it drains (shutdown, SIGHUP reload). "
+        "Off by default.",
+    )
+    g.add_argument(
         "--blocking-threads",
         type=int,
         default=DEFAULTS["blocking_threads"],
@@ -334,6 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="Maximum requests a worker serves before it is replaced.",
+    )
+    g.add_argument(
+        "--limit-max-requests-jitter",
+        type=int,
+        default=DEFAULTS["limit_max_requests_jitter"],
+        metavar="N",
+        help="Add a random 0..N to each worker's --limit-max-requests, so workers started "
+        "together do not restart together. [default: 0]",
     )
     g.add_argument(
         "--limit-request-line",

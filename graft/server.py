@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import signal
 import socket
 import sys
@@ -59,6 +60,21 @@ class Server:
         self.core: Any = None
         self._exit_event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.limit_max_requests = self._pick_limit_max_requests(config)
+
+    @staticmethod
+    def _pick_limit_max_requests(config: Config) -> int | None:
+        """uvicorn's meaning: each worker's own limit is --limit-max-requests plus a random
+        0..--limit-max-requests-jitter, so workers started together do not all restart at once."""
+        base = config.limit_max_requests
+        if base is None:
+            return None
+        jitter = getattr(config, "limit_max_requests_jitter", 0) or 0
+        limit = base + random.randint(0, jitter)
+        if jitter:
+            logger.debug("This worker's request limit: %d (--limit-max-requests %d + jitter up to %d).",
+                         limit, base, jitter)
+        return limit
 
     # -- entry points -------------------------------------------------------------------------
     def run(self, sockets: list[socket.socket] | None = None) -> None:
@@ -87,6 +103,9 @@ class Server:
             await self.lifespan.shutdown()
             sys.exit(1)
         self.started = True
+        from graft.supervisor import notify_ready
+
+        notify_ready(config)  # after lifespan startup, with the engine accepting
         if not self.should_exit:
             await self._exit_event.wait()
         await self.shutdown()
@@ -141,7 +160,7 @@ class Server:
             timeout_linger_idle=float(config.timeout_linger_idle),
             limit_linger=config.limit_linger,
             limit_concurrency=config.limit_concurrency or 0,
-            limit_max_requests=config.limit_max_requests or 0,
+            limit_max_requests=self.limit_max_requests or 0,
             on_max_requests=self._max_requests_reached,
             unix_path=unix_path,
             native=list(config.native or []),
@@ -159,6 +178,7 @@ class Server:
             shared=config.shared,
             slot=config.metrics_slot,
             listen_kinds=kinds,
+            health_path=config.health_path,
         )
         if config.native:
             shadow_fd = self.core.set_shadow(config.shadow_log, float(config.shadow_timeout))
@@ -209,7 +229,7 @@ class Server:
 
     def _max_requests_reached(self) -> None:
         logger.warning("Maximum request limit of %d exceeded. Terminating process.",
-                       self.config.limit_max_requests)
+                       self.limit_max_requests)
         self._request_exit()
 
     # -- signals ------------------------------------------------------------------------------

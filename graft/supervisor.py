@@ -15,6 +15,15 @@ Design:
   ``select``\\s on, together with SIGCHLD for prompt reaping.
 * Children get ``PR_SET_PDEATHSIG=SIGTERM``, so they do not outlive a parent that is
   SIGKILLed, and the parent's signal handling is undone in them.
+* Readiness: each child inherits the write end of a pipe of its own (``config.ready_fd``) and
+  writes one byte to it once it serves (``notify_ready``: after lifespan startup, with the
+  engine accepting). The read ends are in the main loop's ``select``.
+* SIGHUP is a rolling reload: a new *generation* of N workers starts while the old one keeps
+  serving; only when all of it is ready does the old one get SIGTERM (stop accepting, drain).
+  A new worker that exits before it is ready, or a generation not ready within
+  ``RELOAD_READY_TIMEOUT``, fails the reload: the rest of the new generation is stopped and
+  the old workers keep serving. A SIGHUP during a reload is ignored (logged): the reload under
+  way already starts from what is on disk now, or at most a moment ago.
 """
 
 from __future__ import annotations
@@ -38,6 +47,9 @@ logger = logging.getLogger("graft.error")
 STARTUP_FAILURE = 3  # a worker that exits with this never got to serve: stop, don't respawn
 RESPAWN_BACKOFF = 1.0  # a worker that dies sooner than this after starting is respawned this late
 KILL_GRACE = 5.0  # after SIGKILL, how long to wait for the kernel to reap
+STARTUP_RETRY = 5.0  # a respawn that failed to start (after the first start) is retried this late
+RELOAD_READY_TIMEOUT = 60.0  # a new generation not ready this long after SIGHUP fails the reload
+SHARED_SLOTS = 64  # GRAFT__SHM_SLOTS: metrics slots in the shared region
 
 _PR_SET_PDEATHSIG = 1
 
@@ -76,13 +88,44 @@ def _set_parent_death_signal(sig: int) -> None:
 class Worker:
     """Bookkeeping for one child process."""
 
-    __slots__ = ("pid", "started_at", "terminating", "slot")
+    __slots__ = ("pid", "started_at", "terminating", "slot", "generation", "ready_fd", "ready", "kill_at")
 
-    def __init__(self, pid: int, slot: int = 0) -> None:
+    def __init__(self, pid: int, slot: int = 0, generation: int = 0, ready_fd: int = -1) -> None:
         self.pid = pid
         self.slot = slot  # its metrics slot in the shared region
         self.started_at = time.monotonic()
         self.terminating = False
+        self.generation = generation  # bumped by each SIGHUP reload
+        self.ready_fd = ready_fd  # read end of its readiness pipe (-1 once closed)
+        self.ready = False
+        self.kill_at: float | None = None  # a drained old worker still here then gets SIGKILL
+
+
+class Reload:
+    """A reload under way: the generation being started and when it must be ready."""
+
+    __slots__ = ("generation", "deadline")
+
+    def __init__(self, generation: int, deadline: float) -> None:
+        self.generation = generation
+        self.deadline = deadline
+
+
+def notify_ready(config: Any) -> None:
+    """Tell the supervisor (if any) that this worker serves: one byte on its readiness pipe.
+
+    Called by the worker once, after lifespan startup and with its listeners accepting; a
+    no-op outside a supervisor (``config.ready_fd`` is -1 there)."""
+    fd = getattr(config, "ready_fd", -1)
+    if fd is None or fd < 0:
+        return
+    config.ready_fd = -1
+    try:
+        os.write(fd, b"1")
+    except OSError:
+        pass  # the supervisor is gone; PR_SET_PDEATHSIG ends us soon
+    finally:
+        os.close(fd)
 
 
 class Supervisor:
@@ -90,13 +133,15 @@ class Supervisor:
 
     ``target(sockets=sockets)`` runs in each child; its return value (int, None = 0) is the
     child's exit status. Exit status 3 from a worker not being stopped means it failed to
-    start (bad import, lifespan startup failure): the supervisor then stops everything and
-    ``run()`` returns 3 instead of respawning forever.
+    start (bad import, lifespan startup failure): at first start (until all N workers were
+    ready) the supervisor then stops everything and ``run()`` returns 3 instead of respawning
+    forever. Later, a respawn failing so is retried every ``STARTUP_RETRY`` s while the others
+    serve, and a new worker failing during a reload fails the reload (module docstring).
 
     Signals: SIGINT/SIGTERM -> graceful stop (workers get SIGTERM, SIGKILL after
     ``timeout_graceful_shutdown + 5`` s, or 30 s if unset), ``run()`` returns 0; a second
-    SIGINT, or SIGQUIT -> SIGKILL all workers at once; SIGHUP -> restart all workers;
-    SIGTTIN/SIGTTOU -> one worker more/less.
+    SIGINT, or SIGQUIT -> SIGKILL all workers at once; SIGHUP -> rolling reload;
+    SIGTTIN/SIGTTOU -> one worker more/less (ignored during a reload).
     """
 
     def __init__(
@@ -120,6 +165,9 @@ class Supervisor:
         self.exit_code = 0
         self._pending_respawns: list[float] = []  # monotonic times at which to start a worker
         self._stop_deadline: float | None = None
+        self.generation = 0  # the serving generation; respawns join it
+        self._served = False  # the first start completed: start failures no longer stop us
+        self._reload: Reload | None = None
 
         self._wakeup_r = -1
         self._wakeup_w = -1
@@ -140,13 +188,16 @@ class Supervisor:
                 self._try_spawn()
             while True:
                 self._handle_signals(self._wait_for_events())
+                self._read_readiness()
                 self._reap()
+                self._check_reload()
                 if self.stopping:
                     if not self.workers:
                         break
                     self._enforce_stop_deadline()
                 else:
                     self._respawn_due()
+                    self._kill_overdue()
         finally:
             self._kill_all(signal.SIGKILL)  # only non-empty if we got here by an exception
             self._reap_blocking(KILL_GRACE)
@@ -166,11 +217,17 @@ class Supervisor:
             timeout = min(timeout, max(0.0, min(self._pending_respawns) - now))
         if self._stop_deadline is not None:
             timeout = min(timeout, max(0.0, self._stop_deadline - now))
+        if self._reload is not None:
+            timeout = min(timeout, max(0.0, self._reload.deadline - now))
+        kill_at = [w.kill_at for w in self.workers.values() if w.kill_at is not None]
+        if kill_at:
+            timeout = min(timeout, max(0.0, min(kill_at) - now))
+        watched = [self._wakeup_r] + [w.ready_fd for w in self.workers.values() if w.ready_fd >= 0]
         try:
-            readable, _, _ = select.select([self._wakeup_r], [], [], timeout)
+            readable, _, _ = select.select(watched, [], [], timeout)
         except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for safety
             readable = []
-        if not readable:
+        if self._wakeup_r not in readable:
             return b""
         data = b""
         while True:
@@ -203,9 +260,9 @@ class Supervisor:
             elif self.stopping:
                 continue
             elif signum == getattr(signal, "SIGHUP", None):
-                logger.info("Received SIGHUP, restarting workers.")
-                for worker in list(self.workers.values()):
-                    self._terminate(worker)
+                self._begin_reload()
+            elif self._reload is not None:
+                logger.info("Received %s during a reload; ignored.", name)
             elif signum == getattr(signal, "SIGTTIN", None):
                 self.num_workers += 1
                 logger.info("Received SIGTTIN, increasing the number of workers to %d.", self.num_workers)
@@ -223,13 +280,117 @@ class Supervisor:
                     if alive:
                         self._terminate(max(alive, key=lambda w: w.started_at))
 
+    # -- rolling reload (SIGHUP) ----------------------------------------------------------
+    def _begin_reload(self) -> None:
+        """Start a new generation of workers; the old one serves until all of it is ready."""
+        if self._reload is not None:
+            logger.info("Received SIGHUP during a reload; ignored (the reload under way continues).")
+            return
+        free = self._free_slot_count()
+        if free < self.num_workers:
+            logger.error(
+                "Received SIGHUP, but a reload needs %d free metrics slots and %d are free "
+                "(a reload with --metrics/--control allows at most %d workers); the workers keep "
+                "serving.", self.num_workers, free, SHARED_SLOTS // 2)
+            return
+        self._reload = Reload(self.generation + 1, time.monotonic() + RELOAD_READY_TIMEOUT)
+        logger.info("Received SIGHUP, reloading: starting %d new workers.", self.num_workers)
+        for _ in range(self.num_workers):
+            try:
+                self._spawn(self._reload.generation)
+            except OSError as exc:
+                self._fail_reload(f"cannot start a worker process: {exc}")
+                return
+
+    def _free_slot_count(self) -> int:
+        if self.shared is None:
+            return self.num_workers  # no slots to run out of
+        return SHARED_SLOTS - len(self.workers)
+
+    def _new_generation(self) -> list[Worker]:
+        gen = self._reload.generation if self._reload is not None else -1
+        return [w for w in self.workers.values() if w.generation == gen]
+
+    def _check_reload(self) -> None:
+        """Commit the reload once the whole new generation is ready; fail it on timeout."""
+        if self._reload is None or self.stopping:
+            return
+        new = self._new_generation()
+        if len(new) >= self.num_workers and all(w.ready for w in new):
+            self._commit_reload()
+        elif time.monotonic() >= self._reload.deadline:
+            waiting = ", ".join(str(w.pid) for w in new if not w.ready)
+            self._fail_reload(f"workers {waiting} not ready after {RELOAD_READY_TIMEOUT:.0f} s")
+
+    def _commit_reload(self) -> None:
+        old = [w for w in self.workers.values() if w.generation != self._reload.generation]
+        self.generation = self._reload.generation
+        self._reload = None
+        self._pending_respawns.clear()  # respawns of the old generation are not needed now
+        logger.info("Reload complete: %d new workers ready; the old ones drain.", self.num_workers)
+        # Draining is bounded as a stop is: an old worker must not hold its slot forever.
+        kill_at = time.monotonic() + self._stop_timeout()
+        for worker in old:
+            if not worker.terminating:
+                self._terminate(worker)
+            worker.kill_at = kill_at
+
+    def _kill_overdue(self) -> None:
+        now = time.monotonic()
+        for worker in list(self.workers.values()):
+            if worker.kill_at is not None and now >= worker.kill_at:
+                logger.warning("Old worker [%d] did not finish draining in time; killing it.", worker.pid)
+                worker.kill_at = None
+                try:
+                    os.kill(worker.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def _fail_reload(self, why: str) -> None:
+        """Stop what was started of the new generation; the old workers keep serving."""
+        logger.error("Reload failed: %s; the old workers keep serving.", why)
+        new = self._new_generation()
+        self._reload = None
+        for worker in new:
+            if not worker.terminating:
+                self._terminate(worker)
+
+    def _read_readiness(self) -> None:
+        """Note workers that reported ready (one byte) or closed their pipe (EOF: exited)."""
+        for worker in list(self.workers.values()):
+            if worker.ready_fd < 0:
+                continue
+            try:
+                data = os.read(worker.ready_fd, 16)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if data:
+                worker.ready = True
+            self._close_ready_fd(worker)  # one byte or EOF: either way nothing more will come
+        # The first start is over once N workers were ready at once: until then any of them
+        # failing to start stops the server, as it always did.
+        if not self._served and sum(w.ready for w in self.workers.values()) >= self.num_workers:
+            self._served = True
+
+    @staticmethod
+    def _close_ready_fd(worker: Worker) -> None:
+        if worker.ready_fd >= 0:
+            os.close(worker.ready_fd)
+            worker.ready_fd = -1
+
     # -- stopping -------------------------------------------------------------------------
+    def _stop_timeout(self) -> float:
+        """How long a worker told to stop may take before SIGKILL."""
+        grace = getattr(self.config, "timeout_graceful_shutdown", None)
+        return 30.0 if grace is None else float(grace) + 5.0
+
     def _begin_stop(self) -> None:
         self.stopping = True
+        self._reload = None
         self._pending_respawns.clear()
-        grace = getattr(self.config, "timeout_graceful_shutdown", None)
-        timeout = 30.0 if grace is None else float(grace) + 5.0
-        self._stop_deadline = time.monotonic() + timeout
+        self._stop_deadline = time.monotonic() + self._stop_timeout()
         for worker in list(self.workers.values()):
             self._terminate(worker)
 
@@ -288,28 +449,50 @@ class Supervisor:
         worker = self.workers.pop(pid, None)
         if worker is None:
             return  # not ours (e.g. a grandchild re-parented to us as subreaper)
+        self._close_ready_fd(worker)
         self._update_shared(freed=worker.slot)
         description = _describe_status(status)
         if self.stopping or self.force:
             logger.info("Child process [%d] exited (%s).", pid, description)
             return
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
-        if code == STARTUP_FAILURE and not worker.terminating:
+        if self._reload is not None and worker.generation == self._reload.generation:
+            # A new worker gone before the commit (an import error, a bad library, a crash):
+            # the reload fails as a whole rather than commit a generation short of one.
+            state = "after it was ready" if worker.ready else "before it was ready"
+            self._fail_reload(f"worker {pid} exited with {description} {state}")
+            return
+        if worker.generation != self.generation:
+            logger.info("Child process [%d] exited (%s).", pid, description)
+            return  # a stopped new worker of a failed reload, or a drained old one
+        failed_start = code == STARTUP_FAILURE and not worker.terminating and not worker.ready
+        if failed_start and not self._served:
             logger.error("Child process [%d] failed to start (%s); stopping all workers.", pid, description)
             self.exit_code = STARTUP_FAILURE
             self._begin_stop()
             return
-        if worker.terminating:
+        if failed_start:
+            # Once the server has served, a respawn that cannot start (the code or a library
+            # on disk broke since) must not take the service down: the others keep serving,
+            # and it is retried until what is on disk starts again.
+            logger.error("Child process [%d] failed to start (%s); the other workers keep serving; "
+                         "retrying in %.0f s.", pid, description, STARTUP_RETRY)
+        elif worker.terminating:
             logger.info("Child process [%d] exited (%s).", pid, description)
         elif code == 0:
             logger.info("Child process [%d] exited (%s); starting a new one.", pid, description)
         else:
             logger.warning("Child process [%d] died (%s); starting a new one.", pid, description)
-        if len(self.workers) + len(self._pending_respawns) >= self.num_workers:
+        if self._serving_count() + len(self._pending_respawns) >= self.num_workers:
             return  # scaled down with SIGTTOU
         lived = time.monotonic() - worker.started_at
         delay = RESPAWN_BACKOFF if lived < RESPAWN_BACKOFF and not worker.terminating else 0.0
+        if failed_start:
+            delay = STARTUP_RETRY
         self._pending_respawns.append(time.monotonic() + delay)
+
+    def _serving_count(self) -> int:
+        return sum(1 for w in self.workers.values() if w.generation == self.generation and not w.terminating)
 
     def _respawn_due(self) -> None:
         now = time.monotonic()
@@ -328,7 +511,7 @@ class Supervisor:
             logger.error("Cannot start a worker process: %s; retrying in %.0f s.", exc, RESPAWN_BACKOFF)
             self._pending_respawns.append(time.monotonic() + RESPAWN_BACKOFF)
 
-    def _spawn(self) -> None:
+    def _spawn(self, generation: int | None = None) -> None:
         # Flush so buffered output is not written twice (once by each process).
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -338,15 +521,26 @@ class Supervisor:
         # Block our signals across fork: until the child has undone our handlers, a signal
         # meant for it would run the parent's no-op handler and write to the parent's pipe.
         slot = self._free_slot()
+        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
         try:
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(ready_r)
+                os.close(ready_w)
+                raise
             if pid == 0:  # pragma: no cover - runs in the child (measured by the worker tests)
+                os.close(ready_r)
                 self.config.metrics_slot = slot
+                self.config.ready_fd = ready_w
                 self._child_main(old_mask)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-        self.workers[pid] = Worker(pid, slot)
+        os.close(ready_w)  # the child holds the only write end: EOF tells us it is gone
+        os.set_blocking(ready_r, False)
+        gen = self.generation if generation is None else generation
+        self.workers[pid] = Worker(pid, slot, gen, ready_r)
         self._update_shared()
 
     # -- shared region (metrics slots, workers gauge) -------------------------------------
@@ -354,7 +548,7 @@ class Supervisor:
         if self.shared is None:
             return 0
         used = {w.slot for w in self.workers.values()}
-        for slot in range(64):  # GRAFT__SHM_SLOTS
+        for slot in range(SHARED_SLOTS):
             if slot not in used:
                 return slot
         raise OSError(errno.EAGAIN, "no free metrics slot (at most 64 workers with --metrics/--control)")
@@ -415,6 +609,8 @@ class Supervisor:
         return 1
 
     def _reset_child_signals(self) -> None:
+        for worker in self.workers.values():  # the siblings' readiness pipes are not ours
+            self._close_ready_fd(worker)
         signal.set_wakeup_fd(-1)
         for sig, handler in self._old_handlers.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)

@@ -96,7 +96,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "ws_max_queue", "ws_ping_interval", "ws_ping_timeout",
                              "ws_per_message_deflate", "io_poll", "on_handoff", "ws_log", "timeout_send", "pathsend", "timeout_linger",
                              "timeout_linger_idle", "limit_linger", "shared", "slot",
-                             "listen_kinds", NULL};
+                             "listen_kinds", "health_path", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
     PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None,
              *ws_log = Py_None;
@@ -115,9 +115,10 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     unsigned long long max_linger = GRAFT__DEFAULT_LIMIT_LINGER;
     PyObject *shared = Py_None, *kinds = Py_None;
     int slot = 0;
+    const char *health_path = NULL;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddKOiO", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddKOiOz", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
@@ -125,7 +126,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                                      &blocking_threads, &ws_on, &ws_max, &ws_queue, &ws_ping,
                                      &ws_ping_to, &ws_deflate, &io_poll, &on_handoff, &ws_log, &t_send, &pathsend,
                                      &t_linger, &t_linger_idle, &max_linger, &shared, &slot,
-                                     &kinds))
+                                     &kinds, &health_path))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -292,6 +293,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         .admin = srv->metrics ? graft__admin_handle : NULL,
         .admin_ud = &srv->admin,
         .metrics = srv->metrics,
+        .health_path = health_path,
     };
     graft__deliver_fn fn = graftpy_deliver;
     void *ud = srv;

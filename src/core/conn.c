@@ -446,6 +446,16 @@ out:
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Whether a request has begun to arrive on a connection with none in progress: bytes we
+ * hold, or bytes the kernel holds that the poller has not read yet. */
+static int input_waiting(graft__conn *c)
+{
+    char b;
+    if (graft__buf_avail(&c->in))
+        return 1;
+    return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 void graft__conn_shutdown(graft__conn *c, int abort)
 {
     pthread_mutex_lock(&c->mu);
@@ -457,10 +467,20 @@ void graft__conn_shutdown(graft__conn *c, int abort)
     }
     graft__req *r = c->req;
     if (!r) {
-        if (!graft__conn_pending(c) || abort)
+        if (abort)
             graft__conn_close_locked(c);
-        else
+        else if (graft__conn_pending(c))
             c->want_close = c->no_more_input = 1; /* close once the queued answer is out */
+        else if (c->lingering || (c->requests && !input_waiting(c)))
+            graft__conn_close_locked(c); /* idle keep-alive (a lingering close only discards) */
+        /* Else a request is arriving, or the connection is new (accepted, nothing sent yet:
+         * its client connected in order to send one): it is read and answered with
+         * connection: close (the engine drains) within the header timeout, rather than the
+         * connection closed under a client that already sent. That narrows RFC 9112 §9.3.1's
+         * race (a kept-alive connection closed while the client sends) to idle kept-alive
+         * connections whose request had not arrived, which a client may retry once; during a
+         * SIGHUP reload it keeps that retry, on a new connection, from being closed by a
+         * second old worker that accepted it just before it drained. */
         goto out;
     }
     if (abort) {

@@ -112,6 +112,8 @@ struct graft__iothread {
 struct graft__engine {
     graft__engine_config cfg;
     char *default_headers;
+    char *health_path;      /* engine's copy of cfg.health_path; NULL without one */
+    size_t health_path_len;
     graft__deliver_fn deliver;
     void *ud;
     graft__iothread *threads;

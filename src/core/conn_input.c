@@ -9,6 +9,23 @@
 #include "conn.h"
 #include "ws_state.h"
 
+/* --health-path: answers the request itself (and releases the delivery's reference) when its
+ * path is exactly the configured one. Never reaches the app or a native handler, so it says
+ * whether this worker is up and accepting, not whether the app is healthy. */
+static int answer_health(graft__conn *c, graft__req *r)
+{
+    graft__engine *e = c->th->e;
+    if (r->path_len != e->health_path_len || memcmp(r->path, e->health_path, r->path_len) != 0)
+        return 0;
+    static const char ok[] = "ok\n", draining[] = "draining\n";
+    if (atomic_load(&e->draining)) /* answered with connection: close as well */
+        graft__req_respond_locked(r, 503, "text/plain; charset=utf-8", draining, sizeof draining - 1);
+    else
+        graft__req_respond_locked(r, 200, "text/plain; charset=utf-8", ok, sizeof ok - 1);
+    graft__req_release(r);
+    return 1;
+}
+
 void graft__conn_deliver(graft__conn *c, graft__req *r, int ev)
 {
     atomic_fetch_add(&r->refs, 1);
@@ -20,6 +37,8 @@ void graft__conn_deliver(graft__conn *c, graft__req *r, int ev)
             graft__req_release(r);
         return;
     }
+    if (ev == GRAFT__EV_REQUEST && c->th->e->health_path && answer_health(c, r))
+        return;
     c->th->e->deliver(c->th->e->ud, r, ev);
 }
 

@@ -42,6 +42,15 @@ int graft__engine_new(const graft__engine_config *cfg, graft__deliver_fn deliver
     if (cfg->listen_kinds)
         memcpy(e->listen_kinds, cfg->listen_kinds, (size_t)cfg->n_listen * sizeof(int));
     e->cfg.listen_kinds = e->listen_kinds;
+    if (cfg->health_path && cfg->health_path[0]) {
+        e->health_path = strdup(cfg->health_path);
+        if (!e->health_path) {
+            graft__engine_free(e);
+            return -ENOMEM;
+        }
+        e->health_path_len = strlen(e->health_path);
+    }
+    e->cfg.health_path = e->health_path;
     for (int i = 0; i < e->nthreads; i++) {
         e->threads[i].epfd = e->threads[i].wakefd = -1;
         e->threads[i].standby_fd = e->threads[i].watch_fd = -1;
@@ -125,5 +134,6 @@ void graft__engine_free(graft__engine *e)
     free(e->listen_fds);
     free(e->listen_kinds);
     free(e->default_headers);
+    free(e->health_path);
     free(e);
 }

@@ -30,6 +30,7 @@ typedef struct opts {
     const char *openapi;           /* --openapi FILE, read once into openapi_text */
     char *openapi_text;
     size_t openapi_len;
+    const char *health_path;       /* --health-path PATH: answered by the engine */
     int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
     int fastapi_routing; /* --fastapi-routing: unrouted requests answered as FastAPI's router */
     int ws, ws_deflate, ws_queue;
@@ -85,6 +86,7 @@ static void usage(FILE *f)
             "  --openapi FILE (route contracts: `graft openapi APP > FILE`, or a plain openapi.json;\n"
             "    implies --fastapi-routing)\n"
             "  --fastapi-routing (404/405 JSON, no HEAD for GET routes, trailing-slash 307: as FastAPI)\n"
+            "  --health-path PATH (200 ok while serving, 503 while draining)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
@@ -116,6 +118,8 @@ static int parse(opts *o, int argc, char **argv)
             o->control = v;
         else if (ARG("--openapi"))
             o->openapi = v;
+        else if (ARG("--health-path"))
+            o->health_path = v;
         else if (ARG("--threads"))
             o->threads = atoi(v);
         else if (ARG("--workers"))
@@ -323,6 +327,7 @@ static int serve(const opts *o, const listeners *ls)
         .metrics = mx,
         .admin = mx ? graft__admin_handle : NULL,
         .admin_ud = &admin,
+        .health_path = o->health_path,
         .listen_unix = o->uds != NULL,
         .default_headers = hdrs,
         .default_headers_len = (size_t)hl,

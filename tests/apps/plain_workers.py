@@ -2,7 +2,8 @@
 
 This exercises the supervisor (fork, respawn, signals, shutdown) without the C server:
 ``python -m tests.apps.plain_workers FD WORKERS [MODE] [GRACE]`` where MODE is
-"normal", "bootfail" (workers exit 3 at once) or "stubborn" (workers ignore SIGTERM).
+"normal", "bootfail" (workers exit 3 at once), "oneboots" (the first worker to create the file
+$PLAIN_MARKER serves, every other one exits 3) or "stubborn" (workers ignore SIGTERM).
 Each response body is the worker's pid.
 """
 
@@ -16,7 +17,7 @@ import sys
 import time
 
 from graft.config import Config
-from graft.supervisor import Supervisor
+from graft.supervisor import Supervisor, notify_ready
 
 
 def _respond(conn: socket.socket) -> None:
@@ -34,10 +35,15 @@ def _respond(conn: socket.socket) -> None:
     )
 
 
-def make_target(mode: str):
+def make_target(mode: str, config: Config):
     def target(sockets: list[socket.socket]) -> int:
         if mode == "bootfail":
             return 3
+        if mode == "oneboots":
+            try:
+                os.close(os.open(os.environ["PLAIN_MARKER"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return 3
         stop = False
 
         def on_term(signum, frame):
@@ -49,6 +55,7 @@ def make_target(mode: str):
         else:
             signal.signal(signal.SIGTERM, on_term)
         sock = sockets[0]
+        notify_ready(config)  # accepting from here on: a SIGHUP reload may retire the old workers
         while not stop:
             readable, _, _ = select.select([sock], [], [], 0.1)
             if not readable:
@@ -73,7 +80,7 @@ def main(argv: list[str]) -> int:
     grace = float(argv[3]) if len(argv) > 3 else None
     config = Config("tests.apps.pid_app:app", fd=fd, workers=workers, timeout_graceful_shutdown=grace)
     sock = config.bind_socket()
-    return Supervisor(config, target=make_target(mode), sockets=[sock]).run()
+    return Supervisor(config, target=make_target(mode, config), sockets=[sock]).run()
 
 
 if __name__ == "__main__":

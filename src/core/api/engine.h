@@ -107,6 +107,12 @@ typedef struct graft__engine_config {
     /* Where completed responses and open connections are counted (shared.h); NULL: nothing
      * is recorded, not even the request's start time. The embedder owns it. */
     struct graft__metrics *metrics;
+    /* --health-path: a request on an app listener whose path is exactly this (the query is
+     * ignored) is answered by the engine itself, on the poller: 200 "ok" while serving,
+     * 503 "draining" once the graceful shutdown began (a load balancer then takes this
+     * worker out before it is gone). NULL or "": no such path, nothing is compared. The
+     * engine keeps a copy. */
+    const char *health_path;
 } graft__engine_config;
 
 /* Creates an engine; *out is set on success. Returns 0 or a negative errno (-EINVAL for a
