@@ -41,7 +41,7 @@ class BuildWithServe(build_ext):
         os.makedirs(os.path.join(pkg, "include"), exist_ok=True)
         shutil.copyfile("include/graft.h", os.path.join(pkg, "include", "graft.h"))
         objs = self.compiler.compile(
-            core + native + ["src/serve/main.c", "src/serve/serve_admin.c", "src/serve/serve_openapi.c"], output_dir=os.path.join(self.build_temp, "serve"),
+            core + native + sorted(glob.glob("src/serve/*.c")), output_dir=os.path.join(self.build_temp, "serve"),
             include_dirs=["include", "src/core/api"],
             extra_postargs=[f for f in cflags if f != "-fvisibility=hidden"] + ["-fvisibility=hidden"])
         self.compiler.link_executable(
