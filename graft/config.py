@@ -238,6 +238,37 @@ def _normalise_ips(value: Any) -> list[str]:
 
 
 
+
+SD_LISTEN_FDS_START = 3  # sd_listen_fds(3): passed sockets start at this descriptor
+
+
+def systemd_listen_fd() -> int | None:
+    """The socket systemd passed (socket activation: LISTEN_FDS, LISTEN_PID naming us), or None.
+
+    As sd_listen_fds(3), the variables are removed once read, so nothing started later takes
+    the socket for its own. graft serves one socket: several passed ones are an error (exit 1)
+    rather than a silent choice.
+    """
+    fds, pid = os.environ.get("LISTEN_FDS"), os.environ.get("LISTEN_PID")
+    if fds is None:
+        return None
+    for name in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        os.environ.pop(name, None)
+    if pid is not None and pid.strip() != str(os.getpid()):
+        return None  # meant for another process (an ancestor that exec'd us through a shell)
+    try:
+        n = int(fds)
+    except ValueError:
+        logger.error("LISTEN_FDS=%r is not a number.", fds)
+        sys.exit(1)
+    if n < 1:
+        return None
+    if n > 1:
+        logger.error("systemd passed %d sockets (LISTEN_FDS); graft serves one. Give the socket "
+                     "unit a single ListenStream=.", n)
+        sys.exit(1)
+    return SD_LISTEN_FDS_START
+
 def remove_stale_socket(path: str, what: str) -> None:
     """Unlink a Unix socket an earlier run left at path; exit 1 when a file that is not a
     socket is there (never delete someone's file)."""
@@ -587,7 +618,7 @@ class Config:
 
     # -- listening socket -----------------------------------------------------------------
     def bind_socket(self) -> socket.socket:
-        """Create the listening socket (uds > fd > host:port, as uvicorn), non-blocking.
+        """Create the listening socket (uds > fd > systemd's LISTEN_FDS > host:port), non-blocking.
 
         Binding failures log the OSError and exit with status 1, as uvicorn does. Logs the
         "Graft running on ..." line.
@@ -602,6 +633,10 @@ class Config:
         elif self.fd is not None:
             sock = self._socket_from_fd(self.fd)
             logger.info("Graft running on socket %s (Press CTRL+C to quit)", sock.getsockname())
+        elif (activated := systemd_listen_fd()) is not None:
+            sock = self._socket_from_fd(activated)
+            os.close(activated)  # _socket_from_fd serves a duplicate
+            logger.info("Graft running on socket %s from systemd (Press CTRL+C to quit)", sock.getsockname())
         else:
             sock, family = self._bind_tcp()
             addr_format = "%s://[%s]:%d" if family == socket.AF_INET6 else "%s://%s:%d"
