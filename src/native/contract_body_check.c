@@ -1,0 +1,350 @@
+/* graft_validate's body half: the request body read as FastAPI 0.165 reads it (JSON only for
+ * an application/json or application/<x>+json content-type; an empty body is "missing"), parsed
+ * strictly with Jansson, and walked against the body schema in Pydantic's order: an object's
+ * fields in declaration order, each depth-first, then its extra keys in input order. What
+ * Python's json reads differently (duplicate keys, NaN, huge numbers, a BOM, ...) never gets
+ * this far: Jansson refuses it and the request is declined. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "contract_arg.h"
+#include "contract_body.h"
+#include "json_str.h"
+#include "kit/datetime.h"
+#include "kit/float_text.h"
+#include "native_req.h"
+
+/* Where in the body the walk is: loc[0] is "body", then keys and indexes. */
+typedef struct bwalk {
+    graft__vstate *v;
+    graft__kit_loc loc[2 * GRAFT__BODY_MAX_DEPTH + 4];
+    size_t nloc;
+} bwalk;
+
+/* j as json.dumps(ensure_ascii=False, separators=(",", ":")) writes what json.loads made of
+ * it (floats as repr). depth is bounded by the body's checked nesting. */
+static int dump(graft__buf *b, json_t *j)
+{
+    char t[GRAFT__KIT_FLOAT_MAX];
+    int rc = 0;
+    size_t i;
+    const char *k;
+    json_t *x;
+    switch (json_typeof(j)) {
+    case JSON_NULL: return graft__buf_append(b, GRAFT__STRLIT("null"));
+    case JSON_TRUE: return graft__buf_append(b, GRAFT__STRLIT("true"));
+    case JSON_FALSE: return graft__buf_append(b, GRAFT__STRLIT("false"));
+    case JSON_INTEGER:
+        return graft__buf_append(b, t, (size_t)snprintf(t, sizeof t, "%lld", (long long)json_integer_value(j)));
+    case JSON_REAL: return graft__buf_append(b, t, graft__kit_float_repr(json_real_value(j), t));
+    case JSON_STRING: return graft__json_str(b, json_string_value(j), json_string_length(j));
+    case JSON_ARRAY:
+        rc = graft__buf_append(b, "[", 1);
+        json_array_foreach(j, i, x) {
+            rc = rc ? rc : i ? graft__buf_append(b, ",", 1) : 0;
+            rc = rc ? rc : dump(b, x);
+        }
+        return rc ? rc : graft__buf_append(b, "]", 1);
+    case JSON_OBJECT:
+        i = 0;
+        rc = graft__buf_append(b, "{", 1);
+        json_object_foreach(j, k, x) {
+            rc = rc ? rc : i++ ? graft__buf_append(b, ",", 1) : 0;
+            rc = rc ? rc : graft__json_str(b, k, strlen(k));
+            rc = rc ? rc : graft__buf_append(b, ":", 1);
+            rc = rc ? rc : dump(b, x);
+        }
+        return rc ? rc : graft__buf_append(b, "}", 1);
+    }
+    return -EINVAL;
+}
+
+/* The nesting of j (1 for a scalar), counting no further than limit + 1. */
+static int depth_of(json_t *j, int limit)
+{
+    int d = 0;
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (limit < 0)
+        return 1;
+    if (json_is_array(j))
+        json_array_foreach(j, i, x) { int e = depth_of(x, limit - 1); d = e > d ? e : d; }
+    else if (json_is_object(j))
+        json_object_foreach(j, k, x) { int e = depth_of(x, limit - 1); d = e > d ? e : d; }
+    return d + 1;
+}
+
+/* Appends e at the walk's location; an input that is an array or object is written out. */
+static int report(bwalk *w, graft__kit_error *e, json_t *input)
+{
+    graft__buf raw = {0};
+    int rc = 0;
+    if (input && (json_is_array(input) || json_is_object(input))) {
+        if ((rc = dump(&raw, input)) < 0) {
+            graft__buf_free(&raw);
+            return rc;
+        }
+        e->input.kind = GRAFT__KIT_V_RAW;
+        e->input.s = graft__buf_head(&raw);
+        e->input.n = graft__buf_avail(&raw);
+    }
+    e->loc = w->loc;
+    e->nloc = w->nloc;
+    if (w->v->nerr++)
+        rc = graft__buf_append(&w->v->body, ",", 1);
+    rc = rc ? rc : graft__kit_detail_entry(&w->v->body, e);
+    graft__buf_free(&raw);
+    if (rc == GRAFT__KIT_UNSUPPORTED) {
+        w->v->unsupported = 1;
+        return 0;
+    }
+    return rc;
+}
+
+/* A value the kit cannot judge: declined under graft; graft-serve's own entry otherwise. */
+static int unsupported(graft__vstate *v, const graft__kit_loc *loc, size_t nloc, json_t *j,
+                       const char *text, size_t n)
+{
+    if (v->has_app) {
+        v->unsupported = 1;
+        return 0;
+    }
+    graft__buf *b = &v->body;
+    char idx[32];
+    int rc = v->nerr++ ? graft__buf_append(b, ",", 1) : 0;
+    rc = rc ? rc : graft__buf_append(b, GRAFT__STRLIT("{\"type\":\"graft_unsupported\",\"loc\":["));
+    for (size_t i = 0; i < nloc && !rc; i++) {
+        rc = i ? graft__buf_append(b, ",", 1) : 0;
+        rc = rc ? rc : loc[i].key ? graft__json_str(b, loc[i].key, loc[i].n)
+                   : graft__buf_append(b, idx, (size_t)snprintf(idx, sizeof idx, "%lld", (long long)loc[i].index));
+    }
+    rc = rc ? rc : graft__buf_append(b, GRAFT__STRLIT("],\"msg\":\"Input not supported by graft-serve\",\"input\":"));
+    rc = rc ? rc : j ? dump(b, j) : graft__json_str(b, text, n);
+    return rc ? rc : graft__buf_append(b, "}", 1);
+}
+
+/* The kit's view of a JSON value (an array or object: V_RAW, its text written by report). */
+static graft__kit_value kit_value(json_t *j)
+{
+    graft__kit_value in = {.kind = GRAFT__KIT_V_RAW};
+    switch (json_typeof(j)) {
+    case JSON_NULL: in.kind = GRAFT__KIT_V_NULL; break;
+    case JSON_TRUE: case JSON_FALSE: in.kind = GRAFT__KIT_V_BOOL; in.b = json_is_true(j); break;
+    case JSON_INTEGER: in.kind = GRAFT__KIT_V_INT; in.i = json_integer_value(j); break;
+    case JSON_REAL: in.kind = GRAFT__KIT_V_FLOAT; in.f = json_real_value(j); break;
+    case JSON_STRING: in.kind = GRAFT__KIT_V_STR; in.s = json_string_value(j); in.n = json_string_length(j); break;
+    default: break;
+    }
+    return in;
+}
+
+int graft__body_scalar(const graft__param *p, json_t *j, graft__arg_val *out, graft__kit_error *e)
+{
+    graft__kit_value in = kit_value(j);
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    switch (p->type) {
+    case GRAFT__T_INT:
+        rc = graft__kit_to_int(&in, &out->i);
+        rc = rc ? rc : graft__kit_int_check(&p->irules, out->i);
+        break;
+    case GRAFT__T_NUMBER:
+        rc = graft__kit_to_float(&in, &out->f);
+        rc = rc ? rc : graft__kit_float_check(&p->frules, out->f);
+        break;
+    case GRAFT__T_BOOL:
+        rc = graft__kit_to_bool(&in, &out->b);
+        break;
+    case GRAFT__T_STR:
+        rc = graft__kit_to_str(&in, &out->s, &out->n);
+        rc = rc ? rc : graft__kit_str_check(&p->srules, out->s, out->n);
+        e->length = rc == GRAFT__KIT_E_STRING_TOO_SHORT ? p->srules.min_length : p->srules.max_length;
+        if (rc == GRAFT__KIT_E_STRING_PATTERN_MISMATCH) {
+            e->text = p->pattern;
+            e->text_n = strlen(p->pattern);
+        }
+        break;
+    case GRAFT__T_UUID:
+    case GRAFT__T_DATETIME: {
+        uint8_t u[16];
+        graft__kit_datetime dt;
+        if (in.kind != GRAFT__KIT_V_STR) /* uuid_type, datetime_type: not in the catalogue */
+            return GRAFT__KIT_UNSUPPORTED;
+        out->s = in.s, out->n = in.n;
+        rc = p->type == GRAFT__T_UUID ? graft__kit_uuid_from_str(in.s, in.n, u)
+                                      : graft__kit_datetime_from_str(in.s, in.n, &dt);
+        break;
+    }
+    case GRAFT__T_STR_ENUM:
+    case GRAFT__T_INT_ENUM: {
+        size_t k = 0;
+        rc = p->type == GRAFT__T_STR_ENUM
+                 ? graft__kit_enum_str((const char *const *)p->members, p->nmembers, &in, &k)
+                 : graft__kit_enum_int(p->imembers, p->nmembers, &in, &k);
+        if (rc == 0 && p->type == GRAFT__T_STR_ENUM)
+            out->s = p->members[k], out->n = strlen(p->members[k]);
+        if (rc == 0 && p->type == GRAFT__T_INT_ENUM)
+            out->i = p->imembers[k];
+        e->text = p->expected;
+        e->text_n = p->expected_n;
+        break;
+    }
+    }
+    if (rc >= GRAFT__KIT_E_GREATER_THAN && rc <= GRAFT__KIT_E_MULTIPLE_OF)
+        e->limit = graft__contract_bound(p, rc);
+    if (rc > 0) {
+        e->type = rc;
+        e->input = in;
+    }
+    return rc;
+}
+
+static int check(bwalk *w, const graft__bnode *b, json_t *j);
+
+static int check_object(bwalk *w, const graft__bnode *b, json_t *j)
+{
+    int rc = 0;
+    if (!json_is_object(j)) {
+        graft__kit_error e = {.type = GRAFT__KIT_E_MODEL_ATTRIBUTES_TYPE, .input = kit_value(j)};
+        return report(w, &e, j);
+    }
+    for (size_t i = 0; i < b->nfields && rc >= 0 && !w->v->unsupported; i++) {
+        const graft__bfield *f = &b->fields[i];
+        json_t *x = json_object_get(j, f->name);
+        w->loc[w->nloc++] = (graft__kit_loc){f->name, strlen(f->name), 0};
+        if (x) {
+            rc = check(w, &f->node, x);
+        } else if (f->required) { /* Pydantic's input for a missing field: the whole object */
+            graft__kit_error e = {.type = GRAFT__KIT_E_MISSING};
+            rc = report(w, &e, j);
+        }
+        w->nloc--;
+    }
+    if (!b->forbid_extra)
+        return rc;
+    const char *k;
+    json_t *x;
+    json_object_foreach(j, k, x) {
+        int known = 0;
+        for (size_t i = 0; i < b->nfields && !known; i++)
+            known = strcmp(b->fields[i].name, k) == 0;
+        if (known || rc < 0 || w->v->unsupported)
+            continue;
+        graft__kit_error e = {.type = GRAFT__KIT_E_EXTRA_FORBIDDEN, .input = kit_value(x)};
+        w->loc[w->nloc++] = (graft__kit_loc){k, strlen(k), 0};
+        rc = report(w, &e, x);
+        w->nloc--;
+    }
+    return rc;
+}
+
+/* Pydantic's list: over max_length → too_long alone; else the items' errors; else, when too
+ * few, too_short. */
+static int check_list(bwalk *w, const graft__bnode *b, json_t *j)
+{
+    graft__kit_error e = {.text = "List", .text_n = 4};
+    if (!json_is_array(j)) {
+        e.type = GRAFT__KIT_E_LIST_TYPE;
+        e.input = kit_value(j);
+        return report(w, &e, j);
+    }
+    size_t n = json_array_size(j), before = w->v->nerr;
+    if (b->has_max && n > b->max_items) {
+        e.type = GRAFT__KIT_E_TOO_LONG;
+        e.length = b->max_items;
+        e.actual = n;
+        return report(w, &e, j);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc >= 0 && !w->v->unsupported; i++) {
+        w->loc[w->nloc++] = (graft__kit_loc){NULL, 0, (int64_t)i};
+        rc = check(w, b->items, json_array_get(j, i));
+        w->nloc--;
+    }
+    if (rc < 0 || w->v->nerr != before || !b->has_min || n >= b->min_items)
+        return rc;
+    e.type = GRAFT__KIT_E_TOO_SHORT;
+    e.length = b->min_items;
+    e.actual = n;
+    return report(w, &e, j);
+}
+
+static int check(bwalk *w, const graft__bnode *b, json_t *j)
+{
+    if (json_is_null(j) && b->nullable)
+        return 0;
+    if (b->kind == GRAFT__B_OBJECT)
+        return check_object(w, b, j);
+    if (b->kind == GRAFT__B_LIST)
+        return check_list(w, b, j);
+    graft__arg_val val;
+    graft__kit_error e = {0};
+    int rc = graft__body_scalar(&b->scalar, j, &val, &e);
+    if (rc == GRAFT__KIT_UNSUPPORTED)
+        return unsupported(w->v, w->loc, w->nloc, j, NULL, 0);
+    if (rc <= 0)
+        return rc;
+    return report(w, &e, j);
+}
+
+/* FastAPI reads the body as JSON for these content-types only (email.message's parse of
+ * "application/json" or "application/<x>+json"); the kit takes the plain forms and declines
+ * the rest (parameters, odd spellings: email.message is lenient). 1 JSON, 0 not, -1 unsure. */
+static int json_content_type(const char *s, size_t n)
+{
+    size_t e = 0;
+    while (e < n && s[e] != ';')
+        e++;
+    while (e > 0 && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+        e--;
+    if (e == 16 && strncasecmp(s, "application/json", 16) == 0)
+        return 1;
+    if (e > 17 && strncasecmp(s, "application/", 12) == 0 && strncasecmp(s + e - 5, "+json", 5) == 0) {
+        for (size_t i = 12; i < e - 5; i++)
+            if (!(s[i] == '-' || s[i] == '.' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                  (s[i] >= '0' && s[i] <= '9')))
+                return -1;
+        return 1;
+    }
+    return -1;
+}
+
+int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const graft__bnode *b)
+{
+    size_t n, cl;
+    const char *body = graft_body(gr, &n);
+    graft__kit_loc root = {"body", 4, 0};
+    if (n == 0) { /* FastAPI: no bytes is no body, whatever the content-type */
+        bwalk w = {.v = v, .loc = {root}, .nloc = 1};
+        graft__kit_error e = {.type = GRAFT__KIT_E_MISSING, .input = {.kind = GRAFT__KIT_V_NULL}};
+        return report(&w, &e, NULL);
+    }
+    const char *ct = graft_header(gr, "content-type", &cl);
+    if (!ct || cl == 0 || json_content_type(ct, cl) != 1) /* not JSON: bytes, not reproduced */
+        return unsupported(v, &root, 1, NULL, body, n);
+    json_error_t je;
+    json_t *doc = json_loadb(body, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    if (!doc) {
+        enum json_error_code code = json_error_code(&je);
+        if (v->has_app || !(code == json_error_invalid_syntax || code == json_error_premature_end_of_input ||
+                            code == json_error_end_of_input_expected))
+            return unsupported(v, &root, 1, NULL, body, n);
+        /* graft-serve's best effort at json_invalid: Jansson's message and byte position,
+         * not Python's (docs/KIT.md) */
+        graft__kit_loc loc[2] = {root, {NULL, 0, je.position}};
+        bwalk w = {.v = v, .loc = {loc[0], loc[1]}, .nloc = 2};
+        graft__kit_error e = {.type = GRAFT__KIT_E_JSON_INVALID, .input = {.kind = GRAFT__KIT_V_RAW, .s = "{}", .n = 2},
+                              .text = je.text, .text_n = strlen(je.text)};
+        return report(&w, &e, NULL);
+    }
+    if (depth_of(doc, 2 * GRAFT__BODY_MAX_DEPTH) > 2 * GRAFT__BODY_MAX_DEPTH) {
+        json_decref(doc);
+        return unsupported(v, &root, 1, NULL, body, n);
+    }
+    gr->body_doc = doc;
+    bwalk w = {.v = v, .loc = {root}, .nloc = 1};
+    return check(&w, b, doc);
+}
