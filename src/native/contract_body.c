@@ -159,6 +159,7 @@ static int node(walk *w, graft__bnode *b, json_t *s, int depth)
             return list(w, b, s, depth);
     }
     b->kind = GRAFT__B_SCALAR;
+    b->scalar.body_field = 1;
     int rc = graft__contract_scalar(&b->scalar, w->doc, s, w->why, w->whylen);
     return rc ? rc : graft__contract_default(&b->scalar, def, w->why, w->whylen);
 }
@@ -177,9 +178,15 @@ int graft__contract_body(graft__bnode **out, json_t *rb, json_t *doc, char *why,
         return graft__contract_unsup(why, whylen, "an optional request body");
     if (!(*out = calloc(1, sizeof **out)))
         return -ENOMEM;
-    int rc = node(&w, *out, json_object_get(mt, "schema"), 1);
+    json_t *s = json_object_get(mt, "schema");
+    int rc = node(&w, *out, s, 1);
     if (rc == 0 && ((*out)->kind != GRAFT__B_OBJECT || (*out)->nullable))
         rc = graft__contract_unsup(why, whylen, "a request body that is not a model (an object)");
+    /* FastAPI names the wrapper of embedded body parameters Body_<operation id> */
+    const char *ref = json_string_value(json_object_get(s, "$ref"));
+    static const char body_ref[] = "#/components/schemas/Body_";
+    if (rc == 0 && ref && strncmp(ref, body_ref, sizeof body_ref - 1) == 0)
+        (*out)->embed = 1;
     return rc;
 }
 

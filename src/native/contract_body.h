@@ -32,6 +32,11 @@ typedef struct graft__bnode {
     int has_min, has_max;
     size_t min_items, max_items;
     int list_default; /* a list field defaulting to [] */
+    /* The root of an embedded body (Body(embed=True), or several body parameters): FastAPI's
+     * own wrapper "Body_<operation>", not a model. FastAPI reads each field from the body
+     * itself: a missing one (or a body that is no object) is "missing" with input null, and
+     * extra keys are ignored. */
+    int embed;
 } graft__bnode;
 
 /* One field of an object: its name (the alias), whether absent is "missing", its schema. */

@@ -207,23 +207,26 @@ static int check(bwalk *w, const graft__bnode *b, json_t *j);
 static int check_object(bwalk *w, const graft__bnode *b, json_t *j)
 {
     int rc = 0;
-    if (!json_is_object(j)) {
+    if (b->embed && !json_is_object(j)) /* FastAPI: no .get(), every field missing */
+        j = NULL;
+    else if (!json_is_object(j)) {
         graft__kit_error e = {.type = GRAFT__KIT_E_MODEL_ATTRIBUTES_TYPE, .input = kit_value(j)};
         return report(w, &e, j);
     }
     for (size_t i = 0; i < b->nfields && rc >= 0 && !w->v->unsupported; i++) {
         const graft__bfield *f = &b->fields[i];
-        json_t *x = json_object_get(j, f->name);
+        json_t *x = j ? json_object_get(j, f->name) : NULL;
         w->loc[w->nloc++] = (graft__kit_loc){f->name, strlen(f->name), 0};
         if (x) {
             rc = check(w, &f->node, x);
-        } else if (f->required) { /* Pydantic's input for a missing field: the whole object */
+        } else if (f->required) { /* Pydantic's input for a missing field: the whole object;
+                                     * FastAPI's for an embedded body parameter: null */
             graft__kit_error e = {.type = GRAFT__KIT_E_MISSING};
-            rc = report(w, &e, j);
+            rc = report(w, &e, b->embed ? NULL : j);
         }
         w->nloc--;
     }
-    if (!b->forbid_extra)
+    if (!b->forbid_extra || b->embed)
         return rc;
     const char *k;
     json_t *x;
@@ -319,6 +322,8 @@ int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const
     graft__kit_loc root = {"body", 4, 0};
     if (n == 0) { /* FastAPI: no bytes is no body, whatever the content-type */
         bwalk w = {.v = v, .loc = {root}, .nloc = 1};
+        if (b->embed)
+            return check_object(&w, b, NULL);
         graft__kit_error e = {.type = GRAFT__KIT_E_MISSING, .input = {.kind = GRAFT__KIT_V_NULL}};
         return report(&w, &e, NULL);
     }
@@ -329,8 +334,14 @@ int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const
     json_t *doc = json_loadb(body, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
     if (!doc) {
         enum json_error_code code = json_error_code(&je);
-        if (v->has_app || !(code == json_error_invalid_syntax || code == json_error_premature_end_of_input ||
-                            code == json_error_end_of_input_expected))
+        /* Python's json takes NaN, Infinity and -Infinity, which Jansson calls invalid */
+        int python_reads = strstr(je.text, "'NaN") || strstr(je.text, "'Infinity") || strstr(je.text, "'-") ||
+                           strstr(je.text, "invalid Unicode"); /* lone surrogates */
+        /* and json.loads(bytes) decodes a BOM, UTF-16 and UTF-32 (NULs among the first bytes) */
+        python_reads |= (n >= 2 && ((unsigned char)body[0] >= 0xef)) || memchr(body, 0, n < 4 ? n : 4) != NULL;
+        if (v->has_app || python_reads ||
+            !(code == json_error_invalid_syntax || code == json_error_premature_end_of_input ||
+              code == json_error_end_of_input_expected))
             return unsupported(v, &root, 1, NULL, body, n);
         /* graft-serve's best effort at json_invalid: Jansson's message and byte position,
          * not Python's (docs/KIT.md) */
