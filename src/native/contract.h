@@ -36,7 +36,8 @@ typedef struct graft__param {
     int pos;      /* path parameters: which capture of the template */
     int has_default; /* a non-null default (for a list: the empty list) */
     /* A body field: FastAPI's document writes a model's integer bounds as floats (ge=0 is
-     * "minimum": 0.0), so integral float bounds are read as integers (docs/KIT.md). */
+     * "minimum": 0.0); Pydantic makes an int field's bounds ints (ge=1.0 reports "ge": 1),
+     * so integral float bounds are read as integers. */
     int body_field;
     int64_t def_i;
     double def_f;

@@ -93,6 +93,8 @@ DECLINED = [
     ("PUT", "/kitb/loose", [("content-type", "text/plain")], b'{"a":1}'),
     ("PUT", "/kitb/loose", [("content-type", "application/x-www-form-urlencoded")], b"a=1"),
     ("POST", "/kitb/streamed", JSON_CT, b'{"a":1}'),                    # no GRAFT_ROUTE_BODY
+    ("POST", "/kitb/checked", JSON_CT, b'{"a":-1}'),                    # a field validator
+    ("POST", "/kitb/checked", JSON_CT, b'{"a":"x"}'),
 ]
 
 
@@ -180,6 +182,8 @@ def test_startup_report(servers):
     assert "Native route POST /kitb/orders/{shop}: contract of POST /kitb/orders/{shop}, 2 parameters and a JSON body" in log, log
     assert ("Native route POST /kitb/streamed: the operation takes a JSON body but the route is not "
             "registered with GRAFT_ROUTE_BODY (graft_validate declines to the app)") in log, log
+    assert ("Native route POST /kitb/checked: contract not supported by the kit: request body: model "
+            "Checked: field validators (rules the document does not show)") in log, log
 
 
 def test_native_equals_app(servers):
@@ -216,6 +220,7 @@ def test_graft_serve(servers, native_libs, serve_factory, tmp_path):
     py, nat = servers
     doc = _openapi_doc()
     del doc["paths"]["/kitb/streamed"]  # graft-serve refuses a body route without GRAFT_ROUTE_BODY
+    del doc["paths"]["/kitb/checked"]  # and an unsupported contract
     f = tmp_path / "openapi.json"
     f.write_text(json.dumps(doc))
     sv = serve_factory([native_libs["kit_body"]], ["--openapi", str(f)])
@@ -229,7 +234,7 @@ def test_graft_serve(servers, native_libs, serve_factory, tmp_path):
         elif _graft.compare_responses(a, c):
             mismatches.append((case, a, c))
     assert not mismatches, mismatches[:3]
-    for case in DECLINED[2:-1]:  # duplicates, NaN, huge numbers, BOM, other content-types
+    for case in DECLINED[2:-3]:  # duplicates, NaN, huge numbers, BOM, other content-types
         c, _ = _resp(sv.port, case)
         d = json.loads(c["body"])["detail"]
         assert c["status"] == 422 and d[-1]["type"] == "graft_unsupported", (case, c)

@@ -134,5 +134,6 @@ GRAFT_API int graft_register(graft_router *r, const char *config)
     rc = rc ? rc : graft_route(r, "PUT", "/kitb/loose", loose, GRAFT_ROUTE_BODY);
     rc = rc ? rc : graft_route(r, "POST", "/kitb/embed", embed, GRAFT_ROUTE_BODY);
     rc = rc ? rc : graft_route(r, "POST", "/kitb/streamed", loose, 0);
+    rc = rc ? rc : graft_route(r, "POST", "/kitb/checked", loose, GRAFT_ROUTE_BODY); /* declines */
     return rc;
 }
