@@ -11,7 +11,9 @@
 #include "contract_body.h"
 #include "native_req.h"
 
-/* The schema node and JSON value (NULL: absent) at path, only after a GRAFT_OK. */
+/* The schema node and JSON value at path (NULL: absent; a JSON null: None), only after a
+ * GRAFT_OK. A path through an absent or null model or list leads nowhere (NULL): the field
+ * of a missing model has no value, not its default. */
 static const graft__bnode *at(graft_request *gr, const char *path, json_t **out)
 {
     if (!gr || !path || !gr->validated || gr->vresult != GRAFT_OK || !gr->body_doc)
@@ -24,6 +26,8 @@ static const graft__bnode *at(graft_request *gr, const char *path, json_t **out)
         const char *dot = strchr(s, '.');
         size_t n = dot ? (size_t)(dot - s) : strlen(s);
         const graft__bnode *next = NULL;
+        if (!j || json_is_null(j))
+            return NULL;
         if (b->kind == GRAFT__B_OBJECT) {
             for (size_t k = 0; k < b->nfields && !next; k++)
                 if (strlen(b->fields[k].name) == n && memcmp(b->fields[k].name, s, n) == 0) {
@@ -41,17 +45,17 @@ static const graft__bnode *at(graft_request *gr, const char *path, json_t **out)
             break;
         s = dot + 1;
     }
-    *out = json_is_null(*out = j) ? NULL : j;
+    *out = j;
     return b;
 }
 
-/* The scalar at path of a type in mask: from the body, or the field's default. */
+/* The scalar at path of a type in mask: from the body, or the field's default when absent. */
 static int scalar(graft_request *gr, const char *path, unsigned mask, graft__arg_val *v)
 {
-    json_t *j;
+    json_t *j = NULL;
     const graft__bnode *b = at(gr, path, &j);
     graft__kit_error e = {0};
-    if (!b || b->kind != GRAFT__B_SCALAR || !(mask & (1u << b->scalar.type)))
+    if (!b || b->kind != GRAFT__B_SCALAR || !(mask & (1u << b->scalar.type)) || json_is_null(j))
         return 0;
     if (j)
         return graft__body_scalar(&b->scalar, j, v, &e) == 0;
@@ -75,9 +79,9 @@ static const char *item_path(char *buf, size_t cap, const char *path, size_t i)
 
 GRAFT_API int graft_body_has(graft_request *gr, const char *path)
 {
-    json_t *j;
+    json_t *j = NULL;
     const graft__bnode *b = at(gr, path, &j);
-    if (!b)
+    if (!b || json_is_null(j))
         return 0;
     if (j)
         return 1;
@@ -114,7 +118,7 @@ GRAFT_API const char *graft_body_str(graft_request *gr, const char *path, size_t
 
 GRAFT_API size_t graft_body_count(graft_request *gr, const char *path)
 {
-    json_t *j;
+    json_t *j = NULL;
     const graft__bnode *b = at(gr, path, &j);
     return b && b->kind == GRAFT__B_LIST ? json_array_size(j) : 0;
 }

@@ -48,6 +48,7 @@ class Loose(BaseModel):
     a: int
     b: Optional[float] = None
     s: List[str] = []
+    t: Optional[str] = "dflt"
 
 
 app = FastAPI()
@@ -76,7 +77,8 @@ def create(shop: int, order: Order, dry: bool = False):
 
 
 def _loose(item: Loose):
-    return {"a": item.a, "b_milli": None if item.b is None else math.floor(item.b * 1000), "s": item.s}
+    return {"a": item.a, "b_milli": None if item.b is None else math.floor(item.b * 1000), "s": item.s,
+            "t": item.t}
 
 
 @app.put("/kitb/loose")

@@ -52,6 +52,9 @@ FIXED = [
     ("PUT", "/kitb/loose", {"a": "1", "b": 2, "s": ["x", "y"], "extra": [1, {"k": None}]}),
     ("PUT", "/kitb/loose", {"a": 1.0, "b": " 2.5"}),
     ("PUT", "/kitb/loose", {"a": None, "b": [], "s": [1, None]}),
+    ("PUT", "/kitb/loose", {"a": 3, "t": None}),
+    ("PUT", "/kitb/loose", {"a": 3, "t": "given", "b": None}),
+    ("PUT", "/kitb/loose", {"a": 3, "t": 5}),
     ("PUT", "/kitb/loose", {"a": [1], "b": {"x": 1.25}}),
     ("POST", "/kitb/embed", {"item": {"a": 2, "s": ["q"]}}),
     ("POST", "/kitb/embed", {"item": {"a": "z"}}),
@@ -109,7 +112,8 @@ def _rand_bodies(n: int, seed: int) -> list[tuple[str, str, list, bytes]]:
     for _ in range(n):
         if rnd.random() < 0.25:
             body = {}
-            for k, pool in (("a", ints), ("b", nums), ("s", [[], ["x"], ["x", 1], "x", None])):
+            for k, pool in (("a", ints), ("b", nums), ("s", [[], ["x"], ["x", 1], "x", None]),
+                            ("t", ["q", None, 1])):
                 if rnd.random() < 0.8:
                     body[k] = rnd.choice(pool)
             if rnd.random() < 0.2:

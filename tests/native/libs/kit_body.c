@@ -109,6 +109,9 @@ static int loose_answer(graft_request *req, const char *prefix)
         graft_json_string(j, s, n);
     }
     graft_json_array_end(j);
+    graft_json_key(j, "t"); /* Optional with a default: null reads as None, absent the default */
+    snprintf(p, sizeof p, "%st", prefix);
+    str_or_null(j, req, p);
     graft_json_object_end(j);
     return graft_respond_json(req, 200, j);
 }
