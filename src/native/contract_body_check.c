@@ -344,7 +344,10 @@ int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const
               code == json_error_end_of_input_expected))
             return unsupported(v, &root, 1, NULL, body, n);
         /* graft-serve's best effort at json_invalid: Jansson's message and byte position,
-         * not Python's (docs/KIT.md) */
+         * not Python's (docs/KIT.md). FastAPI raises it alone, before any parameter is
+         * checked: the parameters' entries go. */
+        v->body.len = v->body.off + sizeof "{\"detail\":[" - 1;
+        v->nerr = 0;
         graft__kit_loc loc[2] = {root, {NULL, 0, je.position}};
         bwalk w = {.v = v, .loc = {loc[0], loc[1]}, .nloc = 2};
         graft__kit_error e = {.type = GRAFT__KIT_E_JSON_INVALID, .input = {.kind = GRAFT__KIT_V_RAW, .s = "{}", .n = 2},
