@@ -45,7 +45,7 @@ run: build build/products_routes.so
 # C unit tests, laid out like src/ (tests/unit/core/test_utf8.c tests src/core/utf8.c). Each
 # links only the sources it tests, listed in UNIT_DEPS_<test>; build/unit/<test> is built with
 # the warnings as errors, build/unit-asan/<test> with ASan and UBSan as well (make test-asan).
-UNIT_TESTS := core/test_http1 core/test_http1_response core/test_utf8 core/test_ws_frame core/test_metrics core/test_compare core/test_shadow native/test_json native/test_router native/test_kit native/test_contract
+UNIT_TESTS := core/test_http1 core/test_http1_response core/test_utf8 core/test_ws_frame core/test_metrics core/test_compare core/test_shadow native/test_json native/test_router native/test_kit native/test_contract native/test_contract_body
 UNIT_DEPS_core/test_http1    := $(PARSER)
 UNIT_DEPS_core/test_http1_response := src/core/http1_response.c src/core/status.c src/core/buf.c
 UNIT_DEPS_core/test_utf8     := src/core/utf8.c
@@ -56,9 +56,11 @@ UNIT_DEPS_core/test_metrics  := src/core/shared.c src/core/metrics.c src/core/me
 UNIT_DEPS_native/test_json   := src/native/json.c src/core/json_str.c src/core/buf.c src/core/utf8.c
 UNIT_DEPS_native/test_router := src/native/router.c src/native/path_decode.c
 UNIT_DEPS_native/test_kit    := $(wildcard src/native/kit/*.c) src/core/json_str.c src/core/buf.c src/core/utf8.c
-UNIT_DEPS_native/test_contract := src/native/contract.c src/native/contract_schema.c src/native/contract_rules.c $(wildcard src/native/kit/*.c) src/core/json_str.c src/core/buf.c src/core/utf8.c
+UNIT_DEPS_native/test_contract := src/native/contract.c src/native/contract_body.c src/native/contract_schema.c src/native/contract_rules.c $(wildcard src/native/kit/*.c) src/core/json_str.c src/core/buf.c src/core/utf8.c
 # Libraries a unit test links besides libm.
 UNIT_LIBS_native/test_contract := -ljansson
+UNIT_DEPS_native/test_contract_body := $(UNIT_DEPS_native/test_contract)
+UNIT_LIBS_native/test_contract_body := -ljansson
 UNIT_HDRS  := $(wildcard include/*.h src/core/api/*.h src/core/*.h src/native/*.h src/native/kit/*.h) tests/unit/unit.h
 UNIT_CFLAGS := $(CFLAGS_C)
 UNIT_ASAN_CFLAGS := $(filter-out -O2,$(UNIT_CFLAGS)) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -96,8 +96,61 @@ def _unshown_in_type(tp: Any, depth: int = 0) -> str | None:
     return None
 
 
+# A model's settings that change validation without showing in the document.
+_MODEL_CONFIG_UNSHOWN = ("strict", "str_strip_whitespace", "str_to_lower", "str_to_upper",
+                         "str_min_length", "str_max_length", "coerce_numbers_to_str",
+                         "validate_default", "populate_by_name", "validate_by_name",
+                         "alias_generator", "from_attributes", "revalidate_instances")
+
+
+def _models_in(tp: Any, depth: int = 0):
+    """The Pydantic model classes inside a type (Optional[M], List[M], Annotated[M, ...])."""
+    if depth > 8:
+        return
+    if isinstance(tp, type) and hasattr(tp, "__pydantic_decorators__") and hasattr(tp, "model_fields"):
+        yield tp
+        return
+    for a in typing.get_args(tp):
+        yield from _models_in(a, depth + 1)
+
+
+def _model_rule(model: Any, seen: set, depth: int = 0) -> str | None:
+    """Why a body model validates otherwise than its JSON schema says, or None: validators,
+    settings and aliases the schema cannot show, in the model or a model inside it."""
+    if model in seen or depth > 16:
+        return None
+    seen.add(model)
+    name = getattr(model, "__name__", "?")
+    dec = model.__pydantic_decorators__
+    for kind in ("validators", "field_validators", "root_validators", "model_validators"):
+        if getattr(dec, kind, None):
+            return f"model {name}: {kind.replace('_', ' ')} (rules the document does not show)"
+    cfg = getattr(model, "model_config", {}) or {}
+    for k in _MODEL_CONFIG_UNSHOWN:
+        if cfg.get(k):
+            return f"model {name}: model_config {k} (a rule the document does not show)"
+    for fname, info in model.model_fields.items():
+        if getattr(info, "validation_alias", None) is not None:
+            return f"model {name}: field {fname}: validation_alias (not in the document)"
+        t = _unshown(getattr(info, "metadata", None)) or _unshown_in_type(info.annotation)
+        if t:
+            return f"model {name}: field {fname}: {t} (a rule the document does not show)"
+        for sub in _models_in(info.annotation):
+            why = _model_rule(sub, seen, depth + 1)
+            if why:
+                return why
+    return None
+
+
 def _hidden_rule(dependant: Any) -> str | None:
     """Why the endpoint's own parameters validate otherwise than the document says, or None."""
+    for field in getattr(dependant, "body_params", None) or []:
+        info = getattr(field, "field_info", None)
+        seen: set = set()
+        for model in _models_in(getattr(info, "annotation", None)):
+            why = _model_rule(model, seen)
+            if why:
+                return f"request body: {why}"
     for kind in ("path_params", "query_params", "header_params", "cookie_params"):
         for field in getattr(dependant, kind, None) or []:
             info = getattr(field, "field_info", None)

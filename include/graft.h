@@ -56,7 +56,7 @@ extern "C" {
  * GRAFT_EAGAIN. 2: GRAFT_ROUTE_SAFE (an older graft ignores the flag: it has no shadow mode).
  * 3: route contracts (graft_validate, the graft_arg_* getters, graft_respond_detail).
  * A library that uses an added function fails to load, naming the symbol, in an older graft. */
-#define GRAFT_ABI_REVISION 3
+#define GRAFT_ABI_REVISION 4
 
 /* Error codes (negative). */
 #define GRAFT_EINVAL (-22)  /* bad argument, or wrong state (already answered) */
@@ -300,6 +300,29 @@ GRAFT_API size_t graft_arg_count(graft_request *req, const char *name);
 GRAFT_API int64_t graft_arg_int_at(graft_request *req, const char *name, size_t i);
 GRAFT_API double graft_arg_number_at(graft_request *req, const char *name, size_t i);
 GRAFT_API const char *graft_arg_str_at(graft_request *req, const char *name, size_t i, size_t *len);
+/* The JSON request body's fields (an operation with a requestBody: a Pydantic model; the
+ * route registered with GRAFT_ROUTE_BODY), after graft_validate returned GRAFT_OK. A path
+ * names a field from the body's root: field names joined by dots ("price", "address.city"),
+ * a list item by its index ("lines.0.qty"); names containing '.' are not supported. Values
+ * are coerced as FastAPI would (a "5" in an int field reads 5); an absent field reads its
+ * default. A wrong path, the wrong type, or a call before GRAFT_OK gives 0 / 0.0 / NULL. */
+/* 1 when the field is present and not null, or absent with a non-null default. */
+GRAFT_API int graft_body_has(graft_request *req, const char *path);
+/* An integer (or int enum) field. */
+GRAFT_API int64_t graft_body_int(graft_request *req, const char *path);
+/* A number field. */
+GRAFT_API double graft_body_number(graft_request *req, const char *path);
+/* A boolean field (0 or 1). */
+GRAFT_API int graft_body_bool(graft_request *req, const char *path);
+/* A string, uuid, date-time (the text as given) or string enum field, NUL-terminated, valid
+ * UTF-8, living as long as the request. */
+GRAFT_API const char *graft_body_str(graft_request *req, const char *path, size_t *len);
+/* The number of items of a list field; 0 when absent, null or not a list. */
+GRAFT_API size_t graft_body_count(graft_request *req, const char *path);
+/* Item i of a list field of scalars, as the getters above (path "tags", i 2 is "tags.2"). */
+GRAFT_API int64_t graft_body_int_at(graft_request *req, const char *path, size_t i);
+GRAFT_API double graft_body_number_at(graft_request *req, const char *path, size_t i);
+GRAFT_API const char *graft_body_str_at(graft_request *req, const char *path, size_t i, size_t *len);
 /* Sends {"detail": detail} as application/json, as FastAPI's HTTPException(status, detail)
  * does (detail a UTF-8 string, escaped as json.dumps(ensure_ascii=False)). Returns as
  * graft_respond. */

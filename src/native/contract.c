@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "contract.h"
+#include "contract_body.h"
 
 static const char *const methods[] = {"get", "put", "post", "delete", "options", "head", "patch", "trace"};
 
@@ -33,8 +34,16 @@ static int operation(graft__contract *c, json_t *op, json_t *item, json_t *doc)
         return mark(c, xu);
     if (json_object_get(item, "parameters"))
         return mark(c, "path-level parameters (not supported; list them per operation)");
-    if (json_object_get(op, "requestBody"))
-        return mark(c, "requestBody (request bodies are not supported yet)");
+    json_t *rb = json_object_get(op, "requestBody");
+    if (rb) {
+        int rc = graft__contract_body(&c->body, rb, doc, why, sizeof why);
+        if (rc < 0)
+            return rc;
+        if (rc > 0) {
+            snprintf(msg, sizeof msg, "request body: %s", why);
+            return mark(c, msg);
+        }
+    }
     if (json_object_get(op, "security") || json_object_get(doc, "security"))
         return mark(c, "security requirements");
     json_t *ps = json_object_get(op, "parameters");
@@ -171,6 +180,7 @@ void graft__contracts_free(graft__contracts *c)
         free(c->ops[i].method);
         free(c->ops[i].template);
         free(c->ops[i].unsupported);
+        graft__contract_body_free(c->ops[i].body);
     }
     free(c->ops);
     free(c->fastapi);

@@ -35,6 +35,10 @@ typedef struct graft__param {
     int is_list;  /* a query list (repeated keys) */
     int pos;      /* path parameters: which capture of the template */
     int has_default; /* a non-null default (for a list: the empty list) */
+    /* A body field: FastAPI's document writes a model's integer bounds as floats (ge=0 is
+     * "minimum": 0.0); Pydantic makes an int field's bounds ints (ge=1.0 reports "ge": 1),
+     * so integral float bounds are read as integers. */
+    int body_field;
     int64_t def_i;
     double def_f;
     int def_b;
@@ -60,6 +64,8 @@ typedef struct graft__contract {
      * the parameter and the construct, and graft_validate declines (graft) or graft-serve
      * refuses to start. */
     char *unsupported;
+    /* The JSON request body's schema (contract_body.h), NULL when the operation has none. */
+    struct graft__bnode *body;
 } graft__contract;
 
 /* Every operation of a document. */
@@ -103,5 +109,14 @@ int graft__contract_bounds(graft__param *p, struct json_t *s, char *why, size_t 
 int graft__contract_enum(graft__param *p, struct json_t *s, char *why, size_t whylen);
 /* The default d (NULL or null: none), converted to p's type (FastAPI never validates it). */
 int graft__contract_default(graft__param *p, struct json_t *d, char *why, size_t whylen);
+/* contract_schema.c, shared with the body schema (contract_body.c): the component schema a
+ * "#/components/schemas/X" reference names (NULL for others); whether keyword k changes no
+ * validation (title, description, ...); whether s is {"type": "null"}; one scalar schema s
+ * (a $ref to an enum included) into p's type and rules (0, 1 unsupported, -ENOMEM). */
+struct json_t *graft__contract_resolve_ref(struct json_t *doc, const char *ref);
+int graft__contract_is_annotation(const char *k);
+int graft__contract_is_null(struct json_t *s);
+int graft__contract_scalar(graft__param *p, struct json_t *doc, struct json_t *s, char *why,
+                           size_t whylen);
 /* Frees what graft__contract_param allocated in p. */
 void graft__contract_param_free(graft__param *p);

@@ -51,4 +51,22 @@ int graft__contract_unsupported(graft__vstate *v, const graft__param *p, int64_t
 int graft__contract_value(graft__vstate *v, const graft__param *p, int64_t index, const char *s,
                           size_t n, graft__arg_val *out);
 
+/* contract_body_check.c. Checks the request's JSON body against b, appending its entries to
+ * v after the parameters' (FastAPI's order); the parsed body is kept in gr for the getters. */
+struct graft_request;
+struct graft__bnode;
+int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const struct graft__bnode *b);
+/* One JSON scalar j coerced and checked as p (int, float, bool, str, uuid, date-time, enum)
+ * into out; an invalid one fills e (type, input, ctx). Returns as the kit's functions. */
+struct json_t;
+int graft__body_scalar(const graft__param *p, struct json_t *j, graft__arg_val *out, graft__kit_error *e);
+/* contract_body_value.c. j as FastAPI writes an error's input (json.dumps, floats as repr);
+ * the nesting of j (1 for a scalar; counted no further than limit + 1); the kit's view of j
+ * (an array or object: GRAFT__KIT_V_RAW without its text, which graft__body_dump writes). */
+int graft__body_dump(graft__buf *b, struct json_t *j);
+int graft__body_depth(struct json_t *j, int limit);
+graft__kit_value graft__body_kit_value(struct json_t *j);
+/* The bound of p that a failed constraint (error type) names, as the error's ctx wants it. */
+graft__kit_value graft__contract_bound(const graft__param *p, int type);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "contract.h"
+#include "contract_body.h"
 #include "native_req.h"
 
 static int line(graft__buf *report, char level, const graft__route *rt, const char *what)
@@ -59,9 +60,16 @@ int graft__native_set_contracts(graft__native *n, const char *json, size_t len, 
             snprintf(what, sizeof what, "contract not supported by the kit: %s%s", c->unsupported,
                      has_app ? " (graft_validate declines to the app)" : "");
             rc = line(report, 'W', rt, what);
+        } else if (c->body && !(rt->flags & GRAFT_ROUTE_BODY)) {
+            unsupported++;
+            snprintf(what, sizeof what, "the operation takes a JSON body but the route is not registered "
+                     "with GRAFT_ROUTE_BODY%s", has_app ? " (graft_validate declines to the app)" : "");
+            rc = line(report, 'W', rt, what);
         } else {
             snprintf(what, sizeof what, "contract of %s %s, %zu parameter%s", c->method, c->template,
                      c->nparams, c->nparams == 1 ? "" : "s");
+            if (c->body)
+                strncat(what, " and a JSON body", sizeof what - strlen(what) - 1);
             rc = line(report, 'D', rt, what);
         }
         rc_[i] = c;

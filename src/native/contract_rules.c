@@ -36,11 +36,13 @@ int graft__contract_bounds(graft__param *p, json_t *s, char *why, size_t whylen)
         if (!v)
             continue;
         if (p->type == GRAFT__T_INT) {
-            if (!is_int(v))
+            double r = json_is_real(v) ? json_real_value(v) : 0.5;
+            int lenient = p->body_field && json_is_real(v) && r == floor(r) && fabs(r) < 9007199254740992.0;
+            if (!is_int(v) && !lenient)
                 return graft__contract_unsup(why, whylen, json_is_boolean(v) ? "%s as a boolean (OpenAPI 3.0)"
                                                              : "%s on an integer that is not an integer",
                              keys[i].key);
-            int64_t x = json_integer_value(v);
+            int64_t x = lenient ? (int64_t)r : json_integer_value(v);
             int64_t *dst[] = {&p->irules.gt, &p->irules.ge, &p->irules.lt, &p->irules.le,
                               &p->irules.multiple_of};
             *dst[i] = x;

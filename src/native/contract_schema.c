@@ -13,7 +13,7 @@
 #include "kit/pattern.h"
 
 /* "#/components/schemas/X" → that schema; NULL for any other reference. */
-static json_t *resolve_ref(json_t *doc, const char *ref)
+json_t *graft__contract_resolve_ref(json_t *doc, const char *ref)
 {
     static const char prefix[] = "#/components/schemas/";
     if (strncmp(ref, prefix, sizeof prefix - 1) != 0 || strchr(ref + sizeof prefix - 1, '/'))
@@ -23,7 +23,7 @@ static json_t *resolve_ref(json_t *doc, const char *ref)
 }
 
 /* Keywords that do not change validation (documentation and FastAPI's own annotations). */
-static int is_annotation(const char *k)
+int graft__contract_is_annotation(const char *k)
 {
     static const char *const ok[] = {"title", "description", "examples", "example", "deprecated",
                                      "readOnly", "writeOnly", "$comment", NULL};
@@ -34,7 +34,7 @@ static int is_annotation(const char *k)
 }
 
 /* The scalar schema s (the items of a list, or the parameter itself). */
-static int scalar(graft__param *p, json_t *doc, json_t *s, char *why, size_t whylen)
+int graft__contract_scalar(graft__param *p, json_t *doc, json_t *s, char *why, size_t whylen)
 {
     int from_ref = 0;
     json_t *ref = json_object_get(s, "$ref");
@@ -42,10 +42,10 @@ static int scalar(graft__param *p, json_t *doc, json_t *s, char *why, size_t why
         const char *rk;
         json_t *rv;
         json_object_foreach(s, rk, rv) {
-            if (strcmp(rk, "$ref") != 0 && strcmp(rk, "default") != 0 && !is_annotation(rk))
+            if (strcmp(rk, "$ref") != 0 && strcmp(rk, "default") != 0 && !graft__contract_is_annotation(rk))
                 return graft__contract_unsup(why, whylen, "$ref with the sibling keyword %s", rk);
         }
-        if (!json_is_string(ref) || !(s = resolve_ref(doc, json_string_value(ref))))
+        if (!json_is_string(ref) || !(s = graft__contract_resolve_ref(doc, json_string_value(ref))))
             return graft__contract_unsup(why, whylen, "$ref %s", json_is_string(ref) ? json_string_value(ref) : "?");
         from_ref = 1;
     }
@@ -66,7 +66,7 @@ static int scalar(graft__param *p, json_t *doc, json_t *s, char *why, size_t why
     json_t *v;
     int rc;
     json_object_foreach(s, k, v) {
-        if (is_annotation(k) || strcmp(k, "type") == 0 || strcmp(k, "default") == 0)
+        if (graft__contract_is_annotation(k) || strcmp(k, "type") == 0 || strcmp(k, "default") == 0)
             continue;
         if (strcmp(k, "enum") == 0) {
             if (!from_ref)
@@ -125,7 +125,7 @@ static int path_pos(const char *tmpl, const char *name)
 }
 
 /* {"type": "null"}, the None half of Optional[X]. */
-static int is_null_schema(json_t *s)
+int graft__contract_is_null(json_t *s)
 {
     const char *t = json_string_value(json_object_get(s, "type"));
     return json_object_size(s) == 1 && t && strcmp(t, "null") == 0;
@@ -139,14 +139,14 @@ static int schema(graft__param *p, json_t *doc, json_t *s, char *why, size_t why
         json_t *a = json_array_get(any, 0), *b = json_array_get(any, 1);
         if (json_array_size(any) != 2)
             return graft__contract_unsup(why, whylen, "anyOf other than [X, null]");
-        if (is_null_schema(a))
+        if (graft__contract_is_null(a))
             a = b, b = json_array_get(any, 0);
-        if (!is_null_schema(b))
+        if (!graft__contract_is_null(b))
             return graft__contract_unsup(why, whylen, "anyOf other than [X, null]");
         const char *k;
         json_t *v;
         json_object_foreach(s, k, v) {
-            if (strcmp(k, "anyOf") != 0 && strcmp(k, "default") != 0 && !is_annotation(k))
+            if (strcmp(k, "anyOf") != 0 && strcmp(k, "default") != 0 && !graft__contract_is_annotation(k))
                 return graft__contract_unsup(why, whylen, "schema keyword %s beside anyOf", k);
         }
         s = a;
@@ -162,7 +162,7 @@ static int schema(graft__param *p, json_t *doc, json_t *s, char *why, size_t why
         json_t *v;
         json_object_foreach(s, k, v) {
             if (strcmp(k, "type") != 0 && strcmp(k, "items") != 0 && strcmp(k, "default") != 0 &&
-                !is_annotation(k))
+                !graft__contract_is_annotation(k))
                 return graft__contract_unsup(why, whylen, "schema keyword %s on a list", k);
         }
         json_t *items = json_object_get(s, "items");
@@ -171,9 +171,9 @@ static int schema(graft__param *p, json_t *doc, json_t *s, char *why, size_t why
         p->is_list = 1;
         if (json_object_get(items, "default") || json_object_get(items, "anyOf"))
             return graft__contract_unsup(why, whylen, "optional or defaulted list items");
-        rc = scalar(p, doc, items, why, whylen);
+        rc = graft__contract_scalar(p, doc, items, why, whylen);
     } else {
-        rc = scalar(p, doc, s, why, whylen);
+        rc = graft__contract_scalar(p, doc, s, why, whylen);
     }
     if (rc != 0)
         return rc;

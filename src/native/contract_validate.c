@@ -1,11 +1,13 @@
 /* graft_validate: a request's path, query, header and cookie parameters checked against its
  * route's contract as FastAPI 0.165 does (same values read, same order, same 422 body), the
  * typed values kept for the graft_arg_* getters (contract_args.c). */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "contract_arg.h"
+#include "contract_body.h"
 #include "native_req.h"
 
 /* A header or cookie value as Starlette gives it to FastAPI: latin-1 decoded, which equals
@@ -160,6 +162,9 @@ static int validate(struct graft_request *gr)
     int has_app = gr->nat->next != NULL; /* graft: an app to decline to; graft-serve: none */
     if (!c || c->unsupported) /* graft-serve refuses to start with an unsupported contract */
         return has_app ? GRAFT_DECLINE : GRAFT_OK;
+    /* a body needs the whole body at hand (graft-serve refuses such a route at start-up) */
+    if (c->body && !(gr->route->flags & GRAFT_ROUTE_BODY))
+        return has_app ? GRAFT_DECLINE : GRAFT_EINVAL;
     if (!(gr->args = calloc(c->nparams ? c->nparams : 1, sizeof *gr->args)))
         return GRAFT_ENOMEM;
     gr->nargs = c->nparams;
@@ -167,6 +172,8 @@ static int validate(struct graft_request *gr)
     int rc = graft__buf_append(&v.body, GRAFT__STRLIT("{\"detail\":["));
     for (size_t i = 0; i < c->nparams && rc >= 0 && !v.unsupported; i++)
         rc = one_param(&v, gr, &c->params[i], &gr->args[i]);
+    if (c->body && rc >= 0 && !v.unsupported) /* FastAPI: the body's entries after the parameters' */
+        rc = graft__contract_check_body(&v, gr, c->body);
     if (rc >= 0 && !v.unsupported && v.nerr)
         rc = graft__buf_append(&v.body, "]}", 2);
     if (rc < 0) {
@@ -205,4 +212,6 @@ void graft__native_args_free(struct graft_request *gr)
     }
     free(gr->args);
     gr->args = NULL;
+    json_decref((json_t *)gr->body_doc);
+    gr->body_doc = NULL;
 }

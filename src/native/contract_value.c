@@ -51,7 +51,7 @@ int graft__contract_unsupported(graft__vstate *v, const graft__param *p, int64_t
 }
 
 /* The bound a failed constraint names, as the error's ctx wants it. */
-static graft__kit_value bound_of(const graft__param *p, int type)
+graft__kit_value graft__contract_bound(const graft__param *p, int type)
 {
     graft__kit_value l = {0};
     int idx = type == GRAFT__KIT_E_GREATER_THAN ? 0 : type == GRAFT__KIT_E_GREATER_THAN_EQUAL ? 1
@@ -83,14 +83,14 @@ int graft__contract_value(graft__vstate *v, const graft__param *p, int64_t index
         if (rc == 0)
             rc = graft__kit_int_check(&p->irules, out->i);
         if (rc >= GRAFT__KIT_E_GREATER_THAN && rc <= GRAFT__KIT_E_MULTIPLE_OF)
-            e.limit = bound_of(p, rc);
+            e.limit = graft__contract_bound(p, rc);
         break;
     case GRAFT__T_NUMBER:
         rc = graft__kit_float_from_str(s, n, &out->f);
         if (rc == 0)
             rc = graft__kit_float_check(&p->frules, out->f);
         if (rc >= GRAFT__KIT_E_GREATER_THAN && rc <= GRAFT__KIT_E_MULTIPLE_OF)
-            e.limit = bound_of(p, rc);
+            e.limit = graft__contract_bound(p, rc);
         break;
     case GRAFT__T_BOOL:
         rc = graft__kit_bool_from_str(s, n, &out->b);

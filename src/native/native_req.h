@@ -59,6 +59,8 @@ struct graft_request {
     int validated, vresult;
     struct graft__arg *args;
     size_t nargs;
+    /* The JSON body graft_validate parsed (a json_t *, for the graft_body_* getters). */
+    void *body_doc;
 };
 
 /* contract_validate.c: frees what graft_validate stored in gr. */

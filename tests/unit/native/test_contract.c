@@ -89,7 +89,7 @@ static void expect_why(const graft__contracts *cs, const char *m, const char *t,
 
 static void test_unsupported(const graft__contracts *cs)
 {
-    expect_why(cs, "POST", "/items/{i}", "requestBody (request bodies are not supported yet)");
+    expect_why(cs, "POST", "/items/{i}", "request body: a request body other than application/json alone (forms, files)");
     expect_why(cs, "GET", "/lit", "parameter m (query): an inline enum (a Literal: literal_error)");
     expect_why(cs, "GET", "/f/{x}/{y}", "parameter d (query): format date");
     expect_why(cs, "GET", "/g", "parameter x (query): minimum on an integer that is not an integer");
