@@ -70,3 +70,15 @@ def test_default_line_unchanged():
                          s.output(), re.M), s.output()
     finally:
         stop_and_check(s)
+
+
+def test_env_var_and_config_keyword():
+    from graft.config import Config
+    from graft.main import parse_args
+
+    kw = parse_args(["alog_app:app"], environ={"GRAFT_ACCESS_LOG_FORMAT": "%(h)s %({X-A}i)s %(D)s"})
+    assert kw["access_log_format"] == "%(h)s %({X-A}i)s %(D)s"
+    fmt = Config("alog_app:app", access_log_format=kw["access_log_format"]).access_log_format
+    # what the C side is asked for: the named request headers, no response header, the clock
+    assert fmt.needs == ((b"x-a",), (), True)
+    assert Config("alog_app:app").access_log_format is None  # the default line's own path
