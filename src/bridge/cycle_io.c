@@ -336,6 +336,7 @@ int graftpy_cycle_write_simple(graftpy_cycle *cy, int status, const char *body)
     } else {
         struct iovec iov[2] = {{o.data, o.len}, {(void *)body, cy->no_body ? 0 : blen}};
         graft__tap_response_body(cy->req->tap, body, iov[1].iov_len);
+        cy->sent = iov[1].iov_len; /* graft's own body replaces anything before: %(b)s counts it */
         graftpy_cycle_label(cy);
         graft__req_write(cy->req, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         graft__buf_free(&o);

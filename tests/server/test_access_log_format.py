@@ -82,3 +82,15 @@ def test_env_var_and_config_keyword():
     # what the C side is asked for: the named request headers, no response header, the clock
     assert fmt.needs == ((b"x-a",), (), True)
     assert Config("alog_app:app").access_log_format is None  # the default line's own path
+
+
+def test_graft_error_answer_counts_its_body():
+    """An app that raises before starting gets graft's 500: its body bytes are %(b)s."""
+    s = Server("raw_apps:app", ["--access-log", "--access-log-format", "E %(U)s %(s)s %(B)s %(answered_by)s"],
+               impl="graft").start()
+    try:
+        r = request(s.port, "GET", "/error-before")
+        wait_for(lambda: access_lines(s, "E /error-before"))
+        assert access_lines(s, "E /error-before")[-1] == f"E /error-before {r.status} {len(r.body)} python", s.output()
+    finally:
+        stop_and_check(s)
