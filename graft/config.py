@@ -19,6 +19,7 @@ import stat
 import sys
 from typing import Any, Callable
 
+from graft.access_format import AccessLogFormat
 from graft.logging import LEVEL_LOGGERS, LOGGING_CONFIG, colorize, parse_log_level
 
 logger = logging.getLogger("graft.error")
@@ -351,6 +352,7 @@ class Config:
         metrics: str | None = None,
         control: str | None = None,
         health_path: str | None = None,
+        access_log_format: str | None = None,
     ) -> None:
         if reload:
             raise ValueError(
@@ -445,6 +447,10 @@ class Config:
         if health_path and not str(health_path).startswith("/"):
             raise ValueError(f"--health-path {health_path!r}: must start with '/', e.g. /healthz")
         self.health_path: str | None = str(health_path) if health_path else None
+        # Parsed now, so that a bad format is a start-up error (graft/access_format.py).
+        self.access_log_format: AccessLogFormat | None = (
+            AccessLogFormat(str(access_log_format)) if access_log_format else None
+        )
         # Set by graft.admin.setup() before any fork: the shared region (a capsule), the admin
         # listeners and their kinds; metrics_slot is this worker's slot (the supervisor's pick).
         self.shared: Any = None
@@ -512,6 +518,11 @@ class Config:
         if log_config is not None:
             if isinstance(log_config, dict):
                 log_config = _deepcopy_config(log_config)
+                if self.access_log_format is not None and log_config is not None:
+                    # The format is the whole line, as gunicorn writes it: no level prefix.
+                    formatter = log_config.get("formatters", {}).get("access")
+                    if isinstance(formatter, dict) and formatter.get("()") == "graft.logging.AccessFormatter":
+                        log_config["formatters"]["access"] = {"format": "%(message)s"}
                 if self.use_colors in (True, False):
                     for name in ("default", "access"):
                         formatter = log_config.get("formatters", {}).get(name)

@@ -299,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--log-level", choices=tuple(LOG_LEVELS), default=None, help="Log level. [default: info]")
     g.add_argument("--access-log", action=bool_opt, default=True, help="Enable/disable the access log.")
+    g.add_argument(
+        "--access-log-format",
+        default=None,
+        metavar="FORMAT",
+        help="Access-log line in gunicorn's atoms, e.g. '%%(h)s \"%%(r)s\" %%(s)s %%(b)s %%(D)s "
+        "%%(answered_by)s'; see README. Default: uvicorn's line.",
+    )
     g.add_argument("--use-colors", action=bool_opt, default=None, help="Enable/disable colourized logging.")
 
     g = p.add_argument_group("HTTP")

@@ -41,6 +41,17 @@ def _access(client: str, method: str, root_path: str, target: str, version: str,
     access_logger.info('%s - "%s %s HTTP/%s" %d', client, method, root_path + target, version, status)
 
 
+def _format_access(fmt: Any) -> Any:
+    """The access callback for --access-log-format: the C side adds the extra tuple it asks for."""
+    render = fmt.render
+    info = access_logger.info
+
+    def access(client: str, method: str, root_path: str, target: str, version: str, status: int, extra: tuple) -> None:
+        info(render(client, method, root_path, target, version, status, extra))
+
+    return access
+
+
 def _ws_log(client: str, root_path: str, target: str, status: int) -> None:
     """A WebSocket handshake's outcome, on the error logger at INFO as uvicorn logs it."""
     if status:
@@ -135,6 +146,9 @@ class Server:
         if config.proxy_headers:
             trusted = [ip.strip() for ip in config.forwarded_allow_ips if ip.strip()]
         access = _access if config.access_log and access_logger.isEnabledFor(logging.INFO) else None
+        fmt = config.access_log_format
+        if access is not None and fmt is not None:
+            access = _format_access(fmt)
         self.core = _graft.Server(
             config.loaded_app,
             self._loop,
@@ -179,6 +193,7 @@ class Server:
             slot=config.metrics_slot,
             listen_kinds=kinds,
             health_path=config.health_path,
+            access_format=fmt.needs if access is not None and fmt is not None else None,
         )
         if config.native:
             shadow_fd = self.core.set_shadow(config.shadow_log, float(config.shadow_timeout))

@@ -58,6 +58,10 @@ typedef struct {
     PyObject *ws_extensions; /* the same for WebSocket scopes */
     PyObject *root_path;    /* str */
     PyObject *access_log;   /* callable or None */
+    /* --access-log-format's needs, parsed once by graft/access_format.py: a tuple (request
+     * header names, response header names) of lowercase bytes, or NULL for the default line
+     * (which then gets exactly the arguments it always had, at no extra cost). */
+    PyObject *access_fmt;
     PyObject *ws_log;       /* callable(client, root_path, target, status) or None */
     PyObject *log_error;    /* callable(msg, exc_or_None) */
     PyObject *on_request_count; /* callable() when limit_max_requests is reached, or None */
@@ -230,7 +234,9 @@ void graftpy_cycle_event(graftpy_server *srv, graft__req *req, int ev);
 /* Logs a WebSocket handshake's outcome as uvicorn does (0: accepted, else the status). */
 void graftpy_ws_log(graftpy_cycle *cy, int status);
 /* Writes the access-log line for a finished response (no-op when the log is off). */
-void graftpy_access_log(graftpy_server *srv, graft__req *r, int status);
+/* One access-log line for r. cy: the app's cycle when the app answered (its response headers
+ * and body bytes), NULL for an answer logged through GRAFT__EV_LOG (native). */
+void graftpy_access_log(graftpy_server *srv, graft__req *r, int status, graftpy_cycle *cy);
 
 /* Has the engine write the response head into out (the app's headers, Date, the default
  * headers, framing) and records its framing decision in cy; 0 or -1 with an exception set. */

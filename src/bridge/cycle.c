@@ -115,7 +115,7 @@ static void cycle_finish(graftpy_cycle *cy, int raised)
          * uvicorn logs it when it starts. */
         graft__req_write(cy->req, NULL, 0, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         if (cy->state == CYC_STARTED)
-            graftpy_access_log(cy->srv, cy->req, cy->status);
+            graftpy_access_log(cy->srv, cy->req, cy->status, cy);
         cy->state = CYC_DONE;
         /* A receive() still waiting (another task of the app's) gets http.disconnect, the
          * message every receive() gets once the exchange is over. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -207,17 +208,103 @@ void graftpy_ws_log(graftpy_cycle *cy, int status)
     Py_XDECREF(res);
 }
 
-void graftpy_access_log(graftpy_server *srv, graft__req *r, int status)
+/* A request header's value as str (latin-1: any byte maps), None when absent. */
+static PyObject *req_header(const graft__req *r, PyObject *name)
+{
+    const char *n = PyBytes_AS_STRING(name);
+    size_t nl = (size_t)PyBytes_GET_SIZE(name);
+    for (size_t i = 0; i < r->num_headers; i++) {
+        const graft__header *h = &r->headers[i];
+        if (h->name_len == nl && strncasecmp(h->name, n, nl) == 0)
+            return PyUnicode_DecodeLatin1(h->value, (Py_ssize_t)h->value_len, NULL);
+    }
+    return Py_NewRef(Py_None);
+}
+
+/* A response header the app sent (cy->headers, validated pairs of bytes), None when absent. */
+static PyObject *resp_header(PyObject *headers, PyObject *name)
+{
+    PyObject *seq = headers ? PySequence_Fast(headers, "") : NULL;
+    if (!seq) {
+        PyErr_Clear();
+        return Py_NewRef(Py_None);
+    }
+    const char *n = PyBytes_AS_STRING(name);
+    Py_ssize_t nl = PyBytes_GET_SIZE(name);
+    PyObject *found = NULL;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq) && !found; i++) {
+        PyObject *pair = PySequence_Fast(PySequence_Fast_GET_ITEM(seq, i), "");
+        if (!pair) {
+            PyErr_Clear();
+            continue;
+        }
+        if (PySequence_Fast_GET_SIZE(pair) == 2) {
+            PyObject *k = PySequence_Fast_GET_ITEM(pair, 0), *v = PySequence_Fast_GET_ITEM(pair, 1);
+            if (PyBytes_Check(k) && PyBytes_Check(v) && PyBytes_GET_SIZE(k) == nl &&
+                strncasecmp(PyBytes_AS_STRING(k), n, (size_t)nl) == 0)
+                found = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v), NULL);
+        }
+        Py_DECREF(pair);
+    }
+    Py_DECREF(seq);
+    return found ? found : (PyErr_Clear(), Py_NewRef(Py_None));
+}
+
+/* What --access-log-format needs beyond the default arguments: (request header values,
+ * response header values, body bytes, duration in µs, answered_by). Only the headers the
+ * format names are looked up; the duration is 0 unless the engine stamps arrivals. */
+static PyObject *access_extra(graftpy_server *srv, graft__req *r, graftpy_cycle *cy)
+{
+    PyObject *req_names = PyTuple_GET_ITEM(srv->access_fmt, 0);
+    PyObject *resp_names = PyTuple_GET_ITEM(srv->access_fmt, 1);
+    Py_ssize_t nq = PyTuple_GET_SIZE(req_names), ns = PyTuple_GET_SIZE(resp_names);
+    PyObject *rq = PyTuple_New(nq), *rs = PyTuple_New(ns);
+    if (!rq || !rs)
+        goto fail;
+    for (Py_ssize_t i = 0; i < nq; i++) {
+        PyObject *v = req_header(r, PyTuple_GET_ITEM(req_names, i));
+        if (!v)
+            goto fail;
+        PyTuple_SET_ITEM(rq, i, v);
+    }
+    for (Py_ssize_t i = 0; i < ns; i++) {
+        /* A native answer's headers are not kept: '-' (documented). */
+        PyObject *v = cy ? resp_header(cy->headers, PyTuple_GET_ITEM(resp_names, i)) : Py_NewRef(Py_None);
+        if (!v)
+            goto fail;
+        PyTuple_SET_ITEM(rs, i, v);
+    }
+    uint64_t now = r->t_start_ns ? graft__metrics_now() : 0;
+    unsigned long long us = now > r->t_start_ns ? (now - r->t_start_ns) / 1000 : 0;
+    unsigned long long bytes = cy ? cy->sent : r->body_sent;
+    return Py_BuildValue("(NNKKi)", rq, rs, bytes, us, (int)r->answered_by);
+fail:
+    Py_XDECREF(rq);
+    Py_XDECREF(rs);
+    return NULL;
+}
+
+void graftpy_access_log(graftpy_server *srv, graft__req *r, int status, graftpy_cycle *cy)
 {
     if (srv->access_log == Py_None || !r)
         return;
     char client[80];
     client_text(r, client);
+    PyObject *res;
     /* root_path is prefixed as uvicorn does. */
-    PyObject *res = PyObject_CallFunction(srv->access_log, "ss#Os#s#i", client, r->method,
-                                          (Py_ssize_t)r->method_len, srv->root_path, r->target,
-                                          target_len(r), r->minor_version ? "1.1" : "1.0",
-                                          (Py_ssize_t)3, status);
+    if (!srv->access_fmt) {
+        res = PyObject_CallFunction(srv->access_log, "ss#Os#s#i", client, r->method,
+                                    (Py_ssize_t)r->method_len, srv->root_path, r->target,
+                                    target_len(r), r->minor_version ? "1.1" : "1.0",
+                                    (Py_ssize_t)3, status);
+    } else {
+        PyObject *extra = access_extra(srv, r, cy);
+        res = extra ? PyObject_CallFunction(srv->access_log, "ss#Os#s#iN", client, r->method,
+                                            (Py_ssize_t)r->method_len, srv->root_path, r->target,
+                                            target_len(r), r->minor_version ? "1.1" : "1.0",
+                                            (Py_ssize_t)3, status, extra)
+                    : NULL;
+    }
     if (!res)
         PyErr_WriteUnraisable(srv->access_log);
     Py_XDECREF(res);
@@ -226,7 +313,7 @@ void graftpy_access_log(graftpy_server *srv, graft__req *r, int status)
 void graftpy_cycle_response_done(graftpy_cycle *cy)
 {
     if (!cy->ws) /* a WebSocket handshake's answer is logged by graftpy_ws_log, as uvicorn does */
-        graftpy_access_log(cy->srv, cy->req, cy->status);
+        graftpy_access_log(cy->srv, cy->req, cy->status, cy);
     graft__tap_response_end(cy->req->tap);
     graftpy_cycle_receive_resolve(cy); /* a waiting receive() gets the disconnect */
 }
@@ -249,6 +336,7 @@ int graftpy_cycle_write_simple(graftpy_cycle *cy, int status, const char *body)
     } else {
         struct iovec iov[2] = {{o.data, o.len}, {(void *)body, cy->no_body ? 0 : blen}};
         graft__tap_response_body(cy->req->tap, body, iov[1].iov_len);
+        cy->sent = iov[1].iov_len; /* graft's own body replaces anything before: %(b)s counts it */
         graftpy_cycle_label(cy);
         graft__req_write(cy->req, iov, 2, GRAFT__W_FINAL | GRAFT__W_CLOSE);
         graft__buf_free(&o);
@@ -278,7 +366,7 @@ static PyObject *wait_or_ready(graftpy_cycle *cy, int rc)
         /* The client left mid-response: the exchange ends here, and its access-log line
          * (uvicorn writes it when the response starts) with it. */
         if (cy->state == CYC_STARTED)
-            graftpy_access_log(cy->srv, cy->req, cy->status);
+            graftpy_access_log(cy->srv, cy->req, cy->status, cy);
         cy->state = CYC_DONE;
         /* End the exchange in the engine too, so that the connection closes now: a client
          * that only half-closed would never reset it. */

@@ -72,7 +72,7 @@ static void handle_queue(graftpy_server *srv)
                     Py_XDECREF(r);
                 }
             } else if (e.ev == GRAFT__EV_LOG) {
-                graftpy_access_log(srv, e.req, e.req->status);
+                graftpy_access_log(srv, e.req, e.req->status, NULL);
                 graft__req_release(e.req);
             } else
                 graftpy_cycle_event(srv, e.req, e.ev);

@@ -96,7 +96,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "ws_max_queue", "ws_ping_interval", "ws_ping_timeout",
                              "ws_per_message_deflate", "io_poll", "on_handoff", "ws_log", "timeout_send", "pathsend", "timeout_linger",
                              "timeout_linger_idle", "limit_linger", "shared", "slot",
-                             "listen_kinds", "health_path", NULL};
+                             "listen_kinds", "health_path", "access_format", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
     PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None,
              *ws_log = Py_None;
@@ -113,12 +113,12 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
            t_body = GRAFT__DEFAULT_TIMEOUT_BODY_READ, t_send = GRAFT__DEFAULT_TIMEOUT_SEND,
            t_linger = GRAFT__DEFAULT_TIMEOUT_LINGER, t_linger_idle = GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE;
     unsigned long long max_linger = GRAFT__DEFAULT_LIMIT_LINGER;
-    PyObject *shared = Py_None, *kinds = Py_None;
+    PyObject *shared = Py_None, *kinds = Py_None, *access_fmt = Py_None;
     int slot = 0;
     const char *health_path = NULL;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddKOiOz", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddKOiOzO", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
@@ -126,7 +126,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                                      &blocking_threads, &ws_on, &ws_max, &ws_queue, &ws_ping,
                                      &ws_ping_to, &ws_deflate, &io_poll, &on_handoff, &ws_log, &t_send, &pathsend,
                                      &t_linger, &t_linger_idle, &max_linger, &shared, &slot,
-                                     &kinds, &health_path))
+                                     &kinds, &health_path, &access_fmt))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -139,6 +139,24 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     srv->state = Py_NewRef(state);
     srv->log_error = Py_NewRef(log_error);
     srv->access_log = Py_NewRef(access);
+    /* (request header names, response header names, needs the duration): see bridge.h */
+    if (access_fmt != Py_None) {
+        if (!PyTuple_Check(access_fmt) || PyTuple_GET_SIZE(access_fmt) != 3 ||
+            !PyTuple_Check(PyTuple_GET_ITEM(access_fmt, 0)) ||
+            !PyTuple_Check(PyTuple_GET_ITEM(access_fmt, 1))) {
+            PyErr_SetString(PyExc_TypeError, "access_format: expected (tuple, tuple, bool)");
+            return -1;
+        }
+        for (int k = 0; k < 2; k++) {
+            PyObject *names = PyTuple_GET_ITEM(access_fmt, k);
+            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++)
+                if (!PyBytes_Check(PyTuple_GET_ITEM(names, i))) {
+                    PyErr_SetString(PyExc_TypeError, "access_format: header names must be bytes");
+                    return -1;
+                }
+        }
+        srv->access_fmt = Py_NewRef(access_fmt);
+    }
     srv->root_path = Py_NewRef(root_path);
     srv->on_request_count = Py_NewRef(on_max);
     srv->on_handoff = Py_NewRef(on_handoff);
@@ -294,6 +312,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         .admin_ud = &srv->admin,
         .metrics = srv->metrics,
         .health_path = health_path,
+        .stamp_start = srv->access_fmt && PyObject_IsTrue(PyTuple_GET_ITEM(srv->access_fmt, 2)) == 1,
     };
     graft__deliver_fn fn = graftpy_deliver;
     void *ud = srv;
@@ -473,6 +492,7 @@ static int server_traverse(graftpy_server *srv, visitproc visit, void *arg)
     Py_VISIT(srv->state);
     Py_VISIT(srv->log_error);
     Py_VISIT(srv->access_log);
+    Py_VISIT(srv->access_fmt);
     Py_VISIT(srv->on_request_count);
     Py_VISIT(srv->on_handoff);
     Py_VISIT(srv->ws_log);
@@ -489,6 +509,7 @@ static int server_clear(graftpy_server *srv)
     Py_CLEAR(srv->state);
     Py_CLEAR(srv->log_error);
     Py_CLEAR(srv->access_log);
+    Py_CLEAR(srv->access_fmt);
     Py_CLEAR(srv->on_request_count);
     Py_CLEAR(srv->on_handoff);
     Py_CLEAR(srv->ws_log);

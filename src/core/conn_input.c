@@ -221,7 +221,7 @@ static int parse_head(graft__conn *c)
         return -1;
     }
     graft__req *r = make_req(c, buf, (size_t)rc, &p);
-    if (r && e->cfg.metrics && c->kind == GRAFT__LISTEN_APP)
+    if (r && (e->cfg.metrics || e->cfg.stamp_start) && c->kind == GRAFT__LISTEN_APP)
         r->t_start_ns = graft__metrics_now();
     if (r && ws) {
         r->ws_offer = malloc(sizeof offer);

@@ -156,6 +156,8 @@ static int respond_running(graft_request *gr, int status, const char *ctype, con
     size_t blen = d.framing == GRAFT__FRAMING_NONE ? 0 : len;
     struct iovec iov[2] = {{head.data, head.len}, {(void *)body, blen}};
     gr->state = GR_DONE;
+    if (!gr->shadow)
+        gr->req->body_sent = blen;
     rc = finish_write(gr, iov, 2, GRAFT__W_FINAL | (d.close ? GRAFT__W_CLOSE : 0), status);
     graft__buf_free(&head);
     return rc > 0 ? 0 : rc;
@@ -223,8 +225,10 @@ static int respond_file_running(graft_request *gr, int status, const char *conte
     } else if (d.framing == GRAFT__FRAMING_NONE) { /* HEAD, 204, 304: the head is all */
         close(fd);
         rc = graft__req_write(gr->req, &iov, 1, flags);
-    } else
+    } else {
+        gr->req->body_sent = (uint64_t)sb.st_size;
         rc = graft__req_sendfile(gr->req, &iov, 1, fd, 0, (uint64_t)sb.st_size, flags);
+    }
     graft__buf_free(&head);
     graft__native_done(gr, status);
     return rc == -EPIPE ? GRAFT_EGONE : rc < 0 ? GRAFT_ENOMEM : 0;
@@ -297,6 +301,8 @@ static int stream_write_running(graft_request *gr, const void *data, size_t len)
     iov[cnt++] = (struct iovec){(void *)data, len};
     if (gr->chunked)
         iov[cnt++] = graft__chunk_end(0);
+    if (!gr->shadow)
+        gr->req->body_sent += len;
     return finish_write(gr, iov, cnt, 0, gr->req->status);
 }
 

@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "../native/native.h"
 #include "serve_admin.h"
+#include "serve_alog.h"
 #include "serve_openapi.h"
 #include "shared.h"
 #include "serve_opts.h"
@@ -62,6 +63,19 @@ static int bind_socket(const opts *o)
 }
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* --access-log-format, parsed in main before the workers fork; NULL: the uvicorn line. */
+static graft__alog *alog;
+
+static void access_log_format(graft__req *r, int status)
+{
+    char line[4096];
+    size_t n = graft__alog_render(alog, r, status, line, sizeof line);
+    pthread_mutex_lock(&log_mu);
+    printf("%.*s\n", (int)n, line);
+    fflush(stdout);
+    pthread_mutex_unlock(&log_mu);
+}
 
 static void access_log(graft__req *r, int status)
 {
@@ -108,7 +122,7 @@ static int serve(const opts *o, const listeners *ls)
     graft__native_set_next(nat, NULL, NULL);
     /* --openapi serves a FastAPI service: its routing answers come with it. Cannot fail: no next. */
     graft__native_set_fastapi_routing(nat, o->fastapi_routing || o->openapi_text != NULL);
-    nat->access_log = o->access_log ? access_log : NULL;
+    nat->access_log = !o->access_log ? NULL : alog ? access_log_format : access_log;
     graft__metrics *mx = NULL;
     graft__admin admin = {.shared = ls->shared, .has_app = 0};
     if (ls->shared) {
@@ -142,6 +156,7 @@ static int serve(const opts *o, const listeners *ls)
         .admin = mx ? graft__admin_handle : NULL,
         .admin_ud = &admin,
         .health_path = o->health_path,
+        .stamp_start = o->access_log && alog && graft__alog_needs_duration(alog),
         .listen_unix = o->uds != NULL,
         .default_headers = hdrs,
         .default_headers_len = (size_t)hl,
@@ -257,6 +272,14 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (o.access_format) {
+        char err[256];
+        alog = graft__alog_parse(o.access_format, err, sizeof err);
+        if (!alog) {
+            fprintf(stderr, "graft-serve: %s\n", err);
+            return 2;
+        }
+    }
     if (o.openapi && graft__serve_read_openapi(o.openapi, &o.openapi_text, &o.openapi_len) < 0)
         return 1;
     /* Refuse before binding or forking: the libraries are loaded once more here, only to

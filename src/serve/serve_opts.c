@@ -54,6 +54,7 @@ void graft__serve_usage(FILE *f)
             "    implies --fastapi-routing)\n"
             "  --fastapi-routing (404/405 JSON, no HEAD for GET routes, trailing-slash 307: as FastAPI)\n"
             "  --health-path PATH (200 ok while serving, 503 while draining)\n"
+            "  --access-log-format FORMAT (gunicorn's atoms, as graft's; default: uvicorn's line)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
@@ -142,7 +143,9 @@ int graft__serve_parse(opts *o, int argc, char **argv)
             if (k < 0 || (size_t)k >= sizeof o->headers - o->headers_len)
                 return -1;
             o->headers_len += (size_t)k;
-        } else if (strcmp(a, "--fastapi-routing") == 0)
+        } else if (ARG("--access-log-format"))
+            o->access_format = v;
+        else if (strcmp(a, "--fastapi-routing") == 0)
             o->fastapi_routing = 1;
         else if (strcmp(a, "--no-access-log") == 0)
             o->access_log = 0;

@@ -16,6 +16,7 @@ typedef struct opts {
     char *openapi_text;
     size_t openapi_len;
     const char *health_path;       /* --health-path PATH: answered by the engine */
+    const char *access_format;     /* --access-log-format FORMAT (serve_alog.c); NULL: uvicorn's line */
     int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
     int fastapi_routing; /* --fastapi-routing: unrouted requests answered as FastAPI's router */
     int ws, ws_deflate, ws_queue;

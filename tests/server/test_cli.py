@@ -194,6 +194,7 @@ def test_help_lists_uvicorn_options():
         "--timeout-graceful-shutdown", "--app-dir", "--factory", "--version",
         "--threads", "--limit-request-line", "--limit-request-head", "--limit-request-fields",
         "--limit-request-body", "--timeout-request-header", "--timeout-body-read", "--native",
+        "--access-log-format",
     ):
         assert option in result.stdout, option
 
@@ -205,6 +206,8 @@ def test_help_lists_uvicorn_options():
         (["--ssl-certfile", "cert.pem"], "TLS"),
         (["--workers", "0"], "workers"),
         (["--env-file", "/nonexistent/graft.env"], "env_file"),
+        (["--access-log-format", "%(h)s %(nope)s"], "unknown atom %(nope)s"),
+        (["--access-log-format", "%(h)s %d"], "a '%' must start an atom"),
     ],
 )
 def test_invalid_config_exits_2_with_message(args, fragment):

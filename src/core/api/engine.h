@@ -107,6 +107,9 @@ typedef struct graft__engine_config {
     /* Where completed responses and open connections are counted (shared.h); NULL: nothing
      * is recorded, not even the request's start time. The embedder owns it. */
     struct graft__metrics *metrics;
+    /* Stamp every app request's arrival (t_start_ns) even without metrics: an access-log
+     * format with a duration atom needs it. 0: no clock read per request. */
+    int stamp_start;
     /* --health-path: a request on an app listener whose path is exactly this (the query is
      * ignored) is answered by the engine itself, on the poller: 200 "ok" while serving,
      * 503 "draining" once the graceful shutdown began (a load balancer then takes this

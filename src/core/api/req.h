@@ -47,11 +47,14 @@ typedef struct graft__req {
      * answers it; released with the request. */
     struct graft__tap *tap;
     int status;     /* response status, for the access log and the metrics */
+    /* Body bytes a native handler sent (heads and chunk framing not counted), for
+     * --access-log-format's %(b)s; written by the responder before it completes the request. */
+    uint64_t body_sent;
     /* Metrics labels (shared.h), set by whoever produces the response before its final
      * write, read by the engine when that write completes it (graft__metrics_request): the
      * route template (NULL: "other"; the pointer need only live until the final write
      * returns), who answered (GRAFT__BY_*; 0 is the app), and the arrival time in monotonic
-     * ns, stamped by the engine when metrics are on (0 otherwise). */
+     * ns, stamped by the engine when metrics are on or cfg.stamp_start asks (0 otherwise). */
     const char *route_label;
     unsigned char answered_by;
     uint64_t t_start_ns;
