@@ -102,6 +102,12 @@ static void deliver_decoded(graft__native *n, graft__req *r, const char *dec, lo
 
 static void deliver_request(graft__native *n, graft__req *r)
 {
+    /* The parser admits only visible ASCII in a request-target (http1_request.c), so a path
+     * without '%' is its own decoding: no copy, the common case. */
+    if (!memchr(r->path, '%', r->path_len)) {
+        deliver_decoded(n, r, r->path, (long)r->path_len);
+        return;
+    }
     char stack[PATH_STACK];
     char *dec = r->path_len <= sizeof stack ? stack : malloc(r->path_len);
     long dlen = dec ? graft__path_decode(dec, r->path_len, r->path, r->path_len) : -1;
