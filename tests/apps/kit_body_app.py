@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fastapi import Body, FastAPI
 
+from kit_app import ServedBy  # the same marker of the app's answers
+
 
 class Color(str, Enum):
     red = "red"
@@ -112,25 +114,6 @@ class Checked(BaseModel):
 def checked(item: Checked):
     """A validator the document cannot show: graft openapi marks the operation."""
     return {"a": item.a}
-
-
-class ServedBy:
-    """Marks every answer of the app (its own 422s included)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def __getattr__(self, name):  # openapi(), routes: the wrapped app's
-        return getattr(self.app, name)
-
-    async def __call__(self, scope, receive, send):
-        async def send2(msg):
-            if msg["type"] == "http.response.start":
-                msg = dict(msg)
-                msg["headers"] = list(msg.get("headers", [])) + [(b"x-served-by", b"app")]
-            await send(msg)
-
-        await self.app(scope, receive, send2)
 
 
 fastapi_app = app
