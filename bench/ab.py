@@ -38,8 +38,10 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def measure(tree: str, kind: str, conns: int, duration: int, extra=()) -> tuple[float, float]:
-    """(requests/s, server CPU µs per request) of one run; extra: more server options."""
+def measure(tree: str, kind: str, conns: int, duration: int, extra=(), lib=None,
+            url_path=None) -> tuple[float, float]:
+    """(requests/s, server CPU µs per request) of one run; extra: more server options; for
+    `native`, lib and url_path replace build/hello.so and /hello/world."""
     port = free_port()
     if kind != "native":
         # cwd = the tree: `python -m` puts it first on sys.path, so its graft package is used.
@@ -48,8 +50,8 @@ def measure(tree: str, kind: str, conns: int, duration: int, extra=()) -> tuple[
         path = "/"
     else:
         argv = [os.path.join(tree, "graft", "graft-serve"), "--host", "127.0.0.1", "--port",
-                str(port), "--native", os.path.join(ROOT, "build", "hello.so"), *extra]
-        path = "/hello/world"
+                str(port), "--native", lib or os.path.join(ROOT, "build", "hello.so"), *extra]
+        path = url_path or "/hello/world"
     srv = subprocess.Popen(["taskset", "-c", "0", *argv], cwd=tree,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
