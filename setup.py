@@ -45,7 +45,7 @@ class BuildWithServe(build_ext):
             include_dirs=["include", "src/core/api"],
             extra_postargs=[f for f in cflags if f != "-fvisibility=hidden"] + ["-fvisibility=hidden"])
         self.compiler.link_executable(
-            objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread", "crypto", "z", "m", "jansson"],
+            objs, "graft-serve", output_dir=pkg, libraries=["dl", "pthread", "ssl", "crypto", "z", "m", "jansson"],
             extra_postargs=["-rdynamic"] + ldflags)
 
 
@@ -58,7 +58,7 @@ setup(
             include_dirs=["include", "src/core/api"],
             extra_compile_args=cflags,
             extra_link_args=ldflags,
-            libraries=["pthread", "dl", "crypto", "z", "m", "jansson"],
+            libraries=["pthread", "dl", "ssl", "crypto", "z", "m", "jansson"],
         )
     ],
 )

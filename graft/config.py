@@ -32,6 +32,10 @@ LIFESPAN_CHOICES = ("auto", "on", "off")
 INTERFACE_CHOICES = ("auto", "asgi3", "asgi2")
 HTTP_CHOICES = ("auto", "h11", "httptools")  # accepted for CLI compatibility; graft parses HTTP in C
 WS_CHOICES = ("auto", "none", "websockets", "wsproto")  # anything but "none" = graft's own
+# Python's ssl.PROTOCOL_TLS_SERVER, uvicorn's --ssl-version default; the values graft's C layer
+# serves: PROTOCOL_TLS (2, also SSLv23), TLSv1 (3), TLSv1_1 (4), TLSv1_2 (5), TLS_SERVER (17).
+SSL_PROTOCOL_VERSION = 17
+SSL_VERSIONS = (2, 3, 4, 5, 17)
 
 
 class ImportFromStringError(Exception):
@@ -328,8 +332,13 @@ class Config:
         ws_ping_interval: float | None = 20.0,
         ws_ping_timeout: float | None = 20.0,
         ws_per_message_deflate: bool = True,
-        ssl_keyfile: str | None = None,
-        ssl_certfile: str | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile_password: str | None = None,
+        ssl_version: int = SSL_PROTOCOL_VERSION,
+        ssl_cert_reqs: int = 0,
+        ssl_ca_certs: str | os.PathLike[str] | None = None,
+        ssl_ciphers: str | None = None,
         # graft-specific
         threads: int = 1,
         io_poll: str = "loop",
@@ -359,11 +368,24 @@ class Config:
                 "--reload is not supported by graft. Use uvicorn (or watchfiles) for development "
                 "auto-reload; graft is meant for serving."
             )
-        if ssl_keyfile or ssl_certfile:
-            raise ValueError(
-                "TLS (--ssl-keyfile/--ssl-certfile) is not supported by graft; "
-                "terminate TLS in a reverse proxy in front of it."
-            )
+        # TLS in C (src/core/tls.c) with uvicorn's options and values: on when a key or a
+        # certificate is given; the files are read when the server starts (a bad one stops it
+        # with an error naming the file) and again on SIGHUP.
+        self.ssl_keyfile = os.fspath(ssl_keyfile) if ssl_keyfile else None
+        self.ssl_certfile = os.fspath(ssl_certfile) if ssl_certfile else None
+        self.ssl_keyfile_password = ssl_keyfile_password or None
+        self.ssl_version = _check_int("ssl_version", ssl_version, 0)
+        if self.ssl_version not in SSL_VERSIONS:
+            raise ValueError(f"--ssl-version {ssl_version}: expected one of {', '.join(map(str, SSL_VERSIONS))} "
+                             "(Python's ssl.PROTOCOL_* values; 17 is PROTOCOL_TLS_SERVER, the default)")
+        self.ssl_cert_reqs = _check_int("ssl_cert_reqs", ssl_cert_reqs, 0)
+        if self.ssl_cert_reqs > 2:
+            raise ValueError(f"--ssl-cert-reqs {ssl_cert_reqs}: expected 0 (CERT_NONE), 1 (CERT_OPTIONAL) "
+                             "or 2 (CERT_REQUIRED)")
+        self.ssl_ca_certs = os.fspath(ssl_ca_certs) if ssl_ca_certs else None
+        self.ssl_ciphers = ssl_ciphers or None
+        if self.ssl_keyfile and not self.ssl_certfile:
+            raise ValueError("--ssl-keyfile needs --ssl-certfile (the certificate to serve).")
         if app is None or not (isinstance(app, str) or callable(app)):
             raise ValueError(f"app must be an import string 'module:attribute' or an ASGI callable, got {app!r}.")
 
@@ -554,6 +576,19 @@ class Config:
             access.handlers = []
             access.propagate = False
 
+    @property
+    def is_ssl(self) -> bool:
+        """TLS is on (uvicorn's rule: a key or a certificate was given)."""
+        return bool(self.ssl_keyfile or self.ssl_certfile)
+
+    @property
+    def tls_spec(self) -> tuple[Any, ...] | None:
+        """What the C layer builds its TLS context from (graft._graft.Server's tls=)."""
+        if not self.is_ssl:
+            return None
+        return (self.ssl_certfile, self.ssl_keyfile, self.ssl_keyfile_password, self.ssl_version,
+                self.ssl_cert_reqs, self.ssl_ca_certs, self.ssl_ciphers)
+
     # -- environment and app --------------------------------------------------------------
     def load_env(self) -> None:
         """Load ``env_file`` once (called from __init__; safe to call again)."""
@@ -653,7 +688,7 @@ class Config:
             addr_format = "%s://[%s]:%d" if family == socket.AF_INET6 else "%s://%s:%d"
             logger.info(
                 f"Graft running on {addr_format} (Press CTRL+C to quit)",
-                "http",
+                "https" if self.is_ssl else "http",
                 self._bare_host(),
                 sock.getsockname()[1],
                 extra={"color_message": f"Graft running on {colorize(addr_format, bold=True)} {_QUIT_HINT}"},

@@ -337,6 +337,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="Add a default response header; repeatable.",
     )
 
+    g = p.add_argument_group("TLS (uvicorn's options; served in C with OpenSSL, re-read on SIGHUP)")
+    g.add_argument("--ssl-keyfile", default=None, metavar="PATH", help="SSL key file.")
+    g.add_argument("--ssl-certfile", default=None, metavar="PATH", help="SSL certificate file.")
+    g.add_argument("--ssl-keyfile-password", default=None, metavar="PASSWORD", help="SSL keyfile password.")
+    g.add_argument(
+        "--ssl-version",
+        type=int,
+        default=17,
+        metavar="INT",
+        help="SSL version to use (see stdlib ssl module's PROTOCOL_* values). [default: 17]",
+    )
+    g.add_argument(
+        "--ssl-cert-reqs",
+        type=int,
+        default=0,
+        metavar="INT",
+        help="Whether client certificate is required (see stdlib ssl module's CERT_*: 0 none, 1 "
+        "optional, 2 required). [default: 0]",
+    )
+    g.add_argument("--ssl-ca-certs", default=None, metavar="PATH", help="CA certificates file.")
+    g.add_argument(
+        "--ssl-ciphers",
+        default=None,
+        metavar="CIPHERS",
+        help="Ciphers to use (see stdlib ssl module's). Defaults to Python's (OpenSSL's safe) defaults.",
+    )
+
     g = p.add_argument_group("limits and timeouts")
     g.add_argument(
         "--limit-concurrency",
@@ -442,8 +469,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("unsupported (clear errors)")
     g.add_argument("--reload", action="store_true", default=False, help="Not supported by graft.")
-    g.add_argument("--ssl-keyfile", default=None, help="Not supported by graft: terminate TLS in a proxy.")
-    g.add_argument("--ssl-certfile", default=None, help="Not supported by graft: terminate TLS in a proxy.")
 
     p.add_argument(
         "--version", action="version", version=version_string(), help="Display the graft version and exit."
@@ -543,6 +568,18 @@ def serve(config: Config) -> None:
     from graft.server import Server  # imported here: the C extension is not needed to parse options
 
     from graft import admin
+
+    if config.is_ssl:
+        # Read the files once before any fork, so that a bad one is one clear error (exit 1,
+        # as uvicorn) rather than N failed workers; every worker then builds its own context
+        # from disk (a rolling reload's new workers read the new certificates).
+        from graft import _graft
+
+        try:
+            _graft.tls_check(config.tls_spec)
+        except ValueError as exc:
+            logger.error("%s", exc)
+            sys.exit(1)
 
     exit_code = 0
     try:

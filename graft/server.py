@@ -194,6 +194,7 @@ class Server:
             listen_kinds=kinds,
             health_path=config.health_path,
             access_format=fmt.needs if access is not None and fmt is not None else None,
+            tls=config.tls_spec,
         )
         if config.native:
             shadow_fd = self.core.set_shadow(config.shadow_log, float(config.shadow_timeout))
@@ -256,6 +257,21 @@ class Server:
                 self._loop.add_signal_handler(sig, self.handle_exit, sig)
             except (NotImplementedError, RuntimeError):
                 signal.signal(sig, lambda s, f: self._loop.call_soon_threadsafe(self.handle_exit, s))
+        if self.config.is_ssl and self.config.ready_fd < 0:
+            # One process (no supervisor): SIGHUP re-reads certificate and key only; open
+            # connections stay. Under --workers the supervisor's reload starts new workers.
+            self._loop.add_signal_handler(signal.SIGHUP, self.reload_tls)
+
+    def reload_tls(self) -> None:
+        """Re-read the TLS certificate and key for new handshakes; on failure keep the old."""
+        if self.core is None:
+            return
+        try:
+            self.core.reload_tls()
+        except ValueError as exc:
+            logger.error("TLS reload failed, keeping the current certificate: %s", exc)
+            return
+        logger.info("Reloaded TLS certificate %s (serial %s)", self.config.ssl_certfile, self.core.tls_serial())
 
     def handle_exit(self, sig: int) -> None:
         """First SIGINT/SIGTERM: graceful shutdown. A second SIGINT: force exit."""

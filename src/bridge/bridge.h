@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "../native/native.h"
 #include "req.h"
+#include "tls.h"
 
 typedef struct {
     graft__req *req;
@@ -35,7 +36,7 @@ typedef struct {
     PyObject *v_websocket, *v_ws, *v_wss, *k_subprotocols, *k_code, *k_reason, *k_text,
         *k_bytes, *k_subprotocol, *v_ws_connect, *v_ws_receive, *v_ws_disconnect, *v_ws_accept,
         *v_ws_send, *v_ws_close, *v_ws_resp_start, *v_ws_resp_body;
-    PyObject *v_http, *v_1_0, *v_1_1, *v_http_request, *v_http_disconnect, *v_empty_bytes,
+    PyObject *v_http, *v_https, *v_1_0, *v_1_1, *v_http_request, *v_http_disconnect, *v_empty_bytes,
         *v_resp_start, *v_resp_body, *v_resp_pathsend, *k_path_key;
     PyObject *methods[9];       /* GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT TRACE */
     PyObject *hdr_names[32];    /* common lowercase header names as bytes */
@@ -90,6 +91,12 @@ typedef struct {
     PyObject *shared_obj;
     graft__metrics *metrics;
     graft__admin admin;
+    /* TLS (tls_py.c): the context (NULL: plain), freed after the engine; the server
+     * certificate's PEM as str, cached with the text it was made from. */
+    graft__tls *tls;
+    PyObject *tls_pem;
+    const char *tls_pem_text;
+    size_t tls_pem_len;
 } graftpy_server;
 
 enum { CYC_INIT, CYC_STARTED, CYC_DONE };
@@ -210,6 +217,24 @@ void graftpy_cycle_settle_receive(graftpy_cycle *cy, PyObject *fut, PyObject *ms
 
 /* Builds the scope dict for req; NULL with an exception set on failure. */
 PyObject *graftpy_scope_new(graftpy_server *srv, graft__req *req);
+
+/* tls_py.c */
+/* Builds srv's TLS context from Server(tls=spec) (None: plain). Returns 0, or -1 with
+ * ValueError naming the file. */
+int graftpy_server_tls_setup(graftpy_server *srv, PyObject *spec);
+/* _graft.tls_check(spec): builds and frees a context, raising ValueError as Server would (the
+ * supervisor's start-up check, before it forks). */
+PyObject *graftpy_tls_check(PyObject *mod, PyObject *spec);
+/* _graft.tls_kernel_ktls(): whether the kernel offers kernel TLS (the `tls` ULP). */
+PyObject *graftpy_tls_kernel_ktls(PyObject *mod, PyObject *noargs);
+/* Server.reload_tls(): re-reads certificate and key for new handshakes (ValueError keeps the
+ * old context). */
+PyObject *graftpy_server_reload_tls(PyObject *self, PyObject *noargs);
+/* Server.tls_serial(): the current certificate's serial (hex), None without TLS. */
+PyObject *graftpy_server_tls_serial(PyObject *self, PyObject *noargs);
+/* Adds the ASGI TLS extension ("tls") for r's connection to the extensions dict ext;
+ * nothing for a plain connection. Returns 0 or -1 with an exception. */
+int graftpy_scope_add_tls(graftpy_server *srv, graft__req *r, PyObject *ext);
 
 /* dispatch.c: the engine's deliver callback (any thread), the loop's reader callbacks,
  * and starting/stopping the loop's watch on the I/O threads' epoll fds. */

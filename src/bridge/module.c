@@ -62,7 +62,7 @@ static int module_exec(PyObject *m)
     I(k_path, "path") I(k_raw_path, "raw_path") I(k_query_string, "query_string")
     I(k_headers, "headers") I(k_state, "state") I(k_extensions, "extensions") I(k_body, "body")
     I(k_more_body, "more_body") I(k_status, "status") I(k_trailers, "trailers") I(k_route, "route")
-    I(v_http, "http") I(v_1_0, "1.0") I(v_1_1, "1.1") I(v_http_request, "http.request")
+    I(v_http, "http") I(v_https, "https") I(v_1_0, "1.0") I(v_1_1, "1.1") I(v_http_request, "http.request")
     I(v_http_disconnect, "http.disconnect") I(v_resp_start, "http.response.start")
     I(v_resp_body, "http.response.body") I(v_resp_pathsend, "http.response.pathsend")
     I(v_websocket, "websocket") I(v_ws, "ws") I(v_wss, "wss") I(k_subprotocols, "subprotocols")
@@ -124,6 +124,11 @@ static PyMethodDef module_methods[] = {
     {"shadow_line", (PyCFunction)(void (*)(void))graftpy_shadow_line, METH_VARARGS | METH_KEYWORDS,
      "shadow_line(route, method, path, query, python, native, diff=None, body_log_cap=0): the "
      "JSON line shadow mode logs for a mismatch."},
+    {"tls_check", graftpy_tls_check, METH_O,
+     "tls_check((certfile, keyfile, password, version, cert_reqs, ca_certs, ciphers)): build a "
+     "TLS context and drop it; ValueError names what is wrong."},
+    {"tls_kernel_ktls", graftpy_tls_kernel_ktls, METH_NOARGS,
+     "Whether this kernel offers kernel TLS (the tls ULP): file responses then use SSL_sendfile."},
     {NULL, NULL, 0, NULL},
 };
 

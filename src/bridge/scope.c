@@ -241,8 +241,12 @@ PyObject *graftpy_scope_new(graftpy_server *srv, graft__req *r)
     SET(k_state, PyDict_Copy(srv->state));
     /* No extensions key at all without pathsend, as uvicorn: an offered pathsend changes what
      * some frameworks send (Starlette's GZipMiddleware skips pathsend responses). */
-    if (srv->extensions)
-        SET(k_extensions, PyDict_Copy(srv->extensions));
+    if (srv->extensions || srv->tls) {
+        PyObject *ext = srv->extensions ? PyDict_Copy(srv->extensions) : PyDict_New();
+        if (ext && graftpy_scope_add_tls(srv, r, ext) < 0)
+            Py_CLEAR(ext);
+        SET(k_extensions, ext);
+    }
     if (apply_proxy(srv, r, scope) < 0)
         goto fail;
     return scope;

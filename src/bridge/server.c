@@ -96,7 +96,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                              "ws_max_queue", "ws_ping_interval", "ws_ping_timeout",
                              "ws_per_message_deflate", "io_poll", "on_handoff", "ws_log", "timeout_send", "pathsend", "timeout_linger",
                              "timeout_linger_idle", "limit_linger", "shared", "slot",
-                             "listen_kinds", "health_path", "access_format", NULL};
+                             "listen_kinds", "health_path", "access_format", "tls", NULL};
     PyObject *app, *loop, *fds, *state, *log_error, *access, *root_path, *headers, *proxy;
     PyObject *on_max = Py_None, *unix_path = Py_None, *native = Py_None, *on_handoff = Py_None,
              *ws_log = Py_None;
@@ -113,12 +113,12 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
            t_body = GRAFT__DEFAULT_TIMEOUT_BODY_READ, t_send = GRAFT__DEFAULT_TIMEOUT_SEND,
            t_linger = GRAFT__DEFAULT_TIMEOUT_LINGER, t_linger_idle = GRAFT__DEFAULT_TIMEOUT_LINGER_IDLE;
     unsigned long long max_linger = GRAFT__DEFAULT_LIMIT_LINGER;
-    PyObject *shared = Py_None, *kinds = Py_None, *access_fmt = Py_None;
+    PyObject *shared = Py_None, *kinds = Py_None, *access_fmt = Py_None, *tls = Py_None;
     int slot = 0;
     const char *health_path = NULL;
     int lim_conc = 0;
     long max_req = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddKOiOzO", kwlist, &app, &loop,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOUOppOi|nnnKdddilOOOipKiddppOOdpddKOiOzOO", kwlist, &app, &loop,
                                      &fds, &state, &log_error, &access, &root_path, &headers,
                                      &server_header, &date_header, &proxy, &threads, &lim_line,
                                      &lim_head, &lim_fields, &max_body, &t_ka, &t_hdr, &t_body,
@@ -126,7 +126,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
                                      &blocking_threads, &ws_on, &ws_max, &ws_queue, &ws_ping,
                                      &ws_ping_to, &ws_deflate, &io_poll, &on_handoff, &ws_log, &t_send, &pathsend,
                                      &t_linger, &t_linger_idle, &max_linger, &shared, &slot,
-                                     &kinds, &health_path, &access_fmt))
+                                     &kinds, &health_path, &access_fmt, &tls))
         return -1;
     if (srv->engine) {
         PyErr_SetString(PyExc_RuntimeError, "Server already initialised");
@@ -191,7 +191,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
     PyObject *asgi = Py_BuildValue("{s:s,s:s}", "version", "3.0", "spec_version", "2.5");
     if (!t || !asgi || PyDict_SetItem(t, st->k_type, st->v_http) < 0 ||
         PyDict_SetItem(t, st->k_asgi, asgi) < 0 ||
-        PyDict_SetItemString(t, "scheme", st->v_http) < 0 ||
+        PyDict_SetItemString(t, "scheme", tls != Py_None ? st->v_https : st->v_http) < 0 ||
         PyDict_SetItem(t, st->k_root_path, root_path) < 0 ||
         PyDict_SetItem(t, st->k_client, Py_None) < 0) {
         Py_XDECREF(asgi);
@@ -277,6 +277,8 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         return -1;
     }
     pthread_mutex_init(&srv->qmu, NULL);
+    if (graftpy_server_tls_setup(srv, tls) < 0)
+        return -1;
     graft__buf dh = {0};
     if (build_headers(headers, server_header, &dh) < 0)
         return -1;
@@ -312,6 +314,7 @@ static int server_init(PyObject *self, PyObject *args, PyObject *kw)
         .admin_ud = &srv->admin,
         .metrics = srv->metrics,
         .health_path = health_path,
+        .tls = srv->tls,
         .stamp_start = srv->access_fmt && PyObject_IsTrue(PyTuple_GET_ITEM(srv->access_fmt, 2)) == 1,
     };
     graft__deliver_fn fn = graftpy_deliver;
@@ -535,6 +538,9 @@ static void server_dealloc(graftpy_server *srv)
         srv->native = NULL;
     }
     graftpy_server_shadow_close(srv);
+    graft__tls_free(srv->tls); /* open connections held their own context references */
+    srv->tls = NULL;
+    Py_CLEAR(srv->tls_pem);
     for (size_t i = 0; i < srv->qlen; i++)
         graft__req_release(srv->q[i].req);
     free(srv->q);
@@ -574,6 +580,10 @@ static PyMethodDef server_methods[] = {
      "Graceful shutdown: close idle connections, no more keep-alive."},
     {"abort", server_abort, METH_NOARGS, "Disconnect every in-flight request."},
     {"close", server_close, METH_NOARGS, "Stop the threads and free the engine."},
+    {"reload_tls", graftpy_server_reload_tls, METH_NOARGS,
+     "Re-read the TLS certificate and key for new handshakes (ValueError keeps the old ones)."},
+    {"tls_serial", graftpy_server_tls_serial, METH_NOARGS,
+     "The current TLS certificate's serial number (hex), None without TLS."},
     {NULL, NULL, 0, NULL},
 };
 

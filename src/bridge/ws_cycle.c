@@ -44,6 +44,8 @@ PyObject *graftpy_asgi_ws_scope_new(graftpy_server *srv, graft__req *r)
     PyObject *sp = subprotocols(r);
     PyObject *asgi = Py_BuildValue("{s:s,s:s}", "version", "3.0", "spec_version", "2.5");
     PyObject *ext = PyDict_Copy(srv->ws_extensions);
+    if (ext && graftpy_scope_add_tls(srv, r, ext) < 0)
+        Py_CLEAR(ext);
     if (!sp || !asgi || !ext || PyDict_SetItem(scope, st->k_type, st->v_websocket) < 0 ||
         PyDict_SetItem(scope, st->k_scheme, secure ? st->v_wss : st->v_ws) < 0 ||
         PyDict_SetItem(scope, st->k_subprotocols, sp) < 0 ||

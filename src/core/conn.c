@@ -75,6 +75,14 @@ void graft__conn_accept(graft__iothread *th, int lfd, int kind)
         c->file_fd = -1;
         c->th = th;
         c->kind = kind;
+        if (kind == GRAFT__LISTEN_APP && e->cfg.tls && graft__io_tls_start(c, e->cfg.tls) < 0) {
+            graft__io_close(c);
+            graft__io_free(c);
+            close(fd);
+            pthread_mutex_destroy(&c->mu);
+            free(c);
+            continue;
+        }
         if (ss.ss_family != AF_UNIX) {
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -90,6 +98,8 @@ void graft__conn_accept(graft__iothread *th, int lfd, int kind)
         c->events = EPOLLIN | EPOLLRDHUP;
         struct epoll_event ev = {.events = c->events, .data.ptr = c};
         if (epoll_ctl(th->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            graft__io_close(c);
+            graft__io_free(c);
             close(fd);
             pthread_mutex_destroy(&c->mu);
             free(c);
@@ -115,52 +125,39 @@ void graft__conn_set_events(graft__conn *c, uint32_t ev)
     c->events = ev;
 }
 
-static int flush_file(graft__conn *c)
-{
-    while (c->file_left) {
-        off_t off = (off_t)c->file_off;
-        size_t want = c->file_left > (1u << 30) ? (1u << 30) : (size_t)c->file_left;
-        ssize_t n = sendfile(c->fd, c->file_fd, &off, want);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
-                return 0;
-            return -1;
-        }
-        if (n == 0)
-            return -1; /* the file shrank under us: the framing is broken */
-        c->file_off += (uint64_t)n;
-        c->file_left -= (uint64_t)n;
-        c->sent += (uint64_t)n;
-    }
-    close(c->file_fd);
-    c->file_fd = -1;
-    return 0;
-}
-
 int graft__conn_flush(graft__conn *c)
 {
-    int rc = 0;
-    while (graft__buf_avail(&c->out)) {
-        ssize_t n = write(c->fd, graft__buf_head(&c->out), graft__buf_avail(&c->out));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
+    for (;;) {
+        while (graft__buf_avail(&c->out)) {
+            struct iovec iov = {graft__buf_head(&c->out), graft__buf_avail(&c->out)};
+            ssize_t n = graft__io_writev(c, &iov, 1);
+            if (n == -EAGAIN)
                 return 0;
-            return -1;
+            if (n < 0)
+                return -1;
+            graft__buf_consume(&c->out, (size_t)n);
+            c->sent += (uint64_t)n;
         }
-        graft__buf_consume(&c->out, (size_t)n);
-        c->sent += (uint64_t)n;
+        if (c->file_fd < 0 || !c->file_left)
+            break;
+        /* TLS without kernel TLS refills the queue from the file; else the kernel sends it. */
+        int rc = graft__io_sendfile(c);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            return 0;
+        if (!graft__buf_avail(&c->out))
+            break;
     }
     /* Output is queued only for slow clients: memory held for nothing costs every idle
      * connection. */
     if (c->out.data)
         graft__buf_free(&c->out);
-    if (c->file_fd >= 0)
-        rc = flush_file(c);
-    return rc;
+    if (c->file_fd >= 0 && !c->file_left) {
+        close(c->file_fd);
+        c->file_fd = -1;
+    }
+    return 0;
 }
 
 /* Drops c's input bytes and memory (a borrowed read buffer is only given back). */
@@ -181,6 +178,7 @@ void graft__conn_close_locked(graft__conn *c)
     /* Closing an fd does not remove it from epoll while another process still holds the
      * socket (a fork of the app): its events would keep naming this freed conn. */
     epoll_ctl(th->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    graft__io_close(c);
     close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
@@ -228,6 +226,7 @@ void graft__conn_release(graft__conn *c)
         close(c->file_fd);
     if (c->ws)
         graft__ws_free(c->ws);
+    graft__io_free(c);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -252,7 +251,7 @@ static void linger_or_close(graft__conn *c)
         c->linger_until_ms = now + (int64_t)(cfg->timeout_linger * 1000);
         c->linger_data_ms = now;
         c->lingered = 0;
-        shutdown(c->fd, SHUT_WR);
+        graft__io_shutdown_wr(c);
         in_drop(c);
         graft__conn_set_events(c, EPOLLIN | EPOLLRDHUP);
     }
@@ -381,7 +380,10 @@ void graft__conn_on_events(graft__conn *c, uint32_t events)
             graft__conn_deliver(c, r, GRAFT__EV_WRITABLE);
         }
     }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+    /* TLS: a read may wait for writability (handshake output), and input paused inside
+     * OpenSSL is not the socket's: epoll would never report it. */
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) || c->tls_more ||
+        (c->tls_want_write && (events & EPOLLOUT)))
         graft__conn_read(c);
     if (!c->closed)
         graft__conn_process(c);
@@ -451,7 +453,7 @@ out:
 static int input_waiting(graft__conn *c)
 {
     char b;
-    if (graft__buf_avail(&c->in))
+    if (graft__buf_avail(&c->in) || graft__io_pending(c))
         return 1;
     return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }

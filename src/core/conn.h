@@ -13,6 +13,7 @@
 #include "req.h"
 #include "response.h"
 #include "shared.h"
+#include "tls_ctx.h"
 
 typedef struct graft__iothread graft__iothread;
 
@@ -72,6 +73,16 @@ typedef struct graft__conn {
     char server_ip[48];
     int server_port;
     int kind; /* GRAFT__LISTEN_* of the listener that accepted it */
+    /* TLS (tls_io.c), under mu: the session (NULL on a plain connection, and once closed),
+     * the context version it was accepted with, and its facts once the handshake is done. */
+    struct ssl_st *ssl;
+    graft__tls_ctx *tctx;
+    graft__tls_info *tls;
+    unsigned tls_want_write : 1; /* the last read waits for writability (handshake output) */
+    unsigned tls_dead : 1;       /* a fatal TLS error: no more SSL calls but SSL_free */
+    unsigned tls_notified : 1;   /* close_notify sent */
+    unsigned tls_more : 1;       /* reading paused with decrypted input still inside OpenSSL */
+    unsigned ktls_send : 1;      /* the kernel encrypts what we send (SSL_sendfile) */
 } graft__conn;
 
 /* Who waits on an I/O thread's epoll set: the thread itself, or the embedder's

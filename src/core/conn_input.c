@@ -6,6 +6,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "conn.h"
 #include "ws_state.h"
 
@@ -87,26 +89,31 @@ static int in_room(graft__conn *c)
 
 void graft__conn_read(graft__conn *c)
 {
+    c->tls_more = 0;
     if (c->read_eof)
         return;
     for (;;) {
-        if (graft__buf_avail(&c->in) >= c->th->e->cfg.limits.max_head + GRAFT__PIPELINE_MAX)
-            return; /* paused: update_interest drops EPOLLIN */
+        if (graft__buf_avail(&c->in) >= c->th->e->cfg.limits.max_head + GRAFT__PIPELINE_MAX) {
+            /* paused: update_interest drops EPOLLIN. Input OpenSSL already took off the
+             * socket would not wake epoll again: remember it. */
+            c->tls_more = graft__io_pending(c) || (c->ssl && SSL_has_pending(c->ssl));
+            return;
+        }
         if (in_room(c) < 0) {
             c->read_eof = 1;
             return;
         }
         size_t room = c->in.cap - c->in.len;
-        ssize_t n = read(c->fd, c->in.data + c->in.len, room);
+        ssize_t n = graft__io_read(c, c->in.data + c->in.len, room);
         if (n > 0) {
             c->in.len += (size_t)n;
-            if ((size_t)n < room)
-                return; /* drained; level-triggered epoll reports anything newer */
+            /* Plain: a short read drained the socket; level-triggered epoll reports anything
+             * newer. TLS returns a record at a time: read on until it says "want more". */
+            if ((size_t)n < room && !c->ssl)
+                return;
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
+        if (n == -EAGAIN)
             return;
         c->read_eof = 1;
         return;
@@ -220,6 +227,7 @@ static int parse_head(graft__conn *c)
         graft__conn_fail(c, 503);
         return -1;
     }
+    graft__io_tls_info(c); /* once per connection: the handshake is done */
     graft__req *r = make_req(c, buf, (size_t)rc, &p);
     if (r && (e->cfg.metrics || e->cfg.stamp_start) && c->kind == GRAFT__LISTEN_APP)
         r->t_start_ns = graft__metrics_now();
@@ -409,6 +417,12 @@ void graft__conn_update_interest(graft__conn *c)
          * be reported on every poll while reading is paused. */
         if (want_read)
             ev |= EPOLLIN | EPOLLRDHUP;
+    }
+    if (ev & EPOLLIN) {
+        if (c->tls_more && !c->kicked)
+            c->kicked = 1; /* come back for input waiting inside OpenSSL */
+        if (c->tls_want_write)
+            ev |= EPOLLOUT;
     }
     if (graft__conn_pending(c) || c->kicked)
         ev |= EPOLLOUT;

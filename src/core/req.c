@@ -86,14 +86,12 @@ int graft__conn_write_locked(graft__conn *c, const struct iovec *iov, int iovcnt
     size_t done = 0;
     if (!graft__conn_pending(c) && total) {
         for (;;) {
-            ssize_t n = writev(c->fd, iov, iovcnt);
+            ssize_t n = graft__io_writev(c, iov, iovcnt);
             if (n >= 0) {
                 done = (size_t)n;
                 break;
             }
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
+            if (n == -EAGAIN)
                 break;
             if (c->req)
                 c->req->client_gone = 1;

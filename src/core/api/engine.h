@@ -116,6 +116,9 @@ typedef struct graft__engine_config {
      * worker out before it is gone). NULL or "": no such path, nothing is compared. The
      * engine keeps a copy. */
     const char *health_path;
+    /* TLS on the app listeners (tls.h; admin listeners stay plain); NULL: plain. The
+     * embedder owns it and frees it after graft__engine_free; it may reload it meanwhile. */
+    struct graft__tls *tls;
 } graft__engine_config;
 
 /* Creates an engine; *out is set on success. Returns 0 or a negative errno (-EINVAL for a
