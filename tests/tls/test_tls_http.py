@@ -1,0 +1,204 @@
+"""HTTP/1.1 and WebSocket over TLS answer exactly what plain HTTP answers: the same app served
+twice, once with --ssl-*, compared with the one comparison rule (_graft.compare_responses,
+the date header aside) for raw sockets, Python's http.client and curl."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+
+import pytest
+from tls_util import (as_compared, client_ctx, curl, plain_connect, read_responses, start_tls,
+                      stop_and_check, tls_args, tls_connect)
+from util import Server
+
+from graft import _graft
+
+CHUNKED_POST = (b"POST /echo-body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+BODY = bytes(range(256)) * 300  # 76800 bytes: more than one TLS record, more than one read
+
+REQUESTS = {
+    "get": b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+    "post": b"POST /echo-body HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY,
+    "chunked-request": CHUNKED_POST,
+    "chunked-response": b"GET /stream?n=40 HTTP/1.1\r\nHost: t\r\n\r\n",
+    "large-stream": b"GET /bigresp?mb=4 HTTP/1.1\r\nHost: t\r\n\r\n",
+    "file": b"GET /file HTTP/1.1\r\nHost: t\r\n\r\n",
+    "head": b"HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+}
+
+
+@pytest.fixture(scope="module")
+def servers(pki, big_file):
+    env = {"TLS_APP_FILE": str(big_file)}
+    plain = Server("tls_app:app", ["--pathsend"], env=env).start()
+    tls = start_tls("tls_app:app", pki, tls_args(pki, "--pathsend"), env=env)
+    yield plain, tls
+    stop_and_check(tls)
+    stop_and_check(plain)
+
+
+def _one(sock, data: bytes, method: str):
+    sock.sendall(data)
+    return read_responses(sock, 1, [method])[0]
+
+
+@pytest.mark.parametrize("name", sorted(REQUESTS))
+def test_raw_same_answer(servers, pki, name):
+    plain, tls = servers
+    data = REQUESTS[name]
+    method = data.split(b" ", 1)[0].decode()
+    with plain_connect(plain.port) as p, tls_connect(tls.port, client_ctx(pki)) as t:
+        a = _one(p, data, method)
+        b = _one(t, data, method)
+        # and again on the same (kept-alive) connections
+        a2 = _one(p, data, method)
+        b2 = _one(t, data, method)
+    assert a.status == 200
+    assert _graft.compare_responses(as_compared(a), as_compared(b)) == []
+    assert _graft.compare_responses(as_compared(a2), as_compared(b2)) == []
+    if name == "post":
+        assert a.body == BODY
+    if name == "file":
+        assert b.body == open(servers[0].env["TLS_APP_FILE"], "rb").read()
+
+
+def test_pipelined(servers, pki):
+    plain, tls = servers
+    names = ["get", "post", "chunked-response", "chunked-request", "file", "get"]
+    data = b"".join(REQUESTS[n] for n in names)
+    methods = [REQUESTS[n].split(b" ", 1)[0].decode() for n in names]
+    with plain_connect(plain.port) as p, tls_connect(tls.port, client_ctx(pki)) as t:
+        p.sendall(data)
+        t.sendall(data)
+        a = read_responses(p, len(names), methods)
+        b = read_responses(t, len(names), methods)
+    for x, y in zip(a, b):
+        assert _graft.compare_responses(as_compared(x), as_compared(y)) == []
+
+
+def test_file_sendfile_path(servers, pki, big_file, record_property):
+    """The file response's bytes over TLS, and which path sent them: SSL_sendfile under kernel
+    TLS, else pread + SSL_write through the output queue (the fallback)."""
+    kernel = _graft.tls_kernel_ktls()
+    path = "kTLS SSL_sendfile" if kernel else "fallback pread+SSL_write"
+    record_property("tls_sendfile_path", path)
+    print(f"\nTLS file path: {path} (kernel tls ULP available: {kernel})")
+    with tls_connect(servers[1].port, client_ctx(pki)) as t:
+        r = _one(t, REQUESTS["file"], "GET")
+    assert hashlib.sha256(r.body).digest() == hashlib.sha256(big_file.read_bytes()).digest()
+
+
+def _httpclient(port, method, path, body=None, ctx=None):
+    cls = http.client.HTTPSConnection if ctx else http.client.HTTPConnection
+    kw = {"context": ctx} if ctx else {}
+    c = cls("localhost" if ctx else "127.0.0.1", port, timeout=10, **kw)
+    try:
+        c.request(method, path, body=body)
+        r = c.getresponse()
+        return {"status": r.status, "headers": [(k.lower(), v) for k, v in r.getheaders() if k.lower() != "date"],
+                "body": r.read()}
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "/hello", None), ("POST", "/echo-body", BODY), ("GET", "/stream?n=10", None),
+    ("GET", "/bigresp?mb=2", None), ("GET", "/file", None),
+])
+def test_python_client_same_answer(servers, pki, method, path, body):
+    plain, tls = servers
+    a = _httpclient(plain.port, method, path, body)
+    b = _httpclient(tls.port, method, path, body, ctx=client_ctx(pki))
+    assert a["status"] == 200
+    assert _graft.compare_responses(a, b) == []
+
+
+def _curl_parts(out: bytes):
+    head, _, body = out.partition(b"\r\n\r\n")
+    lines = [ln for ln in head.split(b"\r\n")[1:] if not ln.lower().startswith(b"date:")]
+    return head.split(b"\r\n")[0], lines, body
+
+
+@pytest.mark.parametrize("path, args", [
+    ("/hello", []), ("/echo-body", ["--data-binary", "hello over tls"]), ("/stream?n=10", []),
+    ("/bigresp?mb=1", []), ("/file", []),
+])
+def test_curl_same_answer(servers, pki, path, args):
+    plain, tls = servers
+    a = curl(f"http://127.0.0.1:{plain.port}{path}", *args)
+    b = curl(f"https://localhost:{tls.port}{path}", "--cacert", str(pki / "ca.pem"),
+             "--resolve", f"localhost:{tls.port}:127.0.0.1", *args)
+    assert a.returncode == 0 and b.returncode == 0, (a.stderr, b.stderr)
+    assert _curl_parts(a.stdout) == _curl_parts(b.stdout)
+    assert a.stdout.startswith(b"HTTP/1.1 200")
+
+
+def test_alpn_http11_only(servers, pki):
+    ctx = client_ctx(pki)
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with tls_connect(servers[1].port, ctx) as t:
+        assert t.selected_alpn_protocol() == "http/1.1"
+    ctx = client_ctx(pki)
+    ctx.set_alpn_protocols(["h2"])
+    with tls_connect(servers[1].port, ctx) as t:  # no common protocol: no ALPN answer, no alert
+        assert t.selected_alpn_protocol() is None
+
+
+def test_scope_scheme_and_extension(servers, pki):
+    plain, tls = servers
+    with plain_connect(plain.port) as p:
+        a = _one(p, b"GET /tls HTTP/1.1\r\nHost: t\r\n\r\n", "GET").json()
+    assert a["scheme"] == "http" and a["tls"] is None
+    for version, code in ((ssl_version("TLSv1_2"), 0x0303), (ssl_version("TLSv1_3"), 0x0304)):
+        ctx = client_ctx(pki, minimum_version=version, maximum_version=version)
+        with tls_connect(tls.port, ctx) as t:
+            info = _one(t, b"GET /tls HTTP/1.1\r\nHost: t\r\n\r\n", "GET").json()
+            cipher_name = t.cipher()[0]
+        ext = info["tls"]
+        assert info["scheme"] == "https"
+        assert ext["tls_version"] == code
+        assert ext["server_cert"] == (pki / "server.pem").read_text()
+        assert ext["client_cert_chain"] == [] and ext["client_cert_name"] is None
+        assert ext["client_cert_error"] is None
+        assert ext["cipher_suite"] == _iana_id(cipher_name)
+
+
+def ssl_version(name):
+    import ssl
+
+    return getattr(ssl.TLSVersion, name)
+
+
+def _iana_id(openssl_name: str) -> int:
+    out = __import__("subprocess").run(["openssl", "ciphers", "-V", "ALL:TLSv1.3"], capture_output=True,
+                                        text=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) > 2 and parts[2] == openssl_name:
+            hi, lo = parts[0].split(",")
+            return int(hi, 16) << 8 | int(lo, 16)
+    raise AssertionError(f"cipher {openssl_name} not listed by openssl")
+
+
+def test_websocket_wss(servers, pki):
+    from websockets.sync.client import connect
+
+    plain, tls = servers
+    with connect(f"ws://127.0.0.1:{plain.port}/ws") as ws:
+        ws.send("scope")
+        a = json.loads(ws.recv(timeout=5))
+        ws.send(b"\x00" * 100000)
+        pa = ws.recv(timeout=5)
+    with connect(f"wss://localhost:{tls.port}/ws", ssl=client_ctx(pki)) as ws:
+        ws.send("scope")
+        b = json.loads(ws.recv(timeout=5))
+        ws.send(b"\x00" * 100000)
+        pb = ws.recv(timeout=5)
+        ws.send("hello")
+        assert ws.recv(timeout=5) == "hello"
+    assert a["scheme"] == "ws" and b["scheme"] == "wss"
+    assert b["tls"]["tls_version"] == 0x0304 and a["tls"] is None
+    assert pa == pb == b"\x00" * 100000
