@@ -278,7 +278,8 @@ void graft__io_tls_info(graft__conn *c)
         long v = SSL_get_verify_result(c->ssl);
         if (v != X509_V_OK)
             i->client_error = strdup(X509_verify_cert_error_string(v));
-        /* The server side's chain does not hold the peer's own certificate: it comes first. */
+        /* The peer's own certificate first, then what else it sent (whether the chain holds
+         * the leaf on the server side has varied between OpenSSL versions: skip it). */
         STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
         int n = chain ? sk_X509_num(chain) : 0;
         i->client_chain = calloc((size_t)n + 1, sizeof *i->client_chain);
@@ -287,6 +288,8 @@ void graft__io_tls_info(graft__conn *c)
             if (i->client_chain[i->n_client_chain])
                 i->n_client_chain++;
             for (int k = 0; k < n; k++) {
+                if (X509_cmp(sk_X509_value(chain, k), peer) == 0)
+                    continue;
                 char *p = pem_of(sk_X509_value(chain, k));
                 if (p)
                     i->client_chain[i->n_client_chain++] = p;

@@ -203,7 +203,9 @@ def test_help_lists_uvicorn_options():
     "args, fragment",
     [
         (["--reload"], "--reload is not supported"),
-        (["--ssl-certfile", "cert.pem"], "TLS"),
+        (["--ssl-keyfile", "key.pem"], "--ssl-keyfile needs --ssl-certfile"),
+        (["--ssl-certfile", "cert.pem", "--ssl-cert-reqs", "3"], "--ssl-cert-reqs 3"),
+        (["--ssl-certfile", "cert.pem", "--ssl-version", "16"], "--ssl-version 16"),
         (["--workers", "0"], "workers"),
         (["--env-file", "/nonexistent/graft.env"], "env_file"),
         (["--access-log-format", "%(h)s %(nope)s"], "unknown atom %(nope)s"),

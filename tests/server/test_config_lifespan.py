@@ -127,7 +127,8 @@ def test_headers_encoded_with_server_header_first():
         ({"headers": [("Bad Name", "x")]}, "header"),
         ({"headers": [("X-Split", "a\r\nb")]}, "header"),
         ({"reload": True}, "reload"),
-        ({"ssl_certfile": "cert.pem"}, "TLS"),
+        ({"ssl_keyfile": "key.pem"}, "needs --ssl-certfile"),
+        ({"ssl_certfile": "cert.pem", "ssl_cert_reqs": 5}, "ssl-cert-reqs"),
     ],
 )
 def test_invalid_values_raise_value_error(kwargs, fragment):
