@@ -55,8 +55,10 @@ extern "C" {
 /* Raised when declarations are appended (older libraries still load). 1: graft_stream_on_writable,
  * GRAFT_EAGAIN. 2: GRAFT_ROUTE_SAFE (an older graft ignores the flag: it has no shadow mode).
  * 3: route contracts (graft_validate, the graft_arg_* getters, graft_respond_detail).
+ * 4: JSON request bodies (the graft_body_* getters).
+ * 5: TLS facts (graft_scheme, graft_tls_version, graft_tls_cipher, graft_tls_client_name).
  * A library that uses an added function fails to load, naming the symbol, in an older graft. */
-#define GRAFT_ABI_REVISION 4
+#define GRAFT_ABI_REVISION 5
 
 /* Error codes (negative). */
 #define GRAFT_EINVAL (-22)  /* bad argument, or wrong state (already answered) */
@@ -145,6 +147,19 @@ GRAFT_API const char *graft_body(graft_request *req, size_t *len);
 GRAFT_API size_t graft_body_read(graft_request *req, void *buf, size_t cap, int *done);
 /* The client's address ("127.0.0.1") and port (-1 for a Unix socket). */
 GRAFT_API const char *graft_client(graft_request *req, int *port);
+/* "https" when the request came over TLS (--ssl-certfile), else "http": the ASGI scope's
+ * scheme before any X-Forwarded-Proto. A static string. */
+GRAFT_API const char *graft_scheme(graft_request *req);
+/* The connection's TLS protocol version as on the wire (0x0303 TLS 1.2, 0x0304 TLS 1.3; the
+ * ASGI TLS extension's tls_version); 0 over plain HTTP. */
+GRAFT_API int graft_tls_version(graft_request *req);
+/* The negotiated cipher suite's IANA number (0x1301 TLS_AES_128_GCM_SHA256, ...; the TLS
+ * extension's cipher_suite); 0 over plain HTTP. */
+GRAFT_API int graft_tls_cipher(graft_request *req);
+/* The client certificate's subject as an RFC 4514 string ("CN=alice,O=Example"), verified
+ * against --ssl-ca-certs; NULL (and *len 0) without a client certificate or over plain HTTP.
+ * NUL-terminated; valid as long as req. */
+GRAFT_API const char *graft_tls_client_name(graft_request *req, size_t *len);
 /* The library state and this thread's state (created on first use); NULL once the server
  * has stopped. */
 GRAFT_API void *graft_lib_state(graft_request *req);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "native_req.h"
+#include "tls.h"
 
 GRAFT_API const char *graft_method(graft_request *gr) { return gr->method_z; }
 GRAFT_API const char *graft_path(graft_request *gr) { return gr->path_z; }
@@ -149,6 +150,34 @@ GRAFT_API const char *graft_client(graft_request *gr, int *port)
     if (port)
         *port = gr->req->client_port;
     return gr->req->client_ip;
+}
+
+/* TLS facts: the connection's, filled by the engine before the request was delivered and
+ * immutable afterwards, so no lock. */
+GRAFT_API const char *graft_scheme(graft_request *gr)
+{
+    return graft__req_tls(gr->req) ? "https" : "http";
+}
+
+GRAFT_API int graft_tls_version(graft_request *gr)
+{
+    const graft__tls_info *t = graft__req_tls(gr->req);
+    return t ? t->version : 0;
+}
+
+GRAFT_API int graft_tls_cipher(graft_request *gr)
+{
+    const graft__tls_info *t = graft__req_tls(gr->req);
+    return t ? t->cipher : 0;
+}
+
+GRAFT_API const char *graft_tls_client_name(graft_request *gr, size_t *len)
+{
+    const graft__tls_info *t = graft__req_tls(gr->req);
+    const char *n = t ? t->client_name : NULL;
+    if (len)
+        *len = n ? strlen(n) : 0;
+    return n;
 }
 
 GRAFT_API void *graft_lib_state(graft_request *gr)

@@ -23,6 +23,7 @@
 #include "serve_openapi.h"
 #include "shared.h"
 #include "serve_opts.h"
+#include "serve_tls.h"
 #include "status.h"
 
 static int bind_socket(const opts *o)
@@ -103,6 +104,14 @@ static int serve(const opts *o, const listeners *ls)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    /* One process with TLS: SIGHUP re-reads certificate and key (each worker of a supervisor
+     * builds its own context from disk when it starts). */
+    int tls_failed;
+    graft__tls *tls = graft__serve_tls_new(o, &tls_failed);
+    if (tls_failed)
+        return 3;
+    if (tls && o->workers == 1)
+        sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit it; only sigwait below sees them */
     char err[1024] = "";
     graft__native *nat;
@@ -156,6 +165,7 @@ static int serve(const opts *o, const listeners *ls)
         .admin = mx ? graft__admin_handle : NULL,
         .admin_ud = &admin,
         .health_path = o->health_path,
+        .tls = tls,
         .stamp_start = o->access_log && alog && graft__alog_needs_duration(alog),
         .listen_unix = o->uds != NULL,
         .default_headers = hdrs,
@@ -179,7 +189,14 @@ static int serve(const opts *o, const listeners *ls)
     }
     fprintf(stderr, "INFO:     Started server process [%d]\n", (int)getpid());
     int sig = 0;
-    while (sigwait(&set, &sig) != 0) {
+    while (sigwait(&set, &sig) != 0 || sig == SIGHUP) {
+        if (sig == SIGHUP) {
+            sig = 0;
+            if (graft__tls_reload(tls, err, sizeof err) < 0)
+                fprintf(stderr, "ERROR:    TLS reload failed, keeping the current certificate: %s\n", err);
+            else
+                fprintf(stderr, "INFO:     Reloaded TLS certificate %s\n", o->ssl_certfile);
+        }
     }
     fprintf(stderr, "INFO:     Shutting down\n");
     graft__engine_shutdown(e);
@@ -200,6 +217,7 @@ static int serve(const opts *o, const listeners *ls)
     graft__engine_abort(e);
     graft__engine_free(e);
     graft__native_free(nat);
+    graft__tls_free(tls);
     graft__metrics_free(mx);
     fprintf(stderr, "INFO:     Finished server process [%d]\n", (int)getpid());
     return 0;
@@ -296,6 +314,12 @@ int main(int argc, char **argv)
         if (crc != 0)
             return 3;
     }
+    if (graft__serve_tls_on(&o)) { /* a bad file is one error before binding, not N workers' */
+        int failed;
+        graft__tls_free(graft__serve_tls_new(&o, &failed));
+        if (failed)
+            return 1;
+    }
     int lfd = bind_socket(&o);
     if (lfd < 0)
         return 1;
@@ -313,7 +337,8 @@ int main(int argc, char **argv)
                 port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
             }
         }
-        fprintf(stderr, "INFO:     graft-serve running on http://%s:%d (Press CTRL+C to quit)\n", ip, port);
+        fprintf(stderr, "INFO:     graft-serve running on %s://%s:%d (Press CTRL+C to quit)\n",
+                graft__serve_tls_on(&o) ? "https" : "http", ip, port);
     }
     listeners ls = {.fds = {lfd}, .kinds = {GRAFT__LISTEN_APP}, .n = 1};
     if (o.metrics) {

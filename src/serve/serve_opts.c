@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "serve_opts.h"
 #include "shared.h"
+#include "tls.h"
 
 
 /* The defaults: the engine's (engine.h) where the bridge shares them, graft-serve's own
@@ -30,7 +31,8 @@ void graft__serve_defaults(opts *o)
                 .ws_queue = GRAFT__DEFAULT_WS_MAX_QUEUE,
                 .ws_max_size = (long)GRAFT__DEFAULT_WS_MAX_SIZE,
                 .ws_ping_interval = GRAFT__DEFAULT_WS_PING_INTERVAL,
-                .ws_ping_timeout = GRAFT__DEFAULT_WS_PING_TIMEOUT};
+                .ws_ping_timeout = GRAFT__DEFAULT_WS_PING_TIMEOUT,
+                .ssl_version = GRAFT__SSL_PROTOCOL_TLS_SERVER, .ssl_cert_reqs = GRAFT__SSL_CERT_NONE};
 }
 
 void graft__serve_usage(FILE *f)
@@ -55,12 +57,16 @@ void graft__serve_usage(FILE *f)
             "  --fastapi-routing (404/405 JSON, no HEAD for GET routes, trailing-slash 307: as FastAPI)\n"
             "  --health-path PATH (200 ok while serving, 503 while draining)\n"
             "  --access-log-format FORMAT (gunicorn's atoms, as graft's; default: uvicorn's line)\n"
+            "  --ssl-certfile PATH  --ssl-keyfile PATH  --ssl-keyfile-password PASSWORD\n"
+            "  --ssl-version INT (%d)  --ssl-cert-reqs INT (%d: 0 none, 1 optional, 2 required)\n"
+            "  --ssl-ca-certs PATH  --ssl-ciphers CIPHERS (TLS as uvicorn's options; SIGHUP re-reads\n"
+            "    certificate and key without --workers)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
             d.header_timeout, d.body_timeout, d.send_timeout, d.linger, d.linger_idle,
             d.limit_linger, d.limit_line, d.limit_head, d.limit_fields, d.backlog, d.ws_max_size,
-            d.ws_queue, d.ws_ping_interval, d.ws_ping_timeout);
+            d.ws_queue, d.ws_ping_interval, d.ws_ping_timeout, d.ssl_version, d.ssl_cert_reqs);
 }
 
 int graft__serve_parse(opts *o, int argc, char **argv)
@@ -145,6 +151,20 @@ int graft__serve_parse(opts *o, int argc, char **argv)
             o->headers_len += (size_t)k;
         } else if (ARG("--access-log-format"))
             o->access_format = v;
+        else if (ARG("--ssl-certfile"))
+            o->ssl_certfile = v;
+        else if (ARG("--ssl-keyfile"))
+            o->ssl_keyfile = v;
+        else if (ARG("--ssl-keyfile-password"))
+            o->ssl_password = v;
+        else if (ARG("--ssl-ca-certs"))
+            o->ssl_ca_certs = v;
+        else if (ARG("--ssl-ciphers"))
+            o->ssl_ciphers = v;
+        else if (ARG("--ssl-version"))
+            o->ssl_version = atoi(v);
+        else if (ARG("--ssl-cert-reqs"))
+            o->ssl_cert_reqs = atoi(v);
         else if (strcmp(a, "--fastapi-routing") == 0)
             o->fastapi_routing = 1;
         else if (strcmp(a, "--no-access-log") == 0)

@@ -27,6 +27,9 @@ typedef struct opts {
     long limit_line, limit_head, limit_fields, limit_body, limit_concurrency;
     char headers[4096];
     size_t headers_len;
+    /* TLS, uvicorn's options and values (tls.h); on when ssl_certfile or ssl_keyfile is set. */
+    const char *ssl_certfile, *ssl_keyfile, *ssl_password, *ssl_ca_certs, *ssl_ciphers;
+    int ssl_version, ssl_cert_reqs;
 } opts;
 
 /* Fills o with the defaults: the engine's (engine.h) where graft shares them. */

@@ -87,7 +87,7 @@ def mtls_server(pki):
     # The readiness probe has no client certificate: start without it and probe with one.
     s = Server("tls_app:app", tls_args(pki, "--ssl-cert-reqs", "2", "--ssl-ca-certs", pki / "ca.pem"),
                probe=False).start()
-    wait_for(lambda: _probe(s, pki), timeout=15)
+    assert wait_for(lambda: _probe(s, pki), timeout=15)
     yield s
     stop_and_check(s)
 
@@ -165,7 +165,7 @@ def test_sighup_swaps_certificate_and_keeps_connections(pki, tmp_path):
         shutil.copy(pki / "server2.pem", cert)
         shutil.copy(pki / "server2.key", key)
         s.send_signal(signal.SIGHUP)
-        wait_for(lambda: "Reloaded TLS certificate" in s.output(), timeout=10)
+        assert wait_for(lambda: "Reloaded TLS certificate" in s.output(), timeout=10)
         assert _serial(s.port, pki) == "2002"
         # the kept-alive connection is still open and still served, on its old session
         kept.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -174,7 +174,7 @@ def test_sighup_swaps_certificate_and_keeps_connections(pki, tmp_path):
         # a broken file: the reload fails, is logged, and the current certificate stays
         cert.write_text("garbage\n")
         s.send_signal(signal.SIGHUP)
-        wait_for(lambda: "TLS reload failed" in s.output(), timeout=10)
+        assert wait_for(lambda: "TLS reload failed" in s.output(), timeout=10)
         assert str(cert) in s.output()
         assert _serial(s.port, pki) == "2002"
         kept.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")

@@ -1,0 +1,15 @@
+/* graft-serve's TLS: the context from the --ssl-* options (tls.h). */
+#ifndef GRAFT__SERVE_TLS_H
+#define GRAFT__SERVE_TLS_H
+
+#include "serve_opts.h"
+#include "tls.h"
+
+/* Whether the options turn TLS on (uvicorn's rule: a key or a certificate). */
+int graft__serve_tls_on(const opts *o);
+/* Builds the context for one server process (each worker builds its own, so a restarted
+ * worker reads the files on disk). NULL without TLS or on failure; *failed says which, and
+ * the error, naming the file, is on stderr. */
+graft__tls *graft__serve_tls_new(const opts *o, int *failed);
+
+#endif
