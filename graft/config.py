@@ -384,6 +384,9 @@ class Config:
                              "or 2 (CERT_REQUIRED)")
         self.ssl_ca_certs = os.fspath(ssl_ca_certs) if ssl_ca_certs else None
         self.ssl_ciphers = ssl_ciphers or None
+        # Session-ticket keys every worker shares (set by serve() before it forks), so a
+        # session resumes on any worker; None: each process makes its own.
+        self.ssl_ticket_keys: bytes | None = None
         if self.ssl_keyfile and not self.ssl_certfile:
             raise ValueError("--ssl-keyfile needs --ssl-certfile (the certificate to serve).")
         if app is None or not (isinstance(app, str) or callable(app)):
@@ -587,7 +590,7 @@ class Config:
         if not self.is_ssl:
             return None
         return (self.ssl_certfile, self.ssl_keyfile, self.ssl_keyfile_password, self.ssl_version,
-                self.ssl_cert_reqs, self.ssl_ca_certs, self.ssl_ciphers)
+                self.ssl_cert_reqs, self.ssl_ca_certs, self.ssl_ciphers, self.ssl_ticket_keys)
 
     # -- environment and app --------------------------------------------------------------
     def load_env(self) -> None:

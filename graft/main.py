@@ -580,6 +580,10 @@ def serve(config: Config) -> None:
         except ValueError as exc:
             logger.error("%s", exc)
             sys.exit(1)
+        if config.workers > 1 and config.ssl_ticket_keys is None:
+            # One set of session-ticket keys for all workers (and their rolling-reload
+            # successors, forked from the same supervisor): a session resumes on any worker.
+            config.ssl_ticket_keys = os.urandom(80)
 
     exit_code = 0
     try:

@@ -8,10 +8,17 @@
 static graft__tls *tls_build(PyObject *spec)
 {
     graft__tls_config cfg = {0};
-    if (!PyArg_ParseTuple(spec, "zzziizz;tls: (certfile, keyfile, password, version, cert_reqs, ca_certs, ciphers)",
-                          &cfg.certfile, &cfg.keyfile, &cfg.password, &cfg.version, &cfg.cert_reqs,
-                          &cfg.ca_certs, &cfg.ciphers))
+    const char *keys = NULL;
+    Py_ssize_t nkeys = 0;
+    if (!PyArg_ParseTuple(spec, "zzziizz|z#;tls: (certfile, keyfile, password, version, cert_reqs, ca_certs, "
+                          "ciphers[, ticket_keys])", &cfg.certfile, &cfg.keyfile, &cfg.password, &cfg.version,
+                          &cfg.cert_reqs, &cfg.ca_certs, &cfg.ciphers, &keys, &nkeys))
         return NULL;
+    if (keys && nkeys != GRAFT__TLS_TICKET_KEYS) {
+        PyErr_Format(PyExc_ValueError, "tls: ticket_keys must be %d bytes", GRAFT__TLS_TICKET_KEYS);
+        return NULL;
+    }
+    cfg.ticket_keys = (const unsigned char *)keys;
     graft__tls *t = NULL;
     char err[1024] = "";
     int rc;

@@ -9,6 +9,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -19,7 +20,15 @@ struct graft__tls {
     graft__tls_ctx *cur;
     char *certfile, *keyfile, *password, *ca_certs, *ciphers;
     int version, cert_reqs;
+    /* Every context version encrypts tickets with these, so sessions survive a reload (and,
+     * given by the supervisor, resume on any worker). */
+    unsigned char ticket_keys[GRAFT__TLS_TICKET_KEYS];
 };
+
+int graft__tls_ticket_keys(unsigned char keys[GRAFT__TLS_TICKET_KEYS])
+{
+    return RAND_bytes(keys, GRAFT__TLS_TICKET_KEYS) == 1 ? 0 : -EIO;
+}
 
 /* Python's ssl module's default for a server context (3.10+), which uvicorn keeps when
  * --ssl-ciphers is not given. */
@@ -133,6 +142,11 @@ static graft__tls_ctx *build(const graft__tls *t, char *err, size_t errlen)
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"graft", 5);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
+    /* const in OpenSSL's view: the macro's argument is only read */
+    if (SSL_CTX_set_tlsext_ticket_keys(ctx, (void *)t->ticket_keys, GRAFT__TLS_TICKET_KEYS) != 1) {
+        set_err(err, errlen, "cannot set the TLS session-ticket keys", "");
+        goto fail;
+    }
     if (!SSL_CTX_set_cipher_list(ctx, t->ciphers ? t->ciphers : py_default_ciphers)) {
         set_err(err, errlen, "--ssl-ciphers", t->ciphers ? t->ciphers : "(default)");
         goto fail;
@@ -227,6 +241,10 @@ int graft__tls_new(const graft__tls_config *cfg, graft__tls **out, char *err, si
     t->ciphers = dup_or_null(cfg->ciphers && cfg->ciphers[0] ? cfg->ciphers : NULL, &oom);
     t->version = cfg->version;
     t->cert_reqs = cfg->cert_reqs;
+    if (cfg->ticket_keys)
+        memcpy(t->ticket_keys, cfg->ticket_keys, GRAFT__TLS_TICKET_KEYS);
+    else if (graft__tls_ticket_keys(t->ticket_keys) < 0)
+        oom = 1;
     if (oom || !(t->cur = build(t, err, errlen))) {
         if (oom)
             snprintf(err, errlen, "out of memory");
@@ -263,6 +281,7 @@ void graft__tls_free(graft__tls *t)
     free(t->password);
     free(t->ca_certs);
     free(t->ciphers);
+    OPENSSL_cleanse(t->ticket_keys, sizeof t->ticket_keys);
     free(t);
 }
 

@@ -314,12 +314,8 @@ int main(int argc, char **argv)
         if (crc != 0)
             return 3;
     }
-    if (graft__serve_tls_on(&o)) { /* a bad file is one error before binding, not N workers' */
-        int failed;
-        graft__tls_free(graft__serve_tls_new(&o, &failed));
-        if (failed)
-            return 1;
-    }
+    if (graft__serve_tls_prepare(&o) < 0)
+        return 1;
     int lfd = bind_socket(&o);
     if (lfd < 0)
         return 1;

@@ -30,6 +30,8 @@ typedef struct opts {
     /* TLS, uvicorn's options and values (tls.h); on when ssl_certfile or ssl_keyfile is set. */
     const char *ssl_certfile, *ssl_keyfile, *ssl_password, *ssl_ca_certs, *ssl_ciphers;
     int ssl_version, ssl_cert_reqs;
+    unsigned char ssl_ticket_keys[80]; /* made before forking workers (serve_tls.c) */
+    int has_ticket_keys;
 } opts;
 
 /* Fills o with the defaults: the engine's (engine.h) where graft shares them. */

@@ -3,6 +3,8 @@
 
 #include "serve_tls.h"
 
+_Static_assert(sizeof((opts *)0)->ssl_ticket_keys == GRAFT__TLS_TICKET_KEYS, "ticket key size");
+
 int graft__serve_tls_on(const opts *o) { return o->ssl_certfile || o->ssl_keyfile; }
 
 graft__tls *graft__serve_tls_new(const opts *o, int *failed)
@@ -13,7 +15,8 @@ graft__tls *graft__serve_tls_new(const opts *o, int *failed)
     graft__tls_config cfg = {.certfile = o->ssl_certfile, .keyfile = o->ssl_keyfile,
                              .password = o->ssl_password, .ca_certs = o->ssl_ca_certs,
                              .ciphers = o->ssl_ciphers, .version = o->ssl_version,
-                             .cert_reqs = o->ssl_cert_reqs};
+                             .cert_reqs = o->ssl_cert_reqs,
+                             .ticket_keys = o->has_ticket_keys ? o->ssl_ticket_keys : NULL};
     graft__tls *t = NULL;
     char err[1024] = "";
     if (graft__tls_new(&cfg, &t, err, sizeof err) < 0) {
@@ -22,4 +25,20 @@ graft__tls *graft__serve_tls_new(const opts *o, int *failed)
         return NULL;
     }
     return t;
+}
+
+int graft__serve_tls_prepare(opts *o)
+{
+    if (!graft__serve_tls_on(o))
+        return 0;
+    if (o->workers > 1) {
+        if (graft__tls_ticket_keys(o->ssl_ticket_keys) < 0) {
+            fprintf(stderr, "ERROR:    graft-serve: cannot make TLS session-ticket keys\n");
+            return -1;
+        }
+        o->has_ticket_keys = 1;
+    }
+    int failed;
+    graft__tls_free(graft__serve_tls_new(o, &failed));
+    return failed ? -1 : 0;
 }

@@ -7,6 +7,10 @@
 
 /* Whether the options turn TLS on (uvicorn's rule: a key or a certificate). */
 int graft__serve_tls_on(const opts *o);
+/* Before binding and forking: checks the files once (one clear error, not one per worker)
+ * and, with --workers, makes the session-ticket keys every worker shares. Returns 0, or -1
+ * after printing the error. */
+int graft__serve_tls_prepare(opts *o);
 /* Builds the context for one server process (each worker builds its own, so a restarted
  * worker reads the files on disk). NULL without TLS or on failure; *failed says which, and
  * the error, naming the file, is on stderr. */

@@ -2,6 +2,7 @@
 
   GET /tls      JSON: scope["scheme"] and scope["extensions"]["tls"] (None when absent)
   GET /file     $TLS_APP_FILE with http.response.pathsend (the server's sendfile path)
+  GET /pid      the worker's pid
   /ws           WebSocket: echoes each message; "scope" answers scheme + the tls extension
 Anything else goes to raw_apps.app (echo-body, stream, bigresp, ...).
 """
@@ -52,5 +53,10 @@ async def app(scope, receive, send):
                     "headers": [(b"content-type", b"application/octet-stream"),
                                 (b"content-length", str(os.path.getsize(path)).encode())]})
         await send({"type": "http.response.pathsend", "path": path})
+        return
+    if scope["type"] == "http" and scope["path"] == "/pid":
+        body = str(os.getpid()).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": body})
         return
     await raw_app(scope, receive, send)

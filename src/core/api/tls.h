@@ -31,7 +31,16 @@ typedef struct graft__tls_config {
     const char *ciphers;
     int version;   /* GRAFT__SSL_PROTOCOL_* */
     int cert_reqs; /* GRAFT__SSL_CERT_* */
+    /* Session-ticket keys (GRAFT__TLS_TICKET_KEYS bytes: name, HMAC and AES keys), made once
+     * by whoever forks the workers, so a session resumes on any worker; NULL: random keys of
+     * this context's own (kept across its reloads). */
+    const unsigned char *ticket_keys;
 } graft__tls_config;
+
+/* Bytes of session-ticket key material (OpenSSL's SSL_CTX_set_tlsext_ticket_keys). */
+#define GRAFT__TLS_TICKET_KEYS 80
+/* Fills keys with fresh random ticket key material. Returns 0 or -EIO. */
+int graft__tls_ticket_keys(unsigned char keys[GRAFT__TLS_TICKET_KEYS]);
 
 /* Builds a server context from cfg (the strings are copied, for reloads). Returns 0 and
  * sets *out, or a negative errno with a message naming the option and file in err (a
