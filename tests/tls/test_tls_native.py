@@ -142,3 +142,16 @@ def test_graft_serve_bad_key_exits_naming_the_file(pki, facts_lib):
                        capture_output=True, text=True, timeout=20, env=clean_env(os.environ))
     assert r.returncode != 0
     assert "other.key" in r.stderr
+
+
+def test_graft_serve_workers_share_session_tickets(pki, facts_lib):
+    from test_tls_workers import _resumptions
+
+    s = TlsServe(["--native", facts_lib, "--workers", "2"] + tls_args(pki)).start(client_ctx(pki))
+    try:
+        seen = _resumptions(s.port, pki, b"/native/tls", lambda r: r.json()["pid"])
+    finally:
+        code = s.stop()
+    assert code == 0, s.output()
+    assert len(seen) == 2, seen
+    assert all(r and all(r) for r in seen.values()), seen
