@@ -3,6 +3,7 @@ answered), raw HTTP/1.1 over a TLS socket, and curl."""
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import subprocess
@@ -84,8 +85,10 @@ def plain_connect(port: int, timeout: float = 5.0) -> socket.socket:
 
 def curl(url: str, *args: str, timeout: float = 20.0) -> subprocess.CompletedProcess:
     """curl -s with headers included (-i); returns bytes output."""
+    # curl is not ours: a sanitizer run's preloaded runtime is not for it
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "TSAN_OPTIONS")}
     return subprocess.run(["curl", "-s", "-i", "--max-time", str(int(timeout)), *args, url],
-                          capture_output=True, timeout=timeout + 5)
+                          capture_output=True, timeout=timeout + 5, env=env)
 
 
 def as_compared(resp) -> dict:
