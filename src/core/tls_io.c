@@ -55,6 +55,8 @@ static ssize_t tls_fail(graft__conn *c, int rc, int reading)
 
 ssize_t graft__io_read(graft__conn *c, void *buf, size_t n)
 {
+    if (c->closed)
+        return 0;
     if (!c->ssl) {
         for (;;) {
             ssize_t r = read(c->fd, buf, n);
@@ -90,6 +92,8 @@ static ssize_t tls_write(graft__conn *c, const void *p, size_t n)
 
 ssize_t graft__io_writev(graft__conn *c, const struct iovec *iov, int iovcnt)
 {
+    if (c->closed)
+        return -EPIPE; /* the fd may already be another connection's */
     if (!c->ssl) {
         for (;;) {
             ssize_t r = iovcnt == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len)
@@ -101,30 +105,54 @@ ssize_t graft__io_writev(graft__conn *c, const struct iovec *iov, int iovcnt)
             return errno == EAGAIN ? -EAGAIN : -EPIPE;
         }
     }
-    size_t total = 0;
-    for (int i = 0; i < iovcnt; i++)
-        total += iov[i].iov_len;
-    if (iovcnt > 1 && total <= COALESCE_MAX) {
-        char tmp[COALESCE_MAX];
-        size_t o = 0;
-        for (int i = 0; i < iovcnt; i++) {
-            memcpy(tmp + o, iov[i].iov_base, iov[i].iov_len);
-            o += iov[i].iov_len;
+    /* Small pieces are gathered into full records (a response's head and the start of its
+     * body leave as one record); a large piece is written as it is. A partial write stops:
+     * the caller queues the rest, so a retry starts with the same bytes, as OpenSSL requires. */
+    size_t done = 0, off = 0;
+    int i = 0;
+    char tmp[COALESCE_MAX];
+    while (i < iovcnt) {
+        size_t rem = iov[i].iov_len - off;
+        if (rem == 0) {
+            i++;
+            off = 0;
+            continue;
         }
-        return tls_write(c, tmp, o);
-    }
-    /* Larger: one record stream per piece; a partial write stops, and the caller queues the
-     * rest (so a retry starts with the same bytes, as OpenSSL requires). */
-    size_t done = 0;
-    for (int i = 0; i < iovcnt; i++) {
-        size_t off = 0;
-        while (off < iov[i].iov_len) {
-            ssize_t r = tls_write(c, (const char *)iov[i].iov_base + off, iov[i].iov_len - off);
-            if (r < 0)
-                return done ? (ssize_t)done : r;
-            off += (size_t)r;
-            done += (size_t)r;
+        const char *p = (const char *)iov[i].iov_base + off;
+        size_t n = rem;
+        if (rem < COALESCE_MAX && i + 1 < iovcnt) {
+            size_t o = 0, jo = off;
+            for (int j = i; j < iovcnt && o < COALESCE_MAX;) {
+                size_t take = iov[j].iov_len - jo;
+                if (take > COALESCE_MAX - o)
+                    take = COALESCE_MAX - o;
+                memcpy(tmp + o, (const char *)iov[j].iov_base + jo, take);
+                o += take;
+                jo += take;
+                if (jo == iov[j].iov_len) {
+                    j++;
+                    jo = 0;
+                }
+            }
+            p = tmp;
+            n = o;
         }
+        ssize_t r = tls_write(c, p, n);
+        if (r < 0)
+            return done ? (ssize_t)done : r;
+        done += (size_t)r;
+        for (size_t adv = (size_t)r; adv;) {
+            size_t left = iov[i].iov_len - off;
+            if (adv < left) {
+                off += adv;
+                break;
+            }
+            adv -= left;
+            i++;
+            off = 0;
+        }
+        if ((size_t)r < n)
+            break; /* the socket is full */
     }
     return (ssize_t)done;
 }

@@ -202,3 +202,24 @@ def test_websocket_wss(servers, pki):
     assert a["scheme"] == "ws" and b["scheme"] == "wss"
     assert b["tls"]["tls_version"] == 0x0304 and a["tls"] is None
     assert pa == pb == b"\x00" * 100000
+
+
+def test_slow_reader_gets_every_byte(servers, pki):
+    """A client that does not read for a while: TLS writes stop on a full socket (partial
+    records kept in the output queue, retried from there) and resume intact."""
+    import socket
+    import time
+
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", servers[1].port))
+    with client_ctx(pki).wrap_socket(raw, server_hostname="localhost") as t:
+        t.sendall(b"GET /bigresp?mb=8 HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(1.0)
+        big, hello = read_responses(t, 2, timeout=30)
+    expected = bytes(i % 251 for i in range(251 * 1024))
+    assert len(big.body) == 8 << 20
+    for off in range(0, len(big.body), 251 * 1024):
+        piece = big.body[off:off + 251 * 1024]
+        assert piece == expected[:len(piece)], off
+    assert hello.body == b"Hello, world!"
