@@ -44,3 +44,30 @@ def test_session_resumes_on_another_worker(pki):
     assert len(seen) == 2, seen
     for pid, reused in seen.items():
         assert reused and all(reused), seen
+
+
+def test_workers_sighup_reload_loads_new_certificate(pki, tmp_path):
+    """--workers: SIGHUP is the rolling reload; the new workers read the new certificate."""
+    import shutil
+    import signal
+
+    from util import wait_for
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    shutil.copy(pki / "server.pem", cert)
+    shutil.copy(pki / "server.key", key)
+    s = start_tls("tls_app:app", pki, ["--workers", "2", "--ssl-certfile", cert, "--ssl-keyfile", key])
+    try:
+        def serial():
+            with socket.create_connection((HOST, s.port)) as raw, \
+                    client_ctx(pki).wrap_socket(raw, server_hostname="localhost") as t:
+                return t.getpeercert()["serialNumber"]
+
+        assert serial() == "1001"
+        shutil.copy(pki / "server2.pem", cert)
+        shutil.copy(pki / "server2.key", key)
+        s.send_signal(signal.SIGHUP)
+        # once the reload committed, only new workers accept: every handshake has the new one
+        assert wait_for(lambda: all(serial() == "2002" for _ in range(8)), timeout=30), s.output()
+    finally:
+        stop_and_check(s)
