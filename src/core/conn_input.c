@@ -107,9 +107,10 @@ void graft__conn_read(graft__conn *c)
         ssize_t n = graft__io_read(c, c->in.data + c->in.len, room);
         if (n > 0) {
             c->in.len += (size_t)n;
-            /* Plain: a short read drained the socket; level-triggered epoll reports anything
-             * newer. TLS returns a record at a time: read on until it says "want more". */
-            if ((size_t)n < room && !c->ssl)
+            /* A short read drained the socket; level-triggered epoll reports anything newer.
+             * TLS returns a record at a time: a short one drained only when OpenSSL holds
+             * nothing more (its read-ahead took what the socket had). */
+            if ((size_t)n < room && (!c->ssl || !SSL_has_pending(c->ssl)))
                 return;
             continue;
         }
