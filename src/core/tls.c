@@ -135,8 +135,10 @@ static graft__tls_ctx *build(const graft__tls *t, char *err, size_t errlen)
                                  SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_ENABLE_KTLS);
     /* Partial writes: a write returns once a record is out, so what the socket does not take
      * stays in the connection's output queue (bounded there) rather than inside OpenSSL; the
-     * queue may move when it grows, hence the moving buffer. */
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+     * queue may move when it grows, hence the moving buffer. Released buffers (as nginx): an
+     * idle keep-alive connection holds no 16 KiB record buffers, at a malloc per busy read. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
     /* One read(2) takes what the socket has, not a record header and then its body. */
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"graft", 5);
