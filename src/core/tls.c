@@ -35,18 +35,37 @@ int graft__tls_ticket_keys(unsigned char keys[GRAFT__TLS_TICKET_KEYS])
 static const char py_default_ciphers[] =
     "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM";
 
-static void set_err(char *err, size_t len, const char *what, const char *file)
+/* err = "WHAT FILE: WHY[HINT]". WHY is the first cause in OpenSSL's queue (a system error:
+ * the file is missing or unreadable; else e.g. "bad decrypt", "no start line"), not the
+ * generic summary it ends with. Returns the cause's reason text for the caller's hints. */
+static const char *set_err(char *err, size_t len, const char *what, const char *file, const char *hint)
 {
-    unsigned long e = ERR_peek_last_error();
-    char why[256] = "";
-    if (ERR_GET_LIB(e) == ERR_LIB_SYS)
-        snprintf(why, sizeof why, "%s", strerror(ERR_GET_REASON(e)));
-    else if (e)
-        ERR_error_string_n(e, why, sizeof why);
-    else
-        snprintf(why, sizeof why, "invalid");
-    snprintf(err, len, "%s %s: %s", what, file ? file : "(none)", why);
-    ERR_clear_error();
+    unsigned long e, first = 0;
+    while ((e = ERR_get_error()) != 0)
+        if (!first)
+            first = e;
+    char why[256] = "invalid";
+    const char *reason = first ? ERR_reason_error_string(first) : NULL;
+    if (first && ERR_GET_LIB(first) == ERR_LIB_SYS)
+        snprintf(why, sizeof why, "%s", strerror(ERR_GET_REASON(first)));
+    else if (reason)
+        snprintf(why, sizeof why, "%s", reason);
+    else if (first)
+        ERR_error_string_n(first, why, sizeof why);
+    snprintf(err, len, "%s %s: %s%s", what, file ? file : "(none)", why, hint ? hint : "");
+    return reason ? reason : "";
+}
+
+/* A file that cannot be opened is named with its errno, before OpenSSL reports it its way. */
+static int readable(const char *what, const char *file, char *err, size_t len)
+{
+    FILE *f = fopen(file, "re");
+    if (!f) {
+        snprintf(err, len, "%s %s: %s", what, file, strerror(errno));
+        return 0;
+    }
+    fclose(f);
+    return 1;
 }
 
 static int pass_cb(char *buf, int size, int rwflag, void *ud)
@@ -123,7 +142,7 @@ static graft__tls_ctx *build(const graft__tls *t, char *err, size_t errlen)
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
-        set_err(err, errlen, "cannot create a TLS context", "");
+        set_err(err, errlen, "cannot create a TLS context", "", NULL);
         return NULL;
     }
     if (set_versions(ctx, t->version) < 0) {
@@ -145,31 +164,38 @@ static graft__tls_ctx *build(const graft__tls *t, char *err, size_t errlen)
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
     /* const in OpenSSL's view: the macro's argument is only read */
     if (SSL_CTX_set_tlsext_ticket_keys(ctx, (void *)t->ticket_keys, GRAFT__TLS_TICKET_KEYS) != 1) {
-        set_err(err, errlen, "cannot set the TLS session-ticket keys", "");
+        set_err(err, errlen, "cannot set the TLS session-ticket keys", "", NULL);
         goto fail;
     }
     if (!SSL_CTX_set_cipher_list(ctx, t->ciphers ? t->ciphers : py_default_ciphers)) {
-        set_err(err, errlen, "--ssl-ciphers", t->ciphers ? t->ciphers : "(default)");
+        set_err(err, errlen, "--ssl-ciphers", t->ciphers ? t->ciphers : "(default)", NULL);
         goto fail;
     }
     SSL_CTX_set_default_passwd_cb(ctx, pass_cb);
     SSL_CTX_set_default_passwd_cb_userdata(ctx, t->password);
+    const char *keyfile = t->keyfile ? t->keyfile : t->certfile;
+    if (!readable("cannot load --ssl-certfile", t->certfile, err, errlen) ||
+        !readable("cannot load --ssl-keyfile", keyfile, err, errlen) ||
+        (t->ca_certs && !readable("cannot load --ssl-ca-certs", t->ca_certs, err, errlen)))
+        goto fail;
     if (SSL_CTX_use_certificate_chain_file(ctx, t->certfile) != 1) {
-        set_err(err, errlen, "cannot load --ssl-certfile", t->certfile);
+        set_err(err, errlen, "cannot load --ssl-certfile", t->certfile, " (not a PEM certificate?)");
         goto fail;
     }
-    const char *keyfile = t->keyfile ? t->keyfile : t->certfile;
     if (SSL_CTX_use_PrivateKey_file(ctx, keyfile, SSL_FILETYPE_PEM) != 1) {
-        set_err(err, errlen, t->password ? "cannot load --ssl-keyfile (wrong --ssl-keyfile-password?)"
-                                         : "cannot load --ssl-keyfile", keyfile);
+        const char *r = set_err(err, errlen, "cannot load --ssl-keyfile", keyfile,
+                                t->password ? " (wrong --ssl-keyfile-password?)"
+                                            : " (not a PEM key, or encrypted: give --ssl-keyfile-password)");
+        if (strstr(r, "mismatch"))
+            snprintf(err, errlen, "--ssl-keyfile %s does not match --ssl-certfile %s (%s)", keyfile, t->certfile, r);
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
-        set_err(err, errlen, "--ssl-keyfile does not match --ssl-certfile:", keyfile);
+        set_err(err, errlen, "--ssl-keyfile does not match --ssl-certfile:", keyfile, NULL);
         goto fail;
     }
     if (t->ca_certs && SSL_CTX_load_verify_locations(ctx, t->ca_certs, NULL) != 1) {
-        set_err(err, errlen, "cannot load --ssl-ca-certs", t->ca_certs);
+        set_err(err, errlen, "cannot load --ssl-ca-certs", t->ca_certs, NULL);
         goto fail;
     }
     if (t->cert_reqs == GRAFT__SSL_CERT_REQUIRED)
