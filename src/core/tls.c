@@ -150,8 +150,11 @@ static graft__tls_ctx *build(const graft__tls *t, char *err, size_t errlen)
                  "(2, 3, 4, 5 or 17, Python's ssl.PROTOCOL_* values)", t->version);
         goto fail;
     }
+    /* A client that half-closes TCP after its request without close_notify (as plain HTTP
+     * clients may) still gets its answer: its EOF is an EOF, not a fatal error. */
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_ENABLE_KTLS);
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_ENABLE_KTLS |
+                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
     /* Partial writes: a write returns once a record is out, so what the socket does not take
      * stays in the connection's output queue (bounded there) rather than inside OpenSSL; the
      * queue may move when it grows, hence the moving buffer. Released buffers (as nginx): an

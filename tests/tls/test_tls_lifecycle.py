@@ -229,3 +229,4 @@ def test_stalled_handshake_is_closed(short_timeout_server, pki):
         assert _closed_within(idle, 10)
         assert _closed_within(partial, 10)
         assert time.monotonic() - t0 < 30  # bounded by the header timeout, not by the client
+
