@@ -362,6 +362,7 @@ class Config:
         control: str | None = None,
         health_path: str | None = None,
         access_log_format: str | None = None,
+        ssl_ktls: bool = True,
     ) -> None:
         if reload:
             raise ValueError(
@@ -387,6 +388,8 @@ class Config:
         # Session-ticket keys every worker shares (set by serve() before it forks), so a
         # session resumes on any worker; None: each process makes its own.
         self.ssl_ticket_keys: bytes | None = None
+        # Kernel TLS for file responses where the kernel offers it (graft's own option).
+        self.ssl_ktls = bool(ssl_ktls)
         if self.ssl_keyfile and not self.ssl_certfile:
             raise ValueError("--ssl-keyfile needs --ssl-certfile (the certificate to serve).")
         if app is None or not (isinstance(app, str) or callable(app)):
@@ -590,7 +593,7 @@ class Config:
         if not self.is_ssl:
             return None
         return (self.ssl_certfile, self.ssl_keyfile, self.ssl_keyfile_password, self.ssl_version,
-                self.ssl_cert_reqs, self.ssl_ca_certs, self.ssl_ciphers, self.ssl_ticket_keys)
+                self.ssl_cert_reqs, self.ssl_ca_certs, self.ssl_ciphers, self.ssl_ticket_keys, self.ssl_ktls)
 
     # -- environment and app --------------------------------------------------------------
     def load_env(self) -> None:

@@ -363,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CIPHERS",
         help="Ciphers to use (see stdlib ssl module's). Defaults to Python's (OpenSSL's safe) defaults.",
     )
+    g.add_argument(
+        "--ssl-ktls",
+        action=bool_opt,
+        default=True,
+        help="Send file responses with kernel TLS (SSL_sendfile) where the kernel offers it (graft's "
+        "own option). [default: on]",
+    )
 
     g = p.add_argument_group("limits and timeouts")
     g.add_argument(

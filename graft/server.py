@@ -341,6 +341,11 @@ class Server:
                 end = time.monotonic() + 1.0
                 while core.inflight and time.monotonic() < end and not self.force_exit:
                     await asyncio.sleep(0.02)
+            if self.config.is_ssl:
+                ktls, copied = core.tls_files()
+                if ktls or copied:
+                    logger.info("TLS file responses: %d sent with kernel TLS (SSL_sendfile), %d read and "
+                                "encrypted by graft (no kernel TLS)", ktls, copied)
             core.unwatch()
             self._loop.remove_reader(core.fileno())
             shadow_fd = getattr(self, "_shadow_fd", None)

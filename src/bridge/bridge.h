@@ -230,6 +230,8 @@ PyObject *graftpy_tls_kernel_ktls(PyObject *mod, PyObject *noargs);
 /* Server.reload_tls(): re-reads certificate and key for new handshakes (ValueError keeps the
  * old context). */
 PyObject *graftpy_server_reload_tls(PyObject *self, PyObject *noargs);
+/* Server.tls_files(): (file responses sent with kernel TLS, read and encrypted by graft). */
+PyObject *graftpy_server_tls_files(PyObject *self, PyObject *noargs);
 /* Server.tls_serial(): the current certificate's serial (hex), None without TLS. */
 PyObject *graftpy_server_tls_serial(PyObject *self, PyObject *noargs);
 /* Adds the ASGI TLS extension ("tls") for r's connection to the extensions dict ext;

@@ -582,6 +582,8 @@ static PyMethodDef server_methods[] = {
     {"close", server_close, METH_NOARGS, "Stop the threads and free the engine."},
     {"reload_tls", graftpy_server_reload_tls, METH_NOARGS,
      "Re-read the TLS certificate and key for new handshakes (ValueError keeps the old ones)."},
+    {"tls_files", graftpy_server_tls_files, METH_NOARGS,
+     "File responses sent over TLS: (with kernel TLS, read and encrypted without it)."},
     {"tls_serial", graftpy_server_tls_serial, METH_NOARGS,
      "The current TLS certificate's serial number (hex), None without TLS."},
     {NULL, NULL, 0, NULL},

@@ -10,10 +10,12 @@ static graft__tls *tls_build(PyObject *spec)
     graft__tls_config cfg = {0};
     const char *keys = NULL;
     Py_ssize_t nkeys = 0;
-    if (!PyArg_ParseTuple(spec, "zzziizz|z#;tls: (certfile, keyfile, password, version, cert_reqs, ca_certs, "
-                          "ciphers[, ticket_keys])", &cfg.certfile, &cfg.keyfile, &cfg.password, &cfg.version,
-                          &cfg.cert_reqs, &cfg.ca_certs, &cfg.ciphers, &keys, &nkeys))
+    int ktls = 1;
+    if (!PyArg_ParseTuple(spec, "zzziizz|z#p;tls: (certfile, keyfile, password, version, cert_reqs, ca_certs, "
+                          "ciphers[, ticket_keys[, ktls]])", &cfg.certfile, &cfg.keyfile, &cfg.password,
+                          &cfg.version, &cfg.cert_reqs, &cfg.ca_certs, &cfg.ciphers, &keys, &nkeys, &ktls))
         return NULL;
+    cfg.no_ktls = !ktls;
     if (keys && nkeys != GRAFT__TLS_TICKET_KEYS) {
         PyErr_Format(PyExc_ValueError, "tls: ticket_keys must be %d bytes", GRAFT__TLS_TICKET_KEYS);
         return NULL;
@@ -75,6 +77,16 @@ PyObject *graftpy_server_reload_tls(PyObject *self, PyObject *noargs)
         return NULL;
     }
     Py_RETURN_NONE;
+}
+
+PyObject *graftpy_server_tls_files(PyObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    graftpy_server *srv = (graftpy_server *)self;
+    long k = 0, c = 0;
+    if (srv->engine)
+        graft__engine_tls_files(srv->engine, &k, &c);
+    return Py_BuildValue("(ll)", k, c);
 }
 
 PyObject *graftpy_server_tls_serial(PyObject *self, PyObject *noargs)

@@ -139,6 +139,7 @@ struct graft__engine {
     atomic_long inflight;
     atomic_int accept_logged; /* an out-of-descriptors episode was logged (any thread's) */
     atomic_int ext_busy;  /* the embedder is inside code that may block (a hint, handoff.c) */
+    atomic_long tls_files_ktls, tls_files_copied; /* file responses over TLS, by path */
     pthread_mutex_t listen_mu;
 };
 

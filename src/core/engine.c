@@ -108,6 +108,12 @@ void graft__engine_abort(graft__engine *e)
     wake_all(e);
 }
 
+void graft__engine_tls_files(graft__engine *e, long *ktls, long *copied)
+{
+    *ktls = atomic_load_explicit(&e->tls_files_ktls, memory_order_relaxed);
+    *copied = atomic_load_explicit(&e->tls_files_copied, memory_order_relaxed);
+}
+
 long graft__engine_connections(graft__engine *e) { return atomic_load(&e->connections); }
 
 void graft__engine_free(graft__engine *e)

@@ -284,6 +284,9 @@ int graft__req_sendfile(graft__req *r, const struct iovec *head, int headcnt, in
     c->file_fd = fd;
     c->file_off = off;
     c->file_left = count;
+    if (c->ssl)
+        atomic_fetch_add_explicit(c->ktls_send ? &c->th->e->tls_files_ktls : &c->th->e->tls_files_copied, 1,
+                                  memory_order_relaxed);
     int rc = 0;
     if (graft__conn_flush(c) < 0) {
         r->client_gone = 1;

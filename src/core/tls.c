@@ -19,7 +19,7 @@ struct graft__tls {
     pthread_mutex_t mu; /* guards cur */
     graft__tls_ctx *cur;
     char *certfile, *keyfile, *password, *ca_certs, *ciphers;
-    int version, cert_reqs;
+    int version, cert_reqs, no_ktls;
     /* Every context version encrypts tickets with these, so sessions survive a reload (and,
      * given by the supervisor, resume on any worker). */
     unsigned char ticket_keys[GRAFT__TLS_TICKET_KEYS];
@@ -153,8 +153,9 @@ static graft__tls_ctx *build(const graft__tls *t, char *err, size_t errlen)
     /* A client that half-closes TCP after its request without close_notify (as plain HTTP
      * clients may) still gets its answer: its EOF is an EOF, not a fatal error. */
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_ENABLE_KTLS |
-                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (!t->no_ktls)
+        SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
     /* Partial writes: a write returns once a record is out, so what the socket does not take
      * stays in the connection's output queue (bounded there) rather than inside OpenSSL; the
      * queue may move when it grows, hence the moving buffer. Released buffers (as nginx): an
@@ -271,6 +272,7 @@ int graft__tls_new(const graft__tls_config *cfg, graft__tls **out, char *err, si
     t->ciphers = dup_or_null(cfg->ciphers && cfg->ciphers[0] ? cfg->ciphers : NULL, &oom);
     t->version = cfg->version;
     t->cert_reqs = cfg->cert_reqs;
+    t->no_ktls = cfg->no_ktls;
     if (cfg->ticket_keys)
         memcpy(t->ticket_keys, cfg->ticket_keys, GRAFT__TLS_TICKET_KEYS);
     else if (graft__tls_ticket_keys(t->ticket_keys) < 0)

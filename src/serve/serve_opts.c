@@ -60,7 +60,7 @@ void graft__serve_usage(FILE *f)
             "  --ssl-certfile PATH  --ssl-keyfile PATH  --ssl-keyfile-password PASSWORD\n"
             "  --ssl-version INT (%d)  --ssl-cert-reqs INT (%d: 0 none, 1 optional, 2 required)\n"
             "  --ssl-ca-certs PATH  --ssl-ciphers CIPHERS (TLS as uvicorn's options; SIGHUP re-reads\n"
-            "    certificate and key without --workers)\n"
+            "    certificate and key without --workers)  --no-ssl-ktls (no kernel TLS for files)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
@@ -165,6 +165,8 @@ int graft__serve_parse(opts *o, int argc, char **argv)
             o->ssl_version = atoi(v);
         else if (ARG("--ssl-cert-reqs"))
             o->ssl_cert_reqs = atoi(v);
+        else if (strcmp(a, "--no-ssl-ktls") == 0)
+            o->ssl_no_ktls = 1;
         else if (strcmp(a, "--fastapi-routing") == 0)
             o->fastapi_routing = 1;
         else if (strcmp(a, "--no-access-log") == 0)

@@ -32,6 +32,7 @@ typedef struct opts {
     int ssl_version, ssl_cert_reqs;
     unsigned char ssl_ticket_keys[80]; /* made before forking workers (serve_tls.c) */
     int has_ticket_keys;
+    int ssl_no_ktls; /* --no-ssl-ktls */
 } opts;
 
 /* Fills o with the defaults: the engine's (engine.h) where graft shares them. */

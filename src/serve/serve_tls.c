@@ -16,7 +16,8 @@ graft__tls *graft__serve_tls_new(const opts *o, int *failed)
                              .password = o->ssl_password, .ca_certs = o->ssl_ca_certs,
                              .ciphers = o->ssl_ciphers, .version = o->ssl_version,
                              .cert_reqs = o->ssl_cert_reqs,
-                             .ticket_keys = o->has_ticket_keys ? o->ssl_ticket_keys : NULL};
+                             .ticket_keys = o->has_ticket_keys ? o->ssl_ticket_keys : NULL,
+                             .no_ktls = o->ssl_no_ktls};
     graft__tls *t = NULL;
     char err[1024] = "";
     if (graft__tls_new(&cfg, &t, err, sizeof err) < 0) {

@@ -37,7 +37,7 @@ def test_tls_spec():
     c = Config("m:app", ssl_certfile="c.pem", ssl_keyfile="k.pem", ssl_keyfile_password="pw", ssl_cert_reqs=2,
                ssl_ca_certs="ca.pem", ssl_ciphers="ECDHE+AESGCM", ssl_version=5)
     assert c.is_ssl
-    assert c.tls_spec == ("c.pem", "k.pem", "pw", 5, 2, "ca.pem", "ECDHE+AESGCM", None)
+    assert c.tls_spec == ("c.pem", "k.pem", "pw", 5, 2, "ca.pem", "ECDHE+AESGCM", None, True)
 
 
 def test_help_lists_the_options():

@@ -79,16 +79,39 @@ def test_pipelined(servers, pki):
         assert _graft.compare_responses(as_compared(x), as_compared(y)) == []
 
 
-def test_file_sendfile_path(servers, pki, big_file, record_property):
-    """The file response's bytes over TLS, and which path sent them: SSL_sendfile under kernel
-    TLS, else pread + SSL_write through the output queue (the fallback)."""
+@pytest.mark.parametrize("ktls", [True, False], ids=["ktls-if-offered", "no-ssl-ktls"])
+def test_file_paths(pki, big_file, record_property, ktls):
+    """File responses over TLS, and which path sent them (the server counts and logs it at
+    shutdown): SSL_sendfile under kernel TLS, else pread + SSL_write through the output queue.
+    Many kernels (this one, if its /proc/sys/net/ipv4/tcp_available_ulp lacks "tls") offer
+    no kernel TLS: then both runs take the fallback."""
+    import re
+
+    extra = ["--pathsend"] + ([] if ktls else ["--no-ssl-ktls"])
+    s = start_tls("tls_app:app", pki, tls_args(pki, *extra), env={"TLS_APP_FILE": str(big_file)})
+    try:
+        with tls_connect(s.port, client_ctx(pki)) as t:
+            a = _one(t, REQUESTS["file"], "GET")
+            b = _one(t, b"GET /file HTTP/1.1\r\nHost: t\r\nRange: bytes=0-1\r\n\r\n", "GET")
+    finally:
+        rc = s.stop()
+        out = s.output()
+        s.cleanup()
+    assert rc == 0, out
+    want = big_file.read_bytes()
+    assert hashlib.sha256(a.body).digest() == hashlib.sha256(want).digest()
+    assert b.body == want
+    m = re.search(r"TLS file responses: (\d+) sent with kernel TLS \(SSL_sendfile\), (\d+) read and encrypted",
+                  out)
+    assert m, out
+    sent_ktls, copied = int(m.group(1)), int(m.group(2))
+    assert sent_ktls + copied == 2
     kernel = _graft.tls_kernel_ktls()
-    path = "kTLS SSL_sendfile" if kernel else "fallback pread+SSL_write"
-    record_property("tls_sendfile_path", path)
-    print(f"\nTLS file path: {path} (kernel tls ULP available: {kernel})")
-    with tls_connect(servers[1].port, client_ctx(pki)) as t:
-        r = _one(t, REQUESTS["file"], "GET")
-    assert hashlib.sha256(r.body).digest() == hashlib.sha256(big_file.read_bytes()).digest()
+    if not ktls or not kernel:
+        assert sent_ktls == 0
+    path = f"kTLS SSL_sendfile x{sent_ktls}, fallback pread+SSL_write x{copied}"
+    record_property("tls_file_path", path)
+    print(f"\nTLS file responses ({'default' if ktls else '--no-ssl-ktls'}): {path}; kernel tls ULP: {kernel}")
 
 
 def _httpclient(port, method, path, body=None, ctx=None):

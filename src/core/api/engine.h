@@ -153,6 +153,9 @@ int graft__engine_reclaim(graft__engine *e, int i);
 /* Marks the embedder as inside code that may run long (+1) or back out of it (-1); a
  * watchdog keeps checking for a stalled embedder only while this count is positive. */
 void graft__engine_busy(graft__engine *e, int delta);
+/* File responses sent over TLS so far: with kernel TLS (SSL_sendfile) and read and encrypted
+ * by graft (no kernel TLS); for the log and the tests. */
+void graft__engine_tls_files(graft__engine *e, long *ktls, long *copied);
 /* Open connections, for shutdown progress and limits. */
 long graft__engine_connections(graft__engine *e);
 /* Stops the threads, closes every connection and frees the engine. */

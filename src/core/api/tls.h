@@ -35,6 +35,9 @@ typedef struct graft__tls_config {
      * by whoever forks the workers, so a session resumes on any worker; NULL: random keys of
      * this context's own (kept across its reloads). */
     const unsigned char *ticket_keys;
+    /* Do not ask for kernel TLS (file responses then always go through pread + SSL_write),
+     * e.g. where the kernel's TLS is distrusted; nginx makes it opt-in for that reason. */
+    int no_ktls;
 } graft__tls_config;
 
 /* Bytes of session-ticket key material (OpenSSL's SSL_CTX_set_tlsext_ticket_keys). */
