@@ -246,3 +246,40 @@ def test_slow_reader_gets_every_byte(servers, pki):
         piece = big.body[off:off + 251 * 1024]
         assert piece == expected[:len(piece)], off
     assert hello.body == b"Hello, world!"
+
+
+def _until_close(sock, timeout=10.0) -> bytes:
+    sock.settimeout(timeout)
+    buf = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, OSError):
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+@pytest.mark.parametrize("data", [
+    b"GET /stream?n=5 HTTP/1.0\r\nHost: t\r\n\r\n",  # close-delimited body: the close ends it
+    b"POST /echo-body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+    b"Connection: close\r\n\r\nhello",
+], ids=["http10-close-delimited", "expect-100-continue"])
+def test_closing_exchanges_same_answer(servers, pki, data):
+    from util import parse_all
+
+    plain, tls = servers
+    with plain_connect(plain.port) as p:
+        p.sendall(data)
+        a = _until_close(p)
+    with tls_connect(tls.port, client_ctx(pki)) as t:
+        t.sendall(data)
+        b = _until_close(t)
+    ra, rest_a = parse_all(a)
+    rb, rest_b = parse_all(b)
+    assert ra and len(ra) == len(rb) and rest_a == rest_b == b""
+    for x, y in zip(ra, rb):
+        assert _graft.compare_responses(as_compared(x), as_compared(y)) == []
+    assert ra[-1].status == 200
