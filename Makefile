@@ -167,7 +167,7 @@ test-asan: build build/.sysdeps $(addprefix build/unit-asan/,$(UNIT_TESTS))
 # Left out: the browser test (Chromium, not graft's threads) and the 16 MiB WebSocket echo,
 # whose byte loops run ~10x slower under TSan and can miss the test client's 5 s timeout.
 TSAN_SKIP := --deselect tests/websocket/test_ws_asgi.py::test_default_max_size_16mib
-TSAN_TESTS ?= tests/server tests/native tests/websocket --ignore=tests/websocket/test_ws_browser.py
+TSAN_TESTS ?= tests/server tests/native tests/websocket tests/tls --ignore=tests/websocket/test_ws_browser.py
 test-tsan: build build/.sysdeps
 	$(WERROR) GRAFT_SANITIZE=thread $(PY) setup.py -q build_ext --inplace --force
 	PY=$(PY) scripts/sanitize-pytest.sh thread $(TSAN_TESTS) $(TSAN_SKIP) -q -p no:cacheprovider; rc=$$?; \
@@ -179,7 +179,7 @@ test-tsan: build build/.sysdeps
 SANITIZE_CI_TESTS ?= tests/server/test_http_behaviour.py tests/server/test_io_poll.py \
   tests/server/test_flag_races.py tests/native/test_native_features.py \
   tests/native/test_native_body_read.py tests/native/test_shadow.py tests/native/test_metrics_control.py \
-  tests/websocket/test_ws_asgi.py
+  tests/websocket/test_ws_asgi.py tests/tls/test_tls_http.py
 test-sanitize-ci: build build/.sysdeps
 	$(WERROR) GRAFT_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
 	PY=$(PY) scripts/sanitize-pytest.sh address $(SANITIZE_CI_TESTS) -q -x -p no:cacheprovider; rc=$$?; \

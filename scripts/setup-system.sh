@@ -14,9 +14,12 @@ if ! "$py" -c 'import sysconfig,os,sys; sys.exit(0 if os.path.exists(os.path.joi
 fi
 "$py" -c 'import ensurepip, venv' 2>/dev/null || want+=(python3-venv)
 have_cmd clang || want+=(clang)
-# libraries: OpenSSL's libcrypto (WebSocket accept hash), zlib (permessage-deflate),
+# libraries: OpenSSL (TLS; libcrypto for the WebSocket accept hash), zlib (permessage-deflate),
 # SQLite and Jansson (the products example's native routes)
 for p in libssl-dev zlib1g-dev libsqlite3-dev libjansson-dev; do need_pkg "$p"; done
+# the TLS tests make their certificates with the openssl CLI and compare curl's answers
+have_cmd openssl || want+=(openssl)
+have_cmd curl || want+=(curl)
 # a real browser for the WebSocket interop test
 have_cmd chromium || want+=(chromium)
 # libFuzzer and the sanitizer runtimes for clang
