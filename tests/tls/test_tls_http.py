@@ -283,3 +283,18 @@ def test_closing_exchanges_same_answer(servers, pki, data):
     for x, y in zip(ra, rb):
         assert _graft.compare_responses(as_compared(x), as_compared(y)) == []
     assert ra[-1].status == 200
+
+
+def test_pipelining_past_the_input_bound(servers, pki):
+    """More pipelined requests than graft buffers (64 KiB past the head limit): reading pauses
+    with input still inside OpenSSL (not in the socket, so epoll cannot report it) and must
+    resume when the answers have drained."""
+    n = 1500
+    req = b"GET /hello HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"p" * 150 + b"\r\n\r\n"
+    assert len(req) * n > 2 * (65536 + 65536)
+    for port, connect in ((servers[0].port, plain_connect), (servers[1].port, None)):
+        sock = connect(port) if connect else tls_connect(port, client_ctx(pki))
+        with sock:
+            sock.sendall(req * n)
+            out = read_responses(sock, n, timeout=60)
+        assert all(r.status == 200 and r.body == b"Hello, world!" for r in out)
