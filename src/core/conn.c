@@ -133,8 +133,8 @@ int graft__conn_flush(graft__conn *c)
             ssize_t n = graft__io_writev(c, &iov, 1);
             if (n == -EAGAIN)
                 return 0;
-            if (n < 0)
-                return -1;
+            if (n <= 0)
+                return -1; /* nothing taken without a wait: broken (never loop on it) */
             graft__buf_consume(&c->out, (size_t)n);
             c->sent += (uint64_t)n;
         }

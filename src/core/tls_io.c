@@ -55,8 +55,8 @@ static ssize_t tls_fail(graft__conn *c, int rc, int reading)
             c->tls_want_write = e == SSL_ERROR_WANT_WRITE;
         return -EAGAIN;
     }
-    if (e == SSL_ERROR_ZERO_RETURN) /* the peer's close_notify: a clean EOF */
-        return 0;
+    if (e == SSL_ERROR_ZERO_RETURN) /* the peer's close_notify: a clean EOF; no write gets through */
+        return reading ? 0 : -EPIPE;
     c->tls_dead = 1;
     ERR_clear_error();
     return reading ? 0 : -EPIPE;
