@@ -30,11 +30,15 @@ REQUESTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def servers(pki, big_file):
+@pytest.fixture(scope="module", params=["loop", "thread"], ids=lambda m: f"io-{m}")
+def servers(pki, big_file, request):
+    """The same app plain and over TLS. io-thread: the I/O thread reads (SSL_read) while the
+    Python thread writes (SSL_write) on the same connections, both under the connection's
+    lock; io-loop: the loop's thread does both while it is idle."""
     env = {"TLS_APP_FILE": str(big_file)}
-    plain = Server("tls_app:app", ["--pathsend"], env=env).start()
-    tls = start_tls("tls_app:app", pki, tls_args(pki, "--pathsend"), env=env)
+    extra = ["--pathsend", "--io-poll", request.param, "--threads", "2"]
+    plain = Server("tls_app:app", extra, env=env).start()
+    tls = start_tls("tls_app:app", pki, tls_args(pki, *extra), env=env)
     yield plain, tls
     stop_and_check(tls)
     stop_and_check(plain)
