@@ -41,6 +41,9 @@ typedef struct {
     PyObject *methods[9];       /* GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT TRACE */
     PyObject *hdr_names[32];    /* common lowercase header names as bytes */
     PyObject *s_done, *s_set_result, *s_set_exception, *s_cancelled;
+    /* the ASGI TLS extension's keys: "tls", then its six fields (tls_py.c) */
+    PyObject *k_tls, *k_server_cert, *k_client_cert_chain, *k_client_cert_name, *k_client_cert_error,
+        *k_tls_version, *k_cipher_suite;
 } graftpy_state;
 
 typedef struct {

@@ -73,6 +73,9 @@ static int module_exec(PyObject *m)
     I(v_ws_close, "websocket.close") I(v_ws_resp_start, "websocket.http.response.start")
     I(v_ws_resp_body, "websocket.http.response.body")
     I(k_path_key, "path") I(s_done, "done") I(s_set_result, "set_result")
+    I(k_tls, "tls") I(k_server_cert, "server_cert") I(k_client_cert_chain, "client_cert_chain")
+    I(k_client_cert_name, "client_cert_name") I(k_client_cert_error, "client_cert_error")
+    I(k_tls_version, "tls_version") I(k_cipher_suite, "cipher_suite")
     I(s_set_exception, "set_exception") I(s_cancelled, "cancelled")
 #undef I
     st->v_empty_bytes = PyBytes_FromStringAndSize("", 0);

@@ -137,13 +137,20 @@ int graftpy_scope_add_tls(graftpy_server *srv, graft__req *r, PyObject *ext)
         }
         PyList_SET_ITEM(chain, (Py_ssize_t)k, p);
     }
-    PyObject *d = Py_BuildValue("{s:N,s:N,s:N,s:N,s:i,s:i}", "server_cert", server_pem(srv, i->server_cert),
-                                "client_cert_chain", chain, "client_cert_name", str_or_none(i->client_name),
-                                "client_cert_error", str_or_none(i->client_error), "tls_version",
-                                i->version, "cipher_suite", i->cipher);
-    if (!d)
-        return -1;
-    int rc = PyDict_SetItemString(ext, "tls", d);
-    Py_DECREF(d);
+    graftpy_state *st = srv->st;
+    PyObject *d = PyDict_New();
+    PyObject *vals[6] = {server_pem(srv, i->server_cert), chain, str_or_none(i->client_name),
+                         str_or_none(i->client_error), PyLong_FromLong(i->version), PyLong_FromLong(i->cipher)};
+    PyObject *keys[6] = {st->k_server_cert, st->k_client_cert_chain, st->k_client_cert_name,
+                         st->k_client_cert_error, st->k_tls_version, st->k_cipher_suite};
+    int rc = d ? 0 : -1;
+    for (int k = 0; k < 6; k++) {
+        if (rc == 0 && (!vals[k] || PyDict_SetItem(d, keys[k], vals[k]) < 0))
+            rc = -1;
+        Py_XDECREF(vals[k]);
+    }
+    if (rc == 0)
+        rc = PyDict_SetItem(ext, st->k_tls, d);
+    Py_XDECREF(d);
     return rc;
 }
