@@ -37,6 +37,7 @@ typedef struct graft__vstate {
     size_t nerr;
     int unsupported;
     int has_app;
+    int status; /* 0: the 422 of the entries; else body holds the whole answer (FastAPI's 400) */
 } graft__vstate;
 
 /* contract_value.c. Each returns 0 or a negative code. */

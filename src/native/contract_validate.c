@@ -174,7 +174,7 @@ static int validate(struct graft_request *gr)
         rc = one_param(&v, gr, &c->params[i], &gr->args[i]);
     if (c->body && rc >= 0 && !v.unsupported) /* FastAPI: the body's entries after the parameters' */
         rc = graft__contract_check_body(&v, gr, c->body);
-    if (rc >= 0 && !v.unsupported && v.nerr)
+    if (rc >= 0 && !v.unsupported && v.nerr && !v.status)
         rc = graft__buf_append(&v.body, "]}", 2);
     if (rc < 0) {
         graft__buf_free(&v.body);
@@ -188,7 +188,7 @@ static int validate(struct graft_request *gr)
         graft__buf_free(&v.body);
         return GRAFT_OK;
     }
-    rc = graft_respond(gr, 422, "application/json", graft__buf_head(&v.body), graft__buf_avail(&v.body));
+    rc = graft_respond(gr, v.status ? v.status : 422, "application/json", graft__buf_head(&v.body), graft__buf_avail(&v.body));
     graft__buf_free(&v.body);
     return rc < 0 ? rc : GRAFT_ANSWERED;
 }
