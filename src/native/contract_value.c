@@ -82,6 +82,8 @@ int graft__contract_value(graft__vstate *v, const graft__param *p, int64_t index
         rc = graft__kit_int_from_str(s, n, &out->i);
         if (rc == 0)
             rc = graft__kit_int_check(&p->irules, out->i);
+        else if (rc == GRAFT__KIT_UNSUPPORTED) /* beyond int64, yet a bound decides it */
+            rc = graft__kit_int_beyond_check(&p->irules, s, n);
         if (rc >= GRAFT__KIT_E_GREATER_THAN && rc <= GRAFT__KIT_E_MULTIPLE_OF)
             e.limit = graft__contract_bound(p, rc);
         break;

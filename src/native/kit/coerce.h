@@ -135,6 +135,12 @@ typedef struct graft__kit_str_rules {
  * the first failing constraint's error type; -EINVAL for a multiple_of <= 0. */
 int graft__kit_int_check(const graft__kit_int_rules *r, int64_t v);
 
+/* For an int text that graft__kit_int_from_str declines only because it lies outside int64
+ * (valid in Pydantic's grammar, at most 4300 bytes): the error r's bounds give it, as Pydantic
+ * compares the big integer (above int64: le, then lt; below: ge, then gt). UNSUPPORTED for any
+ * other text, when the bounds let it pass, or when multiple_of is set. */
+int graft__kit_int_beyond_check(const graft__kit_int_rules *r, const char *s, size_t n);
+
 /* As graft__kit_int_check, for a float: NaN fails every bound and passes multiple_of, as in
  * Pydantic; multiple_of is Pydantic's tolerant test (within 1e-9 of round(v / m) * m). */
 int graft__kit_float_check(const graft__kit_float_rules *r, double v);
