@@ -199,6 +199,8 @@ def get_order_row(conn: sqlite3.Connection, order_id: int) -> sqlite3.Row:
 
 
 def customer_exists(conn: sqlite3.Connection, customer_id: int) -> bool:
+    if customer_id > ID_MAX:  # a body's customer_id is unbounded: no such row
+        return False
     return conn.execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone() is not None
 
 
