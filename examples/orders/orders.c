@@ -135,12 +135,13 @@ static void thread_db_free(void *db)
 /* One query's bound values: what app.py collects in its `args` list. */
 typedef struct {
     int n;
-    struct { char kind; int64_t i; double d; const char *s; } v[12];
+    struct { char kind; int64_t i; double d; const char *s; int n; } v[12];
 } args;
 
 static void arg_int(args *a, int64_t i) { a->v[a->n].kind = 'i', a->v[a->n++].i = i; }
 static void arg_double(args *a, double d) { a->v[a->n].kind = 'd', a->v[a->n++].d = d; }
-static void arg_text(args *a, const char *s) { a->v[a->n].kind = 's', a->v[a->n++].s = s; }
+static void arg_text_n(args *a, const char *s, int n) { a->v[a->n].kind = 's', a->v[a->n].n = n, a->v[a->n++].s = s; }
+static void arg_text(args *a, const char *s) { arg_text_n(a, s, -1); }
 
 static sqlite3_stmt *query(sqlite3 *db, const char *sql, const args *a)
 {
@@ -153,7 +154,7 @@ static sqlite3_stmt *query(sqlite3 *db, const char *sql, const args *a)
         else if (a->v[k].kind == 'd')
             sqlite3_bind_double(st, k + 1, a->v[k].d);
         else if (a->v[k].kind == 's')
-            sqlite3_bind_text(st, k + 1, a->v[k].s, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, k + 1, a->v[k].s, a->v[k].n, SQLITE_TRANSIENT);
     }
     return st;
 }
@@ -324,8 +325,10 @@ static int list_customers(graft_request *req, void *ls)
         arg_int(&a, graft_arg_bool(req, "vip"));
     }
     if (graft_arg_has(req, "q")) {
+        size_t n;
+        const char *q = graft_arg_str(req, "q", &n); /* may hold a NUL (%00) */
         strcat(where, *where ? " AND instr(name, ?) > 0" : "instr(name, ?) > 0");
-        arg_text(&a, graft_arg_str(req, "q", NULL));
+        arg_text_n(&a, q, (int)n);
     }
     return respond_page(req, "customers", where, &a);
 }
