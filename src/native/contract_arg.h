@@ -67,6 +67,11 @@ int graft__body_scalar(const graft__param *p, struct json_t *j, graft__arg_val *
 int graft__body_dump(graft__buf *b, struct json_t *j);
 int graft__body_depth(struct json_t *j, int limit);
 graft__kit_value graft__body_kit_value(struct json_t *j);
+/* contract_body_bigint.c (graft-serve). A body Python reads but Jansson refused, parsed again
+ * with each integer beyond int64 as a marker string (NULL when there is none, or the body
+ * cannot be read so); whether j is such a marker, and the integer's text. */
+struct json_t *graft__body_bigint_doc(const char *body, size_t n);
+int graft__body_bigint(struct json_t *j, const char **digits, size_t *n);
 /* The bound of p that a failed constraint (error type) names, as the error's ctx wants it. */
 graft__kit_value graft__contract_bound(const graft__param *p, int type);
 

@@ -264,7 +264,8 @@ int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const
         int py = v->has_app ? GRAFT__KIT_UNSUPPORTED : graft__kit_pyjson_error(body, n, &pos, &msg);
         if (py == GRAFT__PYJSON_INVALID || py == GRAFT__PYJSON_UNICODE)
             return answer_alone(v, &root, msg, pos, py == GRAFT__PYJSON_UNICODE);
-        return unsupported(v, &root, 1, NULL, body, n);
+        if (py != GRAFT__PYJSON_OK || !(doc = graft__body_bigint_doc(body, n)))
+            return unsupported(v, &root, 1, NULL, body, n);
     }
     if (graft__body_depth(doc, 2 * GRAFT__BODY_MAX_DEPTH) > 2 * GRAFT__BODY_MAX_DEPTH) {
         json_decref(doc);
