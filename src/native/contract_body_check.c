@@ -5,6 +5,7 @@
  * Python's json reads differently (duplicate keys, NaN, huge numbers, a BOM, ...) never gets
  * this far: Jansson refuses it and the request is declined. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,11 @@ static int report(bwalk *w, graft__kit_error *e, json_t *input)
 {
     graft__buf raw = {0};
     int rc = 0;
+    if ((e->input.kind == GRAFT__KIT_V_FLOAT && !isfinite(e->input.f)) || (input && graft__body_has_nonfinite(input))) {
+        w->v->nonfinite = 1; /* graft-serve: the whole answer is FastAPI's 500 */
+        w->v->nerr++;
+        return 0;
+    }
     if (input && (json_is_array(input) || json_is_object(input))) {
         if ((rc = graft__body_dump(&raw, input)) < 0) {
             graft__buf_free(&raw);

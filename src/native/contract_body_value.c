@@ -31,7 +31,7 @@ int graft__body_dump(graft__buf *b, json_t *j)
     case JSON_STRING: {
         const char *d;
         size_t dn;
-        if (graft__body_bigint(j, &d, &dn)) /* an integer beyond int64, as Python writes it */
+        if (graft__body_marker(j, &d, &dn)) /* an integer beyond int64 (or NaN...), as written */
             return graft__buf_append(b, d, dn);
         return graft__json_str(b, json_string_value(j), json_string_length(j));
     }
@@ -84,8 +84,11 @@ graft__kit_value graft__body_kit_value(json_t *j)
     case JSON_STRING: in.kind = GRAFT__KIT_V_STR; in.s = json_string_value(j); in.n = json_string_length(j); break;
     default: break;
     }
-    if (graft__body_bigint(j, &in.s, &in.n)) /* written as it came: V_RAW holds the text */
+    int m = graft__body_marker(j, &in.s, &in.n);
+    if (m == GRAFT__BODY_BIGINT) /* written as it came: V_RAW holds the text */
         in.kind = GRAFT__KIT_V_RAW;
+    else if (m == GRAFT__BODY_NONFINITE)
+        in = (graft__kit_value){.kind = GRAFT__KIT_V_FLOAT, .f = graft__body_nonfinite_value(in.s)};
     return in;
 }
 
@@ -137,6 +140,12 @@ int graft__body_scalar(const graft__param *p, json_t *j, graft__arg_val *out, gr
     memset(out, 0, sizeof *out);
     if (in.kind == GRAFT__KIT_V_RAW && json_is_string(j))
         return finish(p, bigint_scalar(p, in.s, in.n, e), in, e);
+    if (in.kind == GRAFT__KIT_V_FLOAT && !isfinite(in.f)) {
+        /* NaN or an infinity: a float field may take it (then no C value: unsupported); every
+         * other type refuses it, and the error quoting it is FastAPI's 500 (the type is moot) */
+        rc = p->type == GRAFT__T_NUMBER ? graft__kit_float_check(&p->frules, in.f) : GRAFT__KIT_E_FLOAT_TYPE;
+        return finish(p, rc == 0 ? GRAFT__KIT_UNSUPPORTED : rc, in, e);
+    }
     switch (p->type) {
     case GRAFT__T_INT:
         rc = graft__kit_to_int(&in, &out->i);

@@ -238,6 +238,11 @@ static int validate(struct graft_request *gr)
         graft__buf_free(&v.body);
         return rc == -ENOMEM ? GRAFT_ENOMEM : GRAFT_EINVAL;
     }
+    if (v.nonfinite) { /* json.dumps(allow_nan=False) fails in FastAPI's handler: Starlette's 500 */
+        graft__buf_free(&v.body);
+        rc = graft_respond(gr, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
+        return rc < 0 ? rc : GRAFT_ANSWERED;
+    }
     if (v.unsupported) {
         graft__buf_free(&v.body);
         return GRAFT_DECLINE;
