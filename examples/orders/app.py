@@ -211,7 +211,8 @@ def order_page(conn, where: list[str], args: list, limit: int, offset: int) -> d
 
 
 init_db()
-app = FastAPI(title="orders", version="1.0.0")
+# Bodies above 1 MiB get 413, the default limit of orders.c's routes (graft_router_set_body_limit).
+app = FastAPI(title="orders", version="1.0.0", max_body_size=1 << 20)
 
 Limit = Query(20, ge=1, le=100)
 Offset = Query(0, ge=0, le=1_000_000_000)

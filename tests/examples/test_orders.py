@@ -233,6 +233,8 @@ FIXED = [
     R("POST", "/customers", b'{"name":"Nan","email":"nan@example.com","x":[NaN,1e400,-1E999]}', JSON_CT),
     R("POST", "/orders", dict(ORDER, reference="ORD-2013", items=[dict(ITEM, unit_price=float("nan"))])),
     R("PATCH", "/orders/5", {"note": float("inf")}),
+    R("POST", "/customers", {"name": "x" * (1 << 20), "email": "big@example.com"}),  # 413: over 1 MiB
+    R("POST", "/customers", b'{"name":"' + b"x" * ((1 << 20) - 9), JSON_CT),  # 1 MiB exactly: json_invalid
     R("POST", "/orders", b"[]", [("content-type", "text/plain")]),
     R("GET", "/orders?customer_id=2"),
     R("PATCH", "/orders/3", {"status": "paid"}),
