@@ -430,3 +430,69 @@ def test_database_same_whoever_creates_it(orders_so, tmp_path):
     c, py = _dump(tmp_path / "c.db"), _dump(tmp_path / "py.db")
     assert any(line.startswith('INSERT INTO "orders"') for line in py)
     assert c == py
+
+
+# ---------------------------------------------------------------- seeded mutations of valid bodies
+
+SCALARS = [None, True, False, 0, 1, -1, 2, 1000, 1001, 2**63 - 1, 2**63, -2**63 - 1, 2**64, 0.0, -0.0, 0.5, 1e-7,
+           1e308, 1e16, 123.456, "", "a", "PEN-0001", "ORD-1234", "pending", "paid", "x" * 201, "\u00e9", "\u2028",
+           "a@b.cd", "0150", "NO", "1", "1.0", " 2 ", "true", "null", "\U0001f600", "\t", "[]"]
+KEYS = ["sku", "quantity", "unit_price", "street", "city", "postcode", "country", "a", "status", "note"]
+
+
+def _garbage(rnd, depth=0):
+    k = rnd.random()
+    if depth > 2 or k < 0.5:
+        return rnd.choice(SCALARS)
+    if k < 0.75:
+        return [_garbage(rnd, depth + 1) for _ in range(rnd.randrange(4))]
+    return {rnd.choice(KEYS): _garbage(rnd, depth + 1) for _ in range(rnd.randrange(4))}
+
+
+def _mutate(rnd, doc):
+    """Replaces, removes or adds a value somewhere in doc, up to twice."""
+    for _ in range(rnd.randrange(3)):
+        parent, key, cur = None, None, doc
+        while isinstance(cur, (dict, list)) and cur and rnd.random() < 0.6:
+            parent, key = cur, rnd.choice(list(cur)) if isinstance(cur, dict) else rnd.randrange(len(cur))
+            cur = cur[key]
+        if parent is None:
+            continue
+        r = rnd.random()
+        if r < 0.6:
+            parent[key] = _garbage(rnd)
+        elif r < 0.8 and isinstance(parent, dict):
+            del parent[key]
+        elif isinstance(parent, dict):
+            parent[f"extra_{rnd.randrange(3)}"] = _garbage(rnd)
+    return doc
+
+
+def _mutated_requests(n: int, seed: int) -> list:
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        k = rnd.random()
+        if k < 0.45:
+            order = {"reference": f"ORD-{rnd.randrange(4000, 4400)}", "customer_id": rnd.choice([1, 2, 3, 4]),
+                     "items": [dict(ITEM) for _ in range(rnd.randrange(1, 3))], "shipping": dict(ADDR)}
+            if rnd.random() < 0.3:
+                order["note"] = rnd.choice([None, "n", "\u00e9" * 200])
+            out.append(R("POST", "/orders", _mutate(rnd, order)))
+        elif k < 0.6:
+            out.append(R("POST", "/customers", _mutate(rnd, {"name": "N", "email": f"m{rnd.randrange(60)}@x.io",
+                                                             "vip": rnd.choice([True, False])})))
+        elif k < 0.85:
+            out.append(R("PATCH", f"/orders/{rnd.randrange(30)}",
+                         _mutate(rnd, {"status": rnd.choice(STATUSES[:4]), "note": "z"})))
+        else:
+            out.append(R("GET", rnd.choice(["/orders?limit=100", "/stats", "/customers?limit=100"])))
+    return out
+
+
+def test_random_mutations(servers):
+    """Valid bodies with values replaced by garbage of any type, removed or added, at any depth."""
+    statuses = set()
+    for case in _mutated_requests(300, seed=77):
+        statuses.add(_same(servers, case)["status"])
+    assert {200, 201, 409, 422} <= statuses, statuses
