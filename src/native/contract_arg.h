@@ -70,7 +70,7 @@ int graft__body_depth(struct json_t *j, int limit);
 graft__kit_value graft__body_kit_value(struct json_t *j);
 /* contract_body_bigint.c (graft-serve). A body Python reads but Jansson refused, parsed again
  * with each integer beyond int64 and each non-finite float (NaN, Infinity, -Infinity, 1e400)
- * as a marker string; NULL when there is none, or the body cannot be read so. */
+ * as a marker string (duplicate keys: the last value wins); NULL when the body cannot be read so. */
 struct json_t *graft__body_bigint_doc(const char *body, size_t n);
 /* Whether j is a marker (0, or one of these) and its token's text (n bytes). */
 enum { GRAFT__BODY_BIGINT = 1, GRAFT__BODY_NONFINITE = 2 };

@@ -1,4 +1,5 @@
-/* JSON bodies holding what Python's json reads but Jansson refuses, for graft-serve: integers
+/* JSON bodies holding what Python's json reads but Jansson refuses, for graft-serve: duplicate
+ * keys (the last value wins, in the first key's place), integers
  * beyond int64 (Python's ints are unbounded; Pydantic judges them: above le=1000 is
  * less_than_equal, in a string field string_type, each quoting the integer) and the
  * non-finite floats NaN, Infinity, -Infinity and 1e400 (any error quoting one makes FastAPI
@@ -88,10 +89,11 @@ json_t *graft__body_bigint_doc(const char *body, size_t n)
     }
     rc = rc ? rc : graft__buf_append(&b, body + from, n - from);
     json_t *doc = NULL;
-    if (!rc && found) {
+    if (!rc) { /* duplicate keys too: Jansson then keeps the first key's place and the last
+                * value, as Python's dict does */
         json_error_t je;
-        doc = json_loadb(graft__buf_head(&b), graft__buf_avail(&b),
-                         JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+        doc = json_loadb(found ? graft__buf_head(&b) : body, found ? graft__buf_avail(&b) : n,
+                         JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
     }
     graft__buf_free(&b);
     return doc;

@@ -233,6 +233,10 @@ FIXED = [
     R("POST", "/customers", b'{"name":"Nan","email":"nan@example.com","x":[NaN,1e400,-1E999]}', JSON_CT),
     R("POST", "/orders", dict(ORDER, reference="ORD-2013", items=[dict(ITEM, unit_price=float("nan"))])),
     R("PATCH", "/orders/5", {"note": float("inf")}),
+    # duplicate keys: the last value, in the first key's place
+    R("POST", "/customers", b'{"name":"A","email":"x","name":5}', JSON_CT),
+    R("POST", "/customers", b'{"email":"dup@example.com","name":5,"vip":true,"name":"Dup"}', JSON_CT),
+    R("PATCH", "/orders/5", b'{"status":"x","zz":1,"status":null,"zz":2,"yy":3}', JSON_CT),
     R("POST", "/customers", {"name": "x" * (1 << 20), "email": "big@example.com"}),  # 413: over 1 MiB
     R("POST", "/customers", b'{"name":"' + b"x" * ((1 << 20) - 9), JSON_CT),  # 1 MiB exactly: json_invalid
     R("POST", "/orders", b"[]", [("content-type", "text/plain")]),
