@@ -1,5 +1,5 @@
-/* JSON bodies holding what Python's json reads but Jansson refuses, for graft-serve: duplicate
- * keys (the last value wins, in the first key's place), integers
+/* JSON bodies holding what Python's json reads but Jansson refuses, for graft-serve: a UTF-8
+ * BOM, duplicate keys (the last value wins, in the first key's place), integers
  * beyond int64 (Python's ints are unbounded; Pydantic judges them: above le=1000 is
  * less_than_equal, in a string field string_type, each quoting the integer) and the
  * non-finite floats NaN, Infinity, -Infinity and 1e400 (any error quoting one makes FastAPI
@@ -53,6 +53,10 @@ json_t *graft__body_bigint_doc(const char *body, size_t n)
 {
     if (memmem(body, n, "\\u0000", 6))
         return NULL;
+    if (n >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) { /* json.loads decodes utf-8-sig */
+        body += 3;
+        n -= 3;
+    }
     graft__buf b = {0};
     int found = 0, rc = 0;
     size_t i = 0, from = 0;

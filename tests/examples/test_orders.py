@@ -233,6 +233,8 @@ FIXED = [
     R("POST", "/customers", b'{"name":"Nan","email":"nan@example.com","x":[NaN,1e400,-1E999]}', JSON_CT),
     R("POST", "/orders", dict(ORDER, reference="ORD-2013", items=[dict(ITEM, unit_price=float("nan"))])),
     R("PATCH", "/orders/5", {"note": float("inf")}),
+    R("POST", "/customers", b'\xef\xbb\xbf{"email":"bom@example.com","name":"B\xc3\xa9"}', JSON_CT),  # utf-8-sig
+    R("POST", "/customers", b'\xef\xbb\xbf\xef\xbb\xbf{}', JSON_CT),
     # duplicate keys: the last value, in the first key's place
     R("POST", "/customers", b'{"name":"A","email":"x","name":5}', JSON_CT),
     R("POST", "/customers", b'{"email":"dup@example.com","name":5,"vip":true,"name":"Dup"}', JSON_CT),

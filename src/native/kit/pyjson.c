@@ -236,10 +236,15 @@ int graft__kit_pyjson_error(const char *body, size_t n, size_t *pos, const char 
 {
     const unsigned char *s = (const unsigned char *)body;
     /* json.detect_encoding: BOMs, and NULs among the first bytes, pick another codec */
-    if ((n >= 2 && ((s[0] == 0xfe && s[1] == 0xff) || (s[0] == 0xff && s[1] == 0xfe))) ||
-        (n >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf) ||
-        ((n >= 4 || n == 2) && (s[0] == 0 || s[1] == 0)))
+    if (n >= 2 && ((s[0] == 0xfe && s[1] == 0xff) || (s[0] == 0xff && s[1] == 0xfe)))
         return GRAFT__KIT_UNSUPPORTED;
+    if (n >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf) { /* utf-8-sig: one BOM goes */
+        s += 3;
+        body += 3;
+        n -= 3;
+    } else if ((n >= 4 || n == 2) && (s[0] == 0 || s[1] == 0)) {
+        return GRAFT__KIT_UNSUPPORTED;
+    }
     int u = graft__kit_pyjson_utf8(body, n);
     if (u == 1)
         return GRAFT__PYJSON_UNICODE;

@@ -17,9 +17,10 @@ enum {
 };
 
 /* Judges the n bytes of body as json.loads(body) would. Returns one of the values above, or
- * GRAFT__KIT_UNSUPPORTED where Python's answer is not reproduced: a BOM or the NUL bytes that
- * make json.loads pick UTF-16/32, surrogates encoded in UTF-8 (decoded with surrogatepass),
- * nesting deeper than 500 (Python's RecursionError). */
+ * GRAFT__KIT_UNSUPPORTED where Python's answer is not reproduced: a UTF-16/32 BOM or the NUL
+ * bytes that make json.loads pick UTF-16/32, surrogates encoded in UTF-8 (decoded with
+ * surrogatepass), nesting deeper than 500 (Python's RecursionError). A UTF-8 BOM is dropped
+ * (utf-8-sig): positions count from after it, as Python's do. */
 int graft__kit_pyjson_error(const char *body, size_t n, size_t *pos, const char **msg);
 /* The n bytes of body as UTF-8 decoded by Python with errors="surrogatepass": 0 valid, 1 invalid
  * (a UnicodeDecodeError), 2 valid but holding encoded surrogates (strict decoding fails). */
