@@ -38,7 +38,8 @@ typedef struct graft__vstate {
     int unsupported;
     int has_app;
     int status; /* 0: the 422 of the entries; else body holds the whole answer (FastAPI's 400) */
-    int nonfinite; /* an error quotes NaN or an infinity: FastAPI fails writing its 422 (500) */
+    int fails; /* an error quotes NaN, an infinity or bytes that are not UTF-8: FastAPI fails
+                * writing its 422 (json.dumps(allow_nan=False), bytes.decode()) and answers 500 */
 } graft__vstate;
 
 /* contract_value.c. Each returns 0 or a negative code. */

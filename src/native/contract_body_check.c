@@ -29,7 +29,7 @@ static int report(bwalk *w, graft__kit_error *e, json_t *input)
     graft__buf raw = {0};
     int rc = 0;
     if ((e->input.kind == GRAFT__KIT_V_FLOAT && !isfinite(e->input.f)) || (input && graft__body_has_nonfinite(input))) {
-        w->v->nonfinite = 1; /* graft-serve: the whole answer is FastAPI's 500 */
+        w->v->fails = 1; /* graft-serve: the whole answer is FastAPI's 500 */
         w->v->nerr++;
         return 0;
     }
@@ -252,8 +252,13 @@ int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const
     if (is_json != 1) {
         /* not JSON: FastAPI validates the bytes. A model says model_attributes_type quoting
          * them, written through bytes.decode() (strict UTF-8: else a 500) */
-        if (v->has_app || is_json < 0 || b->embed || graft__kit_pyjson_utf8(body, n) != 0)
+        if (v->has_app || is_json < 0 || b->embed)
             return unsupported(v, &root, 1, NULL, body, n);
+        if (graft__kit_pyjson_utf8(body, n) != 0) { /* bytes.decode() fails in FastAPI's handler */
+            v->fails = 1;
+            v->nerr++;
+            return 0;
+        }
         graft__kit_error e = {.type = GRAFT__KIT_E_MODEL_ATTRIBUTES_TYPE,
                               .input = {.kind = GRAFT__KIT_V_STR, .s = body, .n = n}};
         return report(&w, &e, NULL);
