@@ -3,7 +3,9 @@
  * strictly with Jansson, and walked against the body schema in Pydantic's order: an object's
  * fields in declaration order, each depth-first, then its extra keys in input order. What
  * Python's json reads differently (duplicate keys, NaN, huge numbers, a BOM, ...) never gets
- * this far: Jansson refuses it and the request is declined. */
+ * this far under graft: Jansson refuses it and the request is declined. graft-serve, with no
+ * app to decline to, reads it as Python would where that is exact (pyjson.h for malformed
+ * bodies, contract_body_bigint.c for the rest) and answers as FastAPI does. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
