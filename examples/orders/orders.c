@@ -142,6 +142,13 @@ static void arg_int(args *a, int64_t i) { a->v[a->n].kind = 'i', a->v[a->n++].i 
 static void arg_double(args *a, double d) { a->v[a->n].kind = 'd', a->v[a->n++].d = d; }
 static void arg_text_n(args *a, const char *s, int n) { a->v[a->n].kind = 's', a->v[a->n].n = n, a->v[a->n++].s = s; }
 static void arg_text(args *a, const char *s) { arg_text_n(a, s, -1); }
+/* A body string field, with its length: Python's strings may hold NULs (JSON's \u0000). */
+static void arg_body(args *a, graft_request *req, const char *path)
+{
+    size_t n = 0;
+    const char *s = graft_body_str(req, path, &n);
+    arg_text_n(a, s, (int)n);
+}
 
 static sqlite3_stmt *query(sqlite3 *db, const char *sql, const args *a)
 {
@@ -357,20 +364,21 @@ static int create_customer(graft_request *req, void *ls)
     (void)ls;
     GRAFT_VALIDATE(req);
     sqlite3 *db = graft_thread_state(req);
-    const char *name = graft_body_str(req, "name", NULL), *email = graft_body_str(req, "email", NULL);
+    size_t name_n = 0, email_n = 0;
+    const char *name = graft_body_str(req, "name", &name_n), *email = graft_body_str(req, "email", &email_n);
     int vip = graft_body_bool(req, "vip");
     if (!db || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return send(req, 500, graft_json_new(), 1);
     args a = {0};
-    arg_text(&a, email);
+    arg_text_n(&a, email, (int)email_n);
     int dup = exists(db, "SELECT 1 FROM customers WHERE email = ?", &a);
     if (dup) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return dup > 0 ? graft_respond_detail(req, 409, "Email already registered") : send(req, 500, graft_json_new(), 1);
     }
     args ins = {0};
-    arg_text(&ins, name);
-    arg_text(&ins, email);
+    arg_text_n(&ins, name, (int)name_n);
+    arg_text_n(&ins, email, (int)email_n);
     arg_int(&ins, vip);
     int failed = exec(db, "INSERT INTO customers (name, email, vip) VALUES (?, ?, ?)", &ins) != SQLITE_DONE;
     int64_t id = sqlite3_last_insert_rowid(db);
@@ -381,9 +389,9 @@ static int create_customer(graft_request *req, void *ls)
         graft_json_key(j, "id");
         graft_json_int(j, id);
         graft_json_key(j, "name");
-        graft_json_string(j, name, strlen(name));
+        graft_json_string(j, name, name_n);
         graft_json_key(j, "email");
-        graft_json_string(j, email, strlen(email));
+        graft_json_string(j, email, email_n);
         graft_json_key(j, "vip");
         graft_json_bool(j, vip);
         graft_json_object_end(j);
@@ -462,7 +470,7 @@ static int insert_items(graft_request *req, sqlite3 *db, int64_t order_id)
         args a = {0};
         arg_int(&a, order_id);
         arg_int(&a, (int64_t)i);
-        arg_text(&a, graft_body_str(req, p[0], NULL));
+        arg_body(&a, req, p[0]);
         arg_int(&a, graft_body_int(req, p[1]));
         arg_double(&a, graft_body_number(req, p[2]));
         if (exec(db, "INSERT INTO order_items (order_id, position, sku, quantity, unit_price) "
@@ -489,23 +497,22 @@ static int create_order(graft_request *req, void *ls)
         return send(req, 500, graft_json_new(), 1);
     if (customer_missing(db, graft_body_int(req, "customer_id")))
         return abort_with(req, db, 404, "Customer not found");
-    const char *ref = graft_body_str(req, "reference", NULL);
     args a = {0};
-    arg_text(&a, ref);
+    arg_body(&a, req, "reference");
     int dup = exists(db, "SELECT 1 FROM orders WHERE reference = ?", &a);
     if (dup)
         return abort_with(req, db, 409, dup > 0 ? "Order reference already exists" : NULL);
     static const char *const ship[] = {"shipping.street", "shipping.city", "shipping.postcode", "shipping.country"};
     args o = {0};
-    arg_text(&o, ref);
+    arg_body(&o, req, "reference");
     arg_int(&o, graft_body_int(req, "customer_id"));
-    arg_text(&o, graft_body_str(req, "status", NULL));
+    arg_body(&o, req, "status");
     if (graft_body_has(req, "note"))
-        arg_text(&o, graft_body_str(req, "note", NULL));
+        arg_body(&o, req, "note");
     else
         o.v[o.n++].kind = 'n'; /* left unbound: NULL */
     for (int k = 0; k < 4; k++)
-        arg_text(&o, graft_body_str(req, ship[k], NULL));
+        arg_body(&o, req, ship[k]);
     arg_double(&o, total);
     if (exec(db, "INSERT INTO orders (reference, customer_id, status, note, ship_street, ship_city, "
                  "ship_postcode, ship_country, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &o) != SQLITE_DONE)
@@ -566,7 +573,7 @@ static int update_order(graft_request *req, void *ls)
     }
     if (graft_body_has(req, "note")) {
         args a = {0};
-        arg_text(&a, graft_body_str(req, "note", NULL));
+        arg_body(&a, req, "note");
         arg_int(&a, id);
         if (exec(db, "UPDATE orders SET note = ? WHERE id = ?", &a) != SQLITE_DONE)
             return abort_with(req, db, 500, NULL);

@@ -1,19 +1,26 @@
-/* JSON bodies holding what Python's json reads but Jansson refuses, for graft-serve: a UTF-8
- * BOM, duplicate keys (the last value wins, in the first key's place), integers
- * beyond int64 (Python's ints are unbounded; Pydantic judges them: above le=1000 is
- * less_than_equal, in a string field string_type, each quoting the integer) and the
- * non-finite floats NaN, Infinity, -Infinity and 1e400 (any error quoting one makes FastAPI
- * fail writing its 422: a 500). The body is parsed a second time with each such token turned
- * into a marker: a string made of a NUL and the token (only for bodies without "\u0000", so
- * no other string starts with a NUL). contract_body_value.c writes a marker back as the token
- * and judges it by the field's type where that is exact. */
+/* JSON bodies holding what Python's json reads but Jansson refuses, for graft-serve, given as
+ * json.loads decoded them (kit/pyjson.h: UTF-8, no BOM): duplicate keys (the last value wins,
+ * in the first key's place), integers beyond int64 (Python's ints are unbounded; Pydantic
+ * judges them: above le=1000 is less_than_equal, in a string field string_type, each quoting
+ * the integer) and the non-finite floats NaN, Infinity, -Infinity and 1e400 (any error
+ * quoting one makes FastAPI fail writing its 422: a 500). The body is parsed a second time
+ * with each such number turned into a marker: a string made of MARK and the token (only for
+ * bodies holding no U+FDD0 at all, so no other string starts with it; strings may hold NULs
+ * here, as Python's do). contract_body_value.c writes a marker back as the token and judges
+ * it by the field's type where that is exact. */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "contract_arg.h"
+
+/* A NUL and the noncharacter U+FDD0: the marker's prefix (escaped, and as the parsed bytes) */
+#define MARK_JSON "\"\\u0000\\ufdd0"
+#define MARK "\0\xef\xb7\x90"
+#define MARK_LEN 4
 
 /* Whether the integer text s (n bytes: an optional '-', then digits without leading zeros,
  * as JSON writes them) lies outside int64. */
@@ -49,14 +56,21 @@ static int overflows(const char *s, size_t n)
     return isinf(strtod(t, NULL)); /* no locale issue: JSON has no decimal comma */
 }
 
+/* Whether the text holds U+FDD0, raw or escaped (any case of the hex digits). */
+static int has_fdd0(const char *s, size_t n)
+{
+    if (memmem(s, n, "\xef\xb7\x90", 3))
+        return 1;
+    for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), "\\u", 2)) != NULL; p += 2)
+        if ((size_t)(s + n - p) >= 6 && strncasecmp(p + 2, "fdd0", 4) == 0)
+            return 1;
+    return 0;
+}
+
 json_t *graft__body_bigint_doc(const char *body, size_t n)
 {
-    if (memmem(body, n, "\\u0000", 6))
+    if (has_fdd0(body, n))
         return NULL;
-    if (n >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) { /* json.loads decodes utf-8-sig */
-        body += 3;
-        n -= 3;
-    }
     graft__buf b = {0};
     int found = 0, rc = 0;
     size_t i = 0, from = 0;
@@ -86,7 +100,7 @@ json_t *graft__body_bigint_doc(const char *body, size_t n)
             continue;
         found = 1;
         rc = graft__buf_append(&b, body + from, s - from);
-        rc = rc ? rc : graft__buf_append(&b, GRAFT__STRLIT("\"\\u0000"));
+        rc = rc ? rc : graft__buf_append(&b, GRAFT__STRLIT(MARK_JSON));
         rc = rc ? rc : graft__buf_append(&b, body + s, i - s);
         rc = rc ? rc : graft__buf_append(&b, "\"", 1);
         from = i;
@@ -105,10 +119,10 @@ json_t *graft__body_bigint_doc(const char *body, size_t n)
 
 int graft__body_marker(json_t *j, const char **text, size_t *n)
 {
-    if (!json_is_string(j) || json_string_length(j) < 2 || json_string_value(j)[0] != '\0')
+    if (!json_is_string(j) || json_string_length(j) <= MARK_LEN || memcmp(json_string_value(j), MARK, MARK_LEN) != 0)
         return 0;
-    *text = json_string_value(j) + 1;
-    *n = json_string_length(j) - 1;
+    *text = json_string_value(j) + MARK_LEN;
+    *n = json_string_length(j) - MARK_LEN;
     int number = (*text)[0] == '-' ? (*n > 1 && (*text)[1] != 'I') : (*text)[0] != 'N' && (*text)[0] != 'I';
     return number && !is_float(*text, *n) ? GRAFT__BODY_BIGINT : GRAFT__BODY_NONFINITE;
 }

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -265,19 +266,29 @@ int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const
                               .input = {.kind = GRAFT__KIT_V_STR, .s = body, .n = n}};
         return report(&w, &e, NULL);
     }
+    /* a raw NUL is never JSON for Python (a control character in a string, else no token),
+     * but Jansson can take one between tokens: such a body goes Python's way */
     json_error_t je;
-    json_t *doc = json_loadb(body, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    json_t *doc = memchr(body, 0, n) ? NULL : json_loadb(body, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
     if (!doc) {
         /* graft declines; graft-serve answers what Python's json.loads says (pyjson.h):
          * FastAPI's json_invalid with Python's message and character position, or its 400
          * for a body that is not UTF-8; what Python reads (NaN, huge numbers, lone
          * surrogates, a BOM, ...) stays unsupported */
-        size_t pos = 0;
+        size_t pos = 0, tn = 0;
         const char *msg = NULL;
-        int py = v->has_app ? GRAFT__KIT_UNSUPPORTED : graft__kit_pyjson_error(body, n, &pos, &msg);
+        char *text = NULL; /* the body as json.loads decodes it (UTF-16/32, a BOM) */
+        int py = v->has_app ? GRAFT__KIT_UNSUPPORTED : graft__kit_pyjson_decode(body, n, &text, &tn);
+        if (py == 0)
+            py = graft__kit_pyjson_scan(text, tn, &pos, &msg);
+        if (py == GRAFT__PYJSON_OK)
+            doc = graft__body_bigint_doc(text, tn);
+        free(text);
+        if (py == -ENOMEM)
+            return py;
         if (py == GRAFT__PYJSON_INVALID || py == GRAFT__PYJSON_UNICODE)
             return answer_alone(v, &root, msg, pos, py == GRAFT__PYJSON_UNICODE);
-        if (py != GRAFT__PYJSON_OK || !(doc = graft__body_bigint_doc(body, n)))
+        if (!doc)
             return unsupported(v, &root, 1, NULL, body, n);
     }
     if (graft__body_depth(doc, 2 * GRAFT__BODY_MAX_DEPTH) > 2 * GRAFT__BODY_MAX_DEPTH) {

@@ -236,6 +236,11 @@ FIXED = [
     R("PATCH", "/orders/5", {"note": float("inf")}),
     R("POST", "/customers", b'\xef\xbb\xbf{"email":"bom@example.com","name":"B\xc3\xa9"}', JSON_CT),  # utf-8-sig
     R("POST", "/customers", b'\xef\xbb\xbf\xef\xbb\xbf{}', JSON_CT),
+    R("POST", "/customers", '{"name":"utf16","email":"u16@example.com"}'.encode("utf-16"), JSON_CT),
+    R("POST", "/customers", '{"name":"utf32","email":"u32@example.com"'.encode("utf-32-le"), JSON_CT),
+    R("POST", "/customers", b'{"name":"x"}\x00', JSON_CT),  # a raw NUL: never JSON for Python
+    R("POST", "/customers", b'{"name":"a\\u0000b","email":"nul@example.com"}', JSON_CT),  # NULs in strings
+    R("GET", "/customers?q=a%00b"),
     # duplicate keys: the last value, in the first key's place
     R("POST", "/customers", b'{"name":"A","email":"x","name":5}', JSON_CT),
     R("POST", "/customers", b'{"email":"dup@example.com","name":5,"vip":true,"name":"Dup"}', JSON_CT),

@@ -3,6 +3,7 @@
  * and the failing byte offset is turned into a character count at the end. */
 #include "pyjson.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "coerce.h"
@@ -232,24 +233,9 @@ int graft__kit_pyjson_utf8(const char *body, size_t n)
     return surrogates ? 2 : 0;
 }
 
-int graft__kit_pyjson_error(const char *body, size_t n, size_t *pos, const char **msg)
+int graft__kit_pyjson_scan(const char *text, size_t n, size_t *pos, const char **msg)
 {
-    const unsigned char *s = (const unsigned char *)body;
-    /* json.detect_encoding: BOMs, and NULs among the first bytes, pick another codec */
-    if (n >= 2 && ((s[0] == 0xfe && s[1] == 0xff) || (s[0] == 0xff && s[1] == 0xfe)))
-        return GRAFT__KIT_UNSUPPORTED;
-    if (n >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf) { /* utf-8-sig: one BOM goes */
-        s += 3;
-        body += 3;
-        n -= 3;
-    } else if ((n >= 4 || n == 2) && (s[0] == 0 || s[1] == 0)) {
-        return GRAFT__KIT_UNSUPPORTED;
-    }
-    int u = graft__kit_pyjson_utf8(body, n);
-    if (u == 1)
-        return GRAFT__PYJSON_UNICODE;
-    if (u == 2)
-        return GRAFT__KIT_UNSUPPORTED;
+    const unsigned char *s = (const unsigned char *)text;
     scan c = {.s = s, .n = n};
     long end = value(&c, ws(&c, 0), 0);
     if (c.unsupported)
@@ -258,10 +244,22 @@ int graft__kit_pyjson_error(const char *body, size_t n, size_t *pos, const char 
         fail(&c, "Extra data", ws(&c, (size_t)end));
     else if (end >= 0)
         return GRAFT__PYJSON_OK;
-    size_t chars = 0;
+    size_t chars = 0; /* a surrogate's 3-byte form is one character too */
     for (size_t i = 0; i < c.pos && i < n; i++)
         chars += (s[i] & 0xc0) != 0x80;
     *pos = chars;
     *msg = c.msg;
     return GRAFT__PYJSON_INVALID;
+}
+
+int graft__kit_pyjson_error(const char *body, size_t n, size_t *pos, const char **msg)
+{
+    char *text;
+    size_t len;
+    int rc = graft__kit_pyjson_decode(body, n, &text, &len);
+    if (rc != 0)
+        return rc;
+    rc = graft__kit_pyjson_scan(text, len, pos, msg);
+    free(text);
+    return rc;
 }

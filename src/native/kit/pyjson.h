@@ -16,11 +16,17 @@ enum {
     GRAFT__PYJSON_UNICODE = 2  /* UnicodeDecodeError: the body is not UTF-8 */
 };
 
-/* Judges the n bytes of body as json.loads(body) would. Returns one of the values above, or
- * GRAFT__KIT_UNSUPPORTED where Python's answer is not reproduced: a UTF-16/32 BOM or the NUL
- * bytes that make json.loads pick UTF-16/32, surrogates encoded in UTF-8 (decoded with
- * surrogatepass), nesting deeper than 500 (Python's RecursionError). A UTF-8 BOM is dropped
- * (utf-8-sig): positions count from after it, as Python's do. */
+/* json.loads(bytes)'s decoding of body (n bytes): the codec json.detect_encoding picks (UTF-8,
+ * or UTF-16/32 for a BOM or NULs among the first bytes; a BOM dropped), with "surrogatepass"
+ * (lone surrogates kept, in their 3-byte UTF-8 forms). Returns 0 with *text (len bytes of
+ * UTF-8, NUL-terminated, the caller frees it), GRAFT__PYJSON_UNICODE for a UnicodeDecodeError,
+ * or -ENOMEM. */
+int graft__kit_pyjson_decode(const char *body, size_t n, char **text, size_t *len);
+/* Judges decoded text (n bytes) as json.loads does: GRAFT__PYJSON_OK, or GRAFT__PYJSON_INVALID
+ * with *msg (static text) and *pos (in characters), or GRAFT__KIT_UNSUPPORTED for nesting
+ * deeper than 500 (where Python's RecursionError may come first). */
+int graft__kit_pyjson_scan(const char *text, size_t n, size_t *pos, const char **msg);
+/* Both: what json.loads(body) raises, if anything (the values above, or -ENOMEM). */
 int graft__kit_pyjson_error(const char *body, size_t n, size_t *pos, const char **msg);
 /* The n bytes of body as UTF-8 decoded by Python with errors="surrogatepass": 0 valid, 1 invalid
  * (a UnicodeDecodeError), 2 valid but holding encoded surrogates (strict decoding fails). */
