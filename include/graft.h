@@ -315,7 +315,8 @@ GRAFT_API double graft_body_number(graft_request *req, const char *path);
 /* A boolean field (0 or 1). */
 GRAFT_API int graft_body_bool(graft_request *req, const char *path);
 /* A string, uuid, date-time (the text as given) or string enum field, NUL-terminated, valid
- * UTF-8, living as long as the request. */
+ * UTF-8, living as long as the request. It may hold a NUL (JSON's "\u0000", which graft-serve
+ * reads as Python does; graft declines such bodies): *len is its length. */
 GRAFT_API const char *graft_body_str(graft_request *req, const char *path, size_t *len);
 /* The number of items of a list field; 0 when absent, null or not a list. */
 GRAFT_API size_t graft_body_count(graft_request *req, const char *path);
