@@ -2,6 +2,7 @@
  * input (json.dumps of what json.loads made: floats as Python's repr), measured for nesting,
  * and coerced as a body field's scalar type by the kit's JSON-typed layer. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,6 +92,8 @@ int graft__body_scalar(const graft__param *p, json_t *j, graft__arg_val *out, gr
         break;
     case GRAFT__T_NUMBER:
         rc = graft__kit_to_float(&in, &out->f);
+        if (rc == 0 && p->finite && !isfinite(out->f)) /* Pydantic: before the bounds */
+            rc = GRAFT__KIT_E_FINITE_NUMBER;
         rc = rc ? rc : graft__kit_float_check(&p->frules, out->f);
         break;
     case GRAFT__T_BOOL:
