@@ -3,7 +3,8 @@
  * strictly with Jansson, and walked against the body schema in Pydantic's order: an object's
  * fields in declaration order, each depth-first, then its extra keys in input order. What
  * Python's json reads differently (duplicate keys, NaN, huge numbers, a BOM, ...) never gets
- * this far: Jansson refuses it and the request is declined. */
+ * this far: Jansson refuses it and the request is declined. Malformed JSON gets, under
+ * graft-serve, the json_invalid entry Python's decoder would give (kit/json_syntax.h). */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "contract_arg.h"
 #include "contract_body.h"
 #include "json_str.h"
+#include "kit/json_syntax.h"
 #include "native_req.h"
 
 /* Where in the body the walk is: loc[0] is "body", then keys and indexes. */
@@ -207,19 +209,22 @@ int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const
                            strstr(je.text, "invalid Unicode"); /* lone surrogates */
         /* and json.loads(bytes) decodes a BOM, UTF-16 and UTF-32 (NULs among the first bytes) */
         python_reads |= (n >= 2 && ((unsigned char)body[0] >= 0xef)) || memchr(body, 0, n < 4 ? n : 4) != NULL;
+        const char *msg;
+        size_t pos;
         if (v->has_app || python_reads ||
             !(code == json_error_invalid_syntax || code == json_error_premature_end_of_input ||
-              code == json_error_end_of_input_expected))
+              code == json_error_end_of_input_expected) ||
+            graft__kit_json_pyerror(body, n, &msg, &pos) != 1)
             return unsupported(v, &root, 1, NULL, body, n);
-        /* graft-serve's best effort at json_invalid: Jansson's message and byte position,
-         * not Python's (docs/KIT.md). FastAPI raises it alone, before any parameter is
-         * checked: the parameters' entries go. */
+        /* graft-serve: json_invalid with Python's message and character position
+         * (kit/json_syntax.h). FastAPI raises it alone, before any parameter is checked:
+         * the parameters' entries go. (graft still declines it: the app answers.) */
         v->body.len = v->body.off + sizeof "{\"detail\":[" - 1;
         v->nerr = 0;
-        graft__kit_loc loc[2] = {root, {NULL, 0, je.position}};
+        graft__kit_loc loc[2] = {root, {NULL, 0, (int64_t)pos}};
         bwalk w = {.v = v, .loc = {loc[0], loc[1]}, .nloc = 2};
         graft__kit_error e = {.type = GRAFT__KIT_E_JSON_INVALID, .input = {.kind = GRAFT__KIT_V_RAW, .s = "{}", .n = 2},
-                              .text = je.text, .text_n = strlen(je.text)};
+                              .text = msg, .text_n = strlen(msg)};
         return report(&w, &e, NULL);
     }
     if (graft__body_depth(doc, 2 * GRAFT__BODY_MAX_DEPTH) > 2 * GRAFT__BODY_MAX_DEPTH) {
