@@ -243,11 +243,11 @@ def test_graft_serve(servers, native_libs, serve_factory, tmp_path):
         d = json.loads(c["body"])["detail"]
         assert c["status"] == 422 and d[-1]["type"] == "graft_unsupported", (case, c)
         assert d[-1]["loc"][0] == "body" and d[-1]["msg"] == "Input not supported by graft-serve"
-    # malformed JSON: graft-serve's best effort, json_invalid with Jansson's message and offset
-    c, _ = _resp(sv.port, DECLINED[0])
-    d = json.loads(c["body"])["detail"]
-    assert c["status"] == 422 and len(d) == 1 and d[0]["type"] == "json_invalid", c
-    assert d[0]["loc"] == ["body", 5] and d[0]["msg"] == "JSON decode error" and d[0]["input"] == {}
+    # malformed JSON: json_invalid with Python's message and position, as the app answers
+    for case in DECLINED[:2]:
+        a, _ = _resp(py.port, case)
+        c, _ = _resp(sv.port, case)
+        assert b'"json_invalid"' in a["body"] and _graft.compare_responses(a, c) == [], (case, a, c)
     # FastAPI reports it alone, before the parameters are checked
     c, _ = _resp(sv.port, ("POST", "/kitb/orders/x?dry=z", JSON_CT, b'{"a":'))
     d = json.loads(c["body"])["detail"]
