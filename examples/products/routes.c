@@ -1,40 +1,24 @@
-/* routes.c — three routes of app.py ported to C on graft's kit: the "after" of the migration
- * example (docs/MIGRATING.md).
+/* routes.c — three routes of app.py ported to C on graft's kit (docs/MIGRATING.md):
  *
  *   GET  /products                the list, with pagination and filters
  *   GET  /products/{product_id}   one product
  *   POST /products                create one
  *
- * No validation is written here. The route contracts come from app.py itself (its OpenAPI
- * document: app.openapi() under graft, `graft openapi` → openapi.json → graft-serve
- * --openapi), and GRAFT_VALIDATE checks every parameter and the JSON body against them
- * exactly as FastAPI and Pydantic would: the lax coercions ("05", " 5", "1_0", "5.0", "yes")
- * and the 422 bodies, byte for byte. What the kit cannot reproduce exactly it declines under
- * graft (the app answers). What is left is the routes' logic: SQL and the JSON they answer.
+ * No validation is written here: the contracts come from app.py's own OpenAPI document
+ * (app.openapi() under graft; openapi.json, from `graft openapi`, under graft-serve), and
+ * GRAFT_VALIDATE checks the parameters and the JSON body exactly as FastAPI and Pydantic do,
+ * lax coercions and byte-exact 422s included. What the kit cannot reproduce it declines under
+ * graft (the app answers). What is left is the logic: SQL, and the JSON app.py answers.
  *
- * Build (see README.md):
- *   cc -O2 -Wall -Wextra -shared -fPIC $(.venv/bin/graft-config --cflags) \
- *      examples/products/routes.c -o build/products_routes.so \
- *      $(.venv/bin/graft-config --libs) -lsqlite3
- * Run, next to the app (graft) or alone (graft-serve, no Python):
- *   PRODUCTS_DB=/path/products.db .venv/bin/graft app:app --app-dir examples/products \
- *      --native build/products_routes.so
- *   PRODUCTS_DB=/path/products.db .venv/bin/graft-serve --native build/products_routes.so \
- *      --openapi examples/products/openapi.json
+ * Build and run: README.md. The database is the config string (--native routes.so?/path/db),
+ * else $PRODUCTS_DB, else "products.db"; app.py creates and seeds it. Switches, read at
+ * start-up: PRODUCTS_NATIVE_OFF=list,get,create|all hands routes back to Python (the
+ * roll-back switch); PRODUCTS_NATIVE_DEBUG=1 logs this file's declines; -DPRODUCTS_PORT_BUG
+ * builds a deliberately wrong port for shadow mode.
  *
- * Configuration:
- *   database   the config string (--native routes.so?/path/products.db), else $PRODUCTS_DB,
- *              else "products.db". app.py creates and seeds the file; it exports the path it
- *              uses as $PRODUCTS_DB, so under graft both sides open the same file.
- *   PRODUCTS_NATIVE_OFF   comma-separated routes to hand back to Python ("list", "get",
- *              "create", or "all"): the roll-back switch, no rebuild needed.
- *   PRODUCTS_NATIVE_DEBUG=1   log the port's own declines (switch, database) to stderr.
- *   -DPRODUCTS_PORT_BUG   a deliberately wrong build for shadow mode (README.md).
- *
- * Threads: the two GETs run on graft's I/O threads (short reads of a local WAL database,
- * which do not wait for writers), the POST on its worker pool (GRAFT_ROUTE_BLOCKING: a write
- * may wait for SQLite's lock). Each thread has its own connection and prepared statements
- * (thread state); the library state is read-only after graft_register. */
+ * Threads: the GETs run on graft's I/O threads (short reads of a WAL database, which never
+ * wait for writers), the POST on its worker pool (GRAFT_ROUTE_BLOCKING: a write may wait for
+ * SQLite's lock). Each thread has its own connection and statements (thread state). */
 #define _POSIX_C_SOURCE 200809L /* strdup, strncasecmp under -std=c11 too */
 #include <math.h>
 #include <stdint.h>
@@ -115,8 +99,7 @@ static void *thread_state_new(void *lib)
         ts->select = prepare(ts->db, COLUMNS WHERE " ORDER BY id LIMIT ?9 OFFSET ?10");
     }
     if (!ts->get || !ts->insert || !ts->count || !ts->select) {
-        if (ls->debug)
-            fprintf(stderr, "products_routes: %s: %s\n", ls->db_path,
+        fprintf(stderr, "products_routes: %s: %s\n", ls->db_path,
                     ts->db ? sqlite3_errmsg(ts->db) : "out of memory");
         thread_state_free(ts);
         return NULL;
@@ -337,14 +320,19 @@ int graft_register(graft_router *r, const char *config)
     ls->db_path = strdup(path && *path ? path : "products.db");
     ls->off = parse_off(getenv("PRODUCTS_NATIVE_OFF"));
     ls->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
-    if (!ls->db_path) {
-        free(ls);
-        return GRAFT_ENOMEM;
-    }
     graft_router_set_state(r, ls, lib_state_free);
+    if (!ls->db_path)
+        return GRAFT_ENOMEM;
+    sqlite3 *db = NULL; /* fail at start-up, not per request, when the database is not there */
+    int rc = sqlite3_open_v2(ls->db_path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "products_routes: cannot open %s: %s\n", ls->db_path,
+                db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close_v2(db);
+    if (rc != SQLITE_OK)
+        return GRAFT_EINVAL;
     graft_router_set_thread_state(r, thread_state_new, thread_state_free);
     graft_router_set_body_limit(r, BODY_LIMIT);
-    int rc;
     if ((rc = graft_route(r, "GET", "/products", list_products, 0)) < 0 ||
         (rc = graft_route(r, "GET", "/products/{product_id}", get_product, 0)) < 0 ||
         (rc = graft_route(r, "POST", "/products", create_product, GRAFT_ROUTE_BODY | GRAFT_ROUTE_BLOCKING)) < 0)
