@@ -8,7 +8,9 @@
 
 #include "contract_arg.h"
 #include "contract_body.h"
+#include "json_str.h"
 #include "native_req.h"
+#include "utf8.h"
 
 /* A header or cookie value as Starlette gives it to FastAPI: latin-1 decoded, which equals
  * the bytes only for ASCII; copied to be NUL-terminated. */
@@ -107,8 +109,20 @@ static int one_param(graft__vstate *v, struct graft_request *gr, const graft__pa
          * split the query into gr->qk / qv already) */
         for (size_t i = gr->nq; i-- > 0;)
             if (strcmp(gr->qk[i], p->name) == 0) {
+                const char *s = gr->qv[i];
+                size_t n = gr->qvl[i];
+                if (!graft__utf8_valid(s, n)) { /* Starlette decodes with errors="replace" */
+                    graft__buf b = {0};
+                    if (graft__utf8_replace(&b, s, n) < 0 || graft__buf_append(&b, "", 1) < 0) {
+                        graft__buf_free(&b);
+                        return -ENOMEM;
+                    }
+                    a->own = b.data; /* off is 0: the allocation itself, freed with the arg */
+                    s = a->own;
+                    n = b.len - 1;
+                }
                 a->has = 1;
-                return graft__contract_value(v, p, -1, gr->qv[i], gr->qvl[i], &a->one);
+                return graft__contract_value(v, p, -1, s, n, &a->one);
             }
     }
     if (p->in == GRAFT__IN_QUERY && count) { /* a list takes every value, in order */
