@@ -126,6 +126,14 @@ int graft__kit_int_from_str(const char *s, size_t n, int64_t *out)
     return GRAFT__KIT_OK;
 }
 
+int graft__kit_int_overflow_sign(const char *s, size_t n)
+{
+    trim(&s, &n);
+    if (n == 0 || n > INT_TEXT_MAX || memchr(s + 1, '-', n - 1) || memchr(s + 1, '+', n - 1))
+        return 0; /* too long for Python, or a sign after leading zeros */
+    return s[0] == '-' ? -1 : 1;
+}
+
 /* Case-insensitive comparison of n bytes with a lowercase ASCII word. */
 static int word_eq(const char *s, size_t n, const char *w)
 {

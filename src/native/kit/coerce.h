@@ -75,6 +75,11 @@ typedef struct graft__kit_value {
  * and a sign after leading zeros ("0-47", which Pydantic reads by rules not reproduced). */
 int graft__kit_int_from_str(const char *s, size_t n, int64_t *out);
 
+/* For a text graft__kit_int_from_str found UNSUPPORTED: +1 or -1 when that is because it is an
+ * integer beyond int64 of that sign (a bound may still decide Pydantic's answer: any such
+ * value is above every `le`), 0 for the other reasons. */
+int graft__kit_int_overflow_sign(const char *s, size_t n);
+
 /* Lax float from a string: Unicode whitespace trimmed, or else underscores (not first, last
  * or doubled) dropped (Pydantic takes one or the other, never both); then Rust's f64
  * grammar: digits with '.' and exponent, inf, infinity and nan in any case, each with a
