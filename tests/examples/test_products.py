@@ -639,12 +639,12 @@ def _ported(method: str, path: str) -> bool:
 
 
 # Requests graft declines (the app answers them) and graft-serve, with no app, answers with
-# its own graft_unsupported 422 (docs/KIT.md): integers beyond int64, JSON that Python reads and
-# Jansson does not, and bodies of other content-types.
+# its own graft_unsupported 422 (docs/KIT.md): integers beyond int64 that no bound decides, and
+# JSON that Python reads and Jansson does not.
 UNSUPPORTED = {"/products?offset=99999999999999999999", "/products/99999999999999999999",
                "POST /products NaN", "POST /products duplicate key", "POST /products huge integer",
                "POST /products NUL", "POST /products lone surrogate", "POST /products BOM",
-               "POST /products deep nesting", "POST /products text/plain", "POST /products no content-type"}
+               "POST /products deep nesting"}
 
 
 def serve_check(served, method, path, body=None, headers=(), raw=None):
@@ -676,6 +676,13 @@ EXTRA = [  # routing answers and malformed bodies, FastAPI's under graft-serve t
     R("POST", "/products?limit=x", NATIVE, {"name": "q", "price": "1_000", "category": "c"}),
     R("POST", "/products", NATIVE, {"name": "x", "price": 1, "category": "c"},
       [("Content-Type", "application/vnd.products+json")], id="POST /products +json"),
+    R("POST", "/products", NATIVE, {"name": "Odd ct", "price": 1, "category": "c"},
+      [("Content-Type", " Application/JSON ;charset=x")], id="POST /products odd json spelling"),
+    R("POST", "/products", NATIVE, {"name": "x", "price": 1, "category": "c"},
+      [("Content-Type", "application/ json")], id="POST /products not json"),
+    R("POST", "/products", NATIVE, b"name=x&price=1", [("Content-Type", "application/x-www-form-urlencoded")],
+      id="POST /products form"),
+    R("POST", "/products", NATIVE, "caf\u00e9 \"\n".encode(), [("Content-Type", "text/plain")], id="POST /products text"),
 ]
 
 

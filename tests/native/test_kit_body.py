@@ -238,16 +238,17 @@ def test_graft_serve(servers, native_libs, serve_factory, tmp_path):
         elif _graft.compare_responses(a, c):
             mismatches.append((case, a, c))
     assert not mismatches, mismatches[:3]
-    for case in DECLINED[2:-3]:  # duplicates, NaN, huge numbers, BOM, other content-types
+    for case in DECLINED[2:-6]:  # duplicates, NaN, huge numbers, BOM, \u0000, deep nesting
         c, _ = _resp(sv.port, case)
         d = json.loads(c["body"])["detail"]
         assert c["status"] == 422 and d[-1]["type"] == "graft_unsupported", (case, c)
         assert d[-1]["loc"][0] == "body" and d[-1]["msg"] == "Input not supported by graft-serve"
-    # malformed JSON: json_invalid with Python's message and position, as the app answers
-    for case in DECLINED[:2]:
+    # malformed JSON: json_invalid with Python's message and position, as the app answers; a
+    # body of another content-type: FastAPI's model_attributes_type quoting the text
+    for case in DECLINED[:2] + DECLINED[-6:-3]:
         a, _ = _resp(py.port, case)
         c, _ = _resp(sv.port, case)
-        assert b'"json_invalid"' in a["body"] and _graft.compare_responses(a, c) == [], (case, a, c)
+        assert a["status"] == 422 and _graft.compare_responses(a, c) == [], (case, a, c)
     # FastAPI reports it alone, before the parameters are checked
     c, _ = _resp(sv.port, ("POST", "/kitb/orders/x?dry=z", JSON_CT, b'{"a":'))
     d = json.loads(c["body"])["detail"]
