@@ -25,27 +25,6 @@ static long utf8_seq(const unsigned char *s, size_t n)
     return -(long)k; /* truncated at the end */
 }
 
-int graft__utf8_replace(graft__buf *out, const char *s, size_t n)
-{
-    int rc = 0;
-    size_t start = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if ((unsigned char)s[i] < 0x80)
-            continue;
-        long k = utf8_seq((const unsigned char *)s + i, n - i);
-        if (k > 0) {
-            i += (size_t)k - 1;
-            continue;
-        }
-        rc = graft__buf_append(out, s + start, i - start);
-        if (rc == 0)
-            rc = graft__buf_append(out, GRAFT__STRLIT("\xef\xbf\xbd")); /* U+FFFD */
-        i += (size_t)-k - 1;
-        start = i + 1;
-    }
-    return rc ? rc : graft__buf_append(out, s + start, n - start);
-}
-
 int graft__json_str(graft__buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

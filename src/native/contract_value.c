@@ -68,22 +68,6 @@ graft__kit_value graft__contract_bound(const graft__param *p, int type)
     return l;
 }
 
-/* An integer beyond int64 fails, in Pydantic's order (le, lt, ge, gt), every upper bound when
- * positive and every lower one when negative: the first such bound decides the answer. Else
- * (no such bound: a valid value C cannot hold) UNSUPPORTED. */
-static int beyond_int64(const graft__kit_int_rules *r, int sign)
-{
-    if (sign > 0 && (r->has & GRAFT__KIT_LE))
-        return GRAFT__KIT_E_LESS_THAN_EQUAL;
-    if (sign > 0 && (r->has & GRAFT__KIT_LT))
-        return GRAFT__KIT_E_LESS_THAN;
-    if (sign < 0 && (r->has & GRAFT__KIT_GE))
-        return GRAFT__KIT_E_GREATER_THAN_EQUAL;
-    if (sign < 0 && (r->has & GRAFT__KIT_GT))
-        return GRAFT__KIT_E_GREATER_THAN;
-    return GRAFT__KIT_UNSUPPORTED;
-}
-
 /* Coerces and checks one string value s (n bytes, NUL-terminated) into out. */
 int graft__contract_value(graft__vstate *v, const graft__param *p, int64_t index, const char *s, size_t n,
                      graft__arg_val *out)
@@ -98,8 +82,8 @@ int graft__contract_value(graft__vstate *v, const graft__param *p, int64_t index
         rc = graft__kit_int_from_str(s, n, &out->i);
         if (rc == 0)
             rc = graft__kit_int_check(&p->irules, out->i);
-        else if (rc == GRAFT__KIT_UNSUPPORTED && !(p->irules.has & GRAFT__KIT_MULTIPLE_OF))
-            rc = beyond_int64(&p->irules, graft__kit_int_overflow_sign(s, n));
+        else if (rc == GRAFT__KIT_UNSUPPORTED) /* beyond int64, yet a bound decides it */
+            rc = graft__kit_int_beyond_check(&p->irules, s, n);
         if (rc >= GRAFT__KIT_E_GREATER_THAN && rc <= GRAFT__KIT_E_MULTIPLE_OF)
             e.limit = graft__contract_bound(p, rc);
         break;

@@ -238,21 +238,35 @@ def test_graft_serve(servers, native_libs, serve_factory, tmp_path):
         elif _graft.compare_responses(a, c):
             mismatches.append((case, a, c))
     assert not mismatches, mismatches[:3]
-    for case in DECLINED[2:-6]:  # duplicates, NaN, huge numbers, BOM, \u0000, deep nesting
+    exact_serve = []
+    for case in DECLINED[2:-6]:  # duplicates, NaN, huge numbers, BOM, NUL, lone surrogates, depth
         c, _ = _resp(sv.port, case)
+        if c["status"] != 422 or b'"graft_unsupported"' not in c["body"]:
+            # NaN, infinities and huge integers that Pydantic judges: graft-serve's answer is FastAPI's
+            a, _ = _resp(py.port, case)
+            assert _graft.compare_responses(a, c) == [], (case, a, c)
+            exact_serve.append(case[3])
+            continue
         d = json.loads(c["body"])["detail"]
-        assert c["status"] == 422 and d[-1]["type"] == "graft_unsupported", (case, c)
         assert d[-1]["loc"][0] == "body" and d[-1]["msg"] == "Input not supported by graft-serve"
-    # malformed JSON: json_invalid with Python's message and position, as the app answers; a
-    # body of another content-type: FastAPI's model_attributes_type quoting the text
-    for case in DECLINED[:2] + DECLINED[-6:-3]:
+    assert b'{"a":NaN}' in exact_serve and b'{"a":1,"a":2}' not in exact_serve, exact_serve
+    # what graft declines but graft-serve reproduces: malformed JSON (Python's json message and
+    # character position: kit/pyjson.c), a body that is not UTF-8 (FastAPI's 400), and bodies
+    # that are not JSON for FastAPI (model_attributes_type quoting them); FastAPI reports a
+    # json_invalid alone, before the parameters are checked
+    exact = DECLINED[:2] + DECLINED[-6:-3] + [
+        ("POST", "/kitb/orders/x?dry=z", JSON_CT, b'{"a":'),
+        ("PUT", "/kitb/loose", JSON_CT, b'{"a": "\xc3\xa9", "b": x}'),
+        ("PUT", "/kitb/loose", JSON_CT, b'[1, 2,]'),
+        ("PUT", "/kitb/loose", JSON_CT, b'{"a": 1} {}'),
+        ("PUT", "/kitb/loose", JSON_CT, b'{"a": "\xff"}'),
+        ("PUT", "/kitb/loose", [("content-type", "text/plain; charset=utf-8")], b'{"a": "\xc3\xa9"}'),
+    ]
+    for case in exact:
         a, _ = _resp(py.port, case)
         c, _ = _resp(sv.port, case)
-        assert a["status"] == 422 and _graft.compare_responses(a, c) == [], (case, a, c)
-    # FastAPI reports it alone, before the parameters are checked
-    c, _ = _resp(sv.port, ("POST", "/kitb/orders/x?dry=z", JSON_CT, b'{"a":'))
-    d = json.loads(c["body"])["detail"]
-    assert [e["type"] for e in d] == ["json_invalid"], d
+        assert _graft.compare_responses(a, c) == [], (case, a, c)
+        assert a["status"] in (400, 422), a
 
 
 def test_graft_serve_refuses_body_route_without_whole_body(native_libs, tmp_path):

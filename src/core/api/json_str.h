@@ -13,9 +13,4 @@
  * partial string: callers discard the whole buffer). */
 int graft__json_str(graft__buf *out, const char *s, size_t n);
 
-/* Appends the n bytes at s to out unquoted and unescaped, each maximal invalid UTF-8 subpart
- * replaced by one U+FFFD: Python's bytes.decode("utf-8", errors="replace"), which is how
- * Starlette decodes a query string. Returns 0 or -ENOMEM. */
-int graft__utf8_replace(graft__buf *out, const char *s, size_t n);
-
 #endif

@@ -60,8 +60,11 @@ static void trim(const char **s, size_t *n)
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-int graft__kit_int_from_str(const char *s, size_t n, int64_t *out)
+/* graft__kit_int_from_str, telling apart (in *beyond: 1 above, -1 below) a valid integer
+ * text declined only for being outside int64. */
+static int int_parse(const char *s, size_t n, int64_t *out, int *beyond)
 {
+    *beyond = 0;
     trim(&s, &n);
     if (n > INT_TEXT_MAX)
         return GRAFT__KIT_UNSUPPORTED;
@@ -120,18 +123,36 @@ int graft__kit_int_from_str(const char *s, size_t n, int64_t *out)
         else
             v = v * 10 - d;
     }
-    if (over || (!neg && v == INT64_MIN))
+    if (over || (!neg && v == INT64_MIN)) {
+        *beyond = neg ? -1 : 1;
         return GRAFT__KIT_UNSUPPORTED;
+    }
     *out = neg ? v : -v;
     return GRAFT__KIT_OK;
 }
 
-int graft__kit_int_overflow_sign(const char *s, size_t n)
+int graft__kit_int_from_str(const char *s, size_t n, int64_t *out)
 {
-    trim(&s, &n);
-    if (n == 0 || n > INT_TEXT_MAX || memchr(s + 1, '-', n - 1) || memchr(s + 1, '+', n - 1))
-        return 0; /* too long for Python, or a sign after leading zeros */
-    return s[0] == '-' ? -1 : 1;
+    int beyond;
+    return int_parse(s, n, out, &beyond);
+}
+
+int graft__kit_int_beyond_check(const graft__kit_int_rules *r, const char *s, size_t n)
+{
+    int64_t v;
+    int beyond;
+    if (int_parse(s, n, &v, &beyond) != GRAFT__KIT_UNSUPPORTED || !beyond || (r->has & GRAFT__KIT_MULTIPLE_OF))
+        return GRAFT__KIT_UNSUPPORTED;
+    /* Pydantic compares the big integer with the bounds, in its order: le, lt, ge, gt */
+    if (beyond > 0 && (r->has & GRAFT__KIT_LE))
+        return GRAFT__KIT_E_LESS_THAN_EQUAL;
+    if (beyond > 0 && (r->has & GRAFT__KIT_LT))
+        return GRAFT__KIT_E_LESS_THAN;
+    if (beyond < 0 && (r->has & GRAFT__KIT_GE))
+        return GRAFT__KIT_E_GREATER_THAN_EQUAL;
+    if (beyond < 0 && (r->has & GRAFT__KIT_GT))
+        return GRAFT__KIT_E_GREATER_THAN;
+    return GRAFT__KIT_UNSUPPORTED;
 }
 
 /* Case-insensitive comparison of n bytes with a lowercase ASCII word. */

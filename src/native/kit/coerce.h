@@ -75,11 +75,6 @@ typedef struct graft__kit_value {
  * and a sign after leading zeros ("0-47", which Pydantic reads by rules not reproduced). */
 int graft__kit_int_from_str(const char *s, size_t n, int64_t *out);
 
-/* For a text graft__kit_int_from_str found UNSUPPORTED: +1 or -1 when that is because it is an
- * integer beyond int64 of that sign (a bound may still decide Pydantic's answer: any such
- * value is above every `le`), 0 for the other reasons. */
-int graft__kit_int_overflow_sign(const char *s, size_t n);
-
 /* Lax float from a string: Unicode whitespace trimmed, or else underscores (not first, last
  * or doubled) dropped (Pydantic takes one or the other, never both); then Rust's f64
  * grammar: digits with '.' and exponent, inf, infinity and nan in any case, each with a
@@ -140,6 +135,12 @@ typedef struct graft__kit_str_rules {
 /* Checks v against r in Pydantic's order (multiple_of, le, lt, ge, gt): GRAFT__KIT_OK or
  * the first failing constraint's error type; -EINVAL for a multiple_of <= 0. */
 int graft__kit_int_check(const graft__kit_int_rules *r, int64_t v);
+
+/* For an int text that graft__kit_int_from_str declines only because it lies outside int64
+ * (valid in Pydantic's grammar, at most 4300 bytes): the error r's bounds give it, as Pydantic
+ * compares the big integer (above int64: le, then lt; below: ge, then gt). UNSUPPORTED for any
+ * other text, when the bounds let it pass, or when multiple_of is set. */
+int graft__kit_int_beyond_check(const graft__kit_int_rules *r, const char *s, size_t n);
 
 /* As graft__kit_int_check, for a float: NaN fails every bound and passes multiple_of, as in
  * Pydantic; multiple_of is Pydantic's tolerant test (within 1e-9 of round(v / m) * m). */

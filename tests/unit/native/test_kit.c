@@ -190,6 +190,25 @@ static void test_checks(void)
     ir.multiple_of = 0;
     check(graft__kit_int_check(&ir, 1) == -EINVAL, "int_check", "multiple_of 0");
 
+    /* beyond int64: the bounds Pydantic compares the big integer with decide, else declined */
+    ir = (graft__kit_int_rules){.has = GRAFT__KIT_GE | GRAFT__KIT_LE, .ge = 1, .le = INT64_MAX};
+    check(graft__kit_int_beyond_check(&ir, "9223372036854775808", 19) == E(LESS_THAN_EQUAL), "int_beyond", "above: le");
+    check(graft__kit_int_beyond_check(&ir, " -1_000_000_000_000_000_000_000 ", 32) == E(GREATER_THAN_EQUAL),
+          "int_beyond", "below: ge");
+    check(graft__kit_int_beyond_check(&ir, "5", 1) == GRAFT__KIT_UNSUPPORTED, "int_beyond", "inside int64");
+    check(graft__kit_int_beyond_check(&ir, "0-99999999999999999999", 22) == GRAFT__KIT_UNSUPPORTED, "int_beyond",
+          "other declines stay");
+    ir.has = GRAFT__KIT_GE;
+    check(graft__kit_int_beyond_check(&ir, "99999999999999999999", 20) == GRAFT__KIT_UNSUPPORTED, "int_beyond",
+          "no bound decides");
+    ir = (graft__kit_int_rules){.has = GRAFT__KIT_LT | GRAFT__KIT_GT | GRAFT__KIT_MULTIPLE_OF, .lt = 9, .gt = 0,
+                                .multiple_of = 2};
+    check(graft__kit_int_beyond_check(&ir, "99999999999999999999", 20) == GRAFT__KIT_UNSUPPORTED, "int_beyond",
+          "multiple_of: declined");
+    ir.has &= ~GRAFT__KIT_MULTIPLE_OF;
+    check(graft__kit_int_beyond_check(&ir, "99999999999999999999", 20) == E(LESS_THAN) &&
+          graft__kit_int_beyond_check(&ir, "-99999999999999999999", 21) == E(GREATER_THAN), "int_beyond", "lt, gt");
+
     graft__kit_float_rules fr = {.has = GRAFT__KIT_MULTIPLE_OF, .multiple_of = 0.1};
     check(graft__kit_float_check(&fr, -0.3) == 0 && graft__kit_float_check(&fr, 0.45) == E(MULTIPLE_OF),
           "float_check", "0.1 steps");
