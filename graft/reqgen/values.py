@@ -180,34 +180,34 @@ def edge_text(n: Node, rnd: random.Random) -> str:
         v = valid_int(n, rnd)
         cands = [f" {v}", f"0{v}", f"{v}.0", f"{v}_0", "1_0", f"+{v}", "abc", "1.5", "", "5e2",
                  "99999999999999999999", "true", "-0", f"{v} ", "0x10", "1__0"]
-        for b in (lo, hi):
-            if b is not None:
-                cands += [str(b), str(b - 1), str(b + 1)]
+        bounds = [str(b + d) for b in (lo, hi) if b is not None for d in (-1, 0, 1)]
         if n.rules.get("multipleOf"):
-            cands += [str(v + 1), str(n.rules["multipleOf"])]
-        return rnd.choice(cands)
+            bounds += [str(v + 1), str(n.rules["multipleOf"])]
+        return rnd.choice(bounds if bounds and rnd.random() < 0.5 else cands)
     if k == "number":
         cands = ["inf", "-inf", "nan", "1e-3", ".5", "5.", "abc", "1_0.5", " 0.3", "", "True", "1e400",
                  "-0.0", "1,5"]
+        bounds = []
         for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             if key in n.rules:
                 b = n.rules[key]
-                cands += [repr(float(b)), str(b), repr(b - 0.001), repr(b + 0.001)]
+                bounds += [repr(float(b)), str(b), repr(b - 0.001), repr(b + 0.001)]
         if n.rules.get("multipleOf"):
             m = n.rules["multipleOf"]
-            cands += [repr(m * 3), repr(m * 2.5)]
-        return rnd.choice(cands)
+            bounds += [repr(m * 3), repr(m * 2.5)]
+        return rnd.choice(bounds if bounds and rnd.random() < 0.5 else cands)
     if k == "bool":
         return rnd.choice(_BOOL_WORDS + _BAD_BOOLS)
     if k == "str":
         r = n.rules
-        cands = ["", "ü", "a b", "%", "x" * 3, "ABC", "123", "\u00e9t\u00e9"]
+        cands = ["", "ü", "a b", "%", "x" * 3, "ABC", "123", "\u00e9t\u00e9", "a/b", "a+b"]
+        bounds = []
         for key, d in (("minLength", -1), ("maxLength", 1)):
             if key in r:
-                cands += ["a" * r[key], "a" * max(0, r[key] + d), "\u00fc" * r[key]]
+                bounds += ["a" * r[key], "a" * max(0, r[key] + d), "\u00fc" * r[key]]
         if "pattern" in r:
-            cands += ["!!", "A", valid_str(n, rnd) + "!"]
-        return rnd.choice(cands)
+            bounds += ["!!", "A", valid_str(n, rnd) + "!"]
+        return rnd.choice(bounds if bounds and rnd.random() < 0.5 else cands)
     if k == "uuid":
         return rnd.choice(_UUIDS + _BAD_UUIDS)
     if k == "datetime":
