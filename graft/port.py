@@ -215,6 +215,10 @@ class Writer:
             p = self.path_expr(segs)
             self.emit(f"int {h} = graft_body_has(req, {p}); /* 0: absent or null */")
             (self.locals.append(h) if top else self.emit(f"(void){h};"))
+        if n.kind == "model" and not n.fields:  # a free-form object (a dict of anything)
+            self.needs_raw_body = True
+            self.emit("/* no declared fields (a free-form object): read it from raw (graft_body) */")
+            return
         if n.kind == "model":
             for fname, f, freq in n.fields:
                 self.field(fname, f, freq, segs + [fname])
@@ -271,9 +275,11 @@ class Writer:
             self.field(fname, f, req, [fname])
 
 
-def handler_c(op: Operation, route: str, app_spec: str, out_c: str, versions: dict) -> tuple[str, list[str]]:
-    """The C file for op (registered as route) and the warnings."""
+def handler_c(op: Operation, route: str, app_spec: str, out_c: str, versions: dict,
+              notes: list | None = None) -> tuple[str, list[str]]:
+    """The C file for op (registered as route) and the warnings (notes: more of them)."""
     w = Writer(op, route)
+    w.warnings += notes or []
     fn = w.ident(re.sub(r"[^0-9A-Za-z_]", "_", op.op_id or f"{op.method}_{op.path}").lower())
     for p in op.params:
         w.param(p)
@@ -471,8 +477,8 @@ def test_port_answers_as_the_app(servers):
 '''
 
 
-def _find(doc: dict, app, method: str, template: str) -> tuple[str, str]:
-    """(the document's template, the native route's template) of METHOD template."""
+def _find(doc: dict, app, method: str, template: str) -> tuple[str, str, list]:
+    """(the document's template, the native route's template, warnings) of METHOD template."""
     ops = [(m.upper(), p) for p, item in (doc.get("paths") or {}).items() for m in (item or {})
            if m in ("get", "put", "post", "delete", "patch", "head", "options")]
     hit = [p for m, p in ops if m == method and p == template] or \
@@ -483,11 +489,17 @@ def _find(doc: dict, app, method: str, template: str) -> tuple[str, str]:
                          f"(its operations: {known})")
     path = hit[0]
     route = path
+    notes = []
     for m, p in app_routes(app):  # the app's own template keeps a final {x:path}
         if m == method and shape(p) == shape(path):
+            for name, conv in re.findall(r"\{([^}:]+):([^}]*)\}", p):
+                if conv != "path":
+                    notes.append(f"path parameter {name}: the converter :{conv} (Starlette matches only "
+                                 f"its form; the native route takes any segment: another answers the kit's "
+                                 f"422 where the app answers 404)")
             route = re.sub(r"\{([^}:]+):(?!path\})[^}]*\}", r"{\1}", p)
             break
-    return path, route
+    return path, route, notes
 
 
 def main(argv: list[str]) -> int:
@@ -519,13 +531,13 @@ def main(argv: list[str]) -> int:
         print(f"graft port: {ns.app} has no openapi() (not a FastAPI app)", file=sys.stderr)
         return 1
     try:
-        path, route = _find(doc, app, method, template)
+        path, route, notes = _find(doc, app, method, template)
     except UsageError as exc:
         print(f"graft port: {exc}", file=sys.stderr)
         return 2
     op = operation(doc, method, path)
     out_c = ns.out or re.sub(r"[^0-9A-Za-z_]+", "_", f"{method}{path}".lower()).strip("_") + ".c"
-    text, warnings = handler_c(op, route, ns.app, out_c, versions())
+    text, warnings = handler_c(op, route, ns.app, out_c, versions(), notes)
     for w in warnings:
         print(f"graft port: warning: {method} {path}: {w}", file=sys.stderr)
     if ns.out:
