@@ -78,6 +78,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--count", type=int, default=500, help="Requests in total. [default: 500]")
     ap.add_argument("--paths", action="append", default=[], metavar="GLOB",
                     help="Only operations whose path template matches GLOB (fnmatch); repeatable.")
+    ap.add_argument("--graft-serve", action="store_true",
+                    help="The port runs under graft-serve: leave out the inputs the kit declines "
+                    "(docs/KIT.md), which graft-serve answers with its own graft_unsupported 422.")
     ap.add_argument("--show", type=int, default=50, metavar="N",
                     help="Print at most N differences (all are counted). [default: 50]")
     ap.add_argument("--list", action="store_true", help="Print the requests instead of sending them.")
@@ -86,7 +89,7 @@ def main(argv: list[str]) -> int:
     try:
         if ns.count < 0:
             raise UsageError("--count must be >= 0")
-        gen = Generator(load_document(ns.openapi), ns.seed, ns.paths)
+        gen = Generator(load_document(ns.openapi), ns.seed, ns.paths, safe=ns.graft_serve)
         if not gen.ops:
             raise UsageError(f"--openapi {ns.openapi}: no operation" +
                              (f" matches --paths {' '.join(ns.paths)}" if ns.paths else ""))

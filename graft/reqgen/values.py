@@ -172,14 +172,16 @@ def text(v) -> str:
     return str(v)
 
 
-def edge_text(n: Node, rnd: random.Random) -> str:
-    """A parameter text at or past an edge: boundaries, lax forms, wrong types."""
+def edge_text(n: Node, rnd: random.Random, safe: bool = False, ascii_only: bool = False) -> str:
+    """A parameter text at or past an edge: boundaries, lax forms, wrong types. safe: none of
+    the inputs the kit declines (docs/KIT.md), which graft-serve answers with its own 422;
+    ascii_only: no non-ASCII text (headers and cookies: the kit declines it)."""
     k = n.kind
     if k == "int":
         lo, hi = _int_bounds(n.rules)
         v = valid_int(n, rnd)
         cands = [f" {v}", f"0{v}", f"{v}.0", f"{v}_0", "1_0", f"+{v}", "abc", "1.5", "", "5e2",
-                 "99999999999999999999", "true", "-0", f"{v} ", "0x10", "1__0"]
+                 "true", "-0", f"{v} ", "0x10", "1__0"] + ([] if safe else ["99999999999999999999"])
         bounds = [str(b + d) for b in (lo, hi) if b is not None for d in (-1, 0, 1)]
         if n.rules.get("multipleOf"):
             bounds += [str(v + 1), str(n.rules["multipleOf"])]
@@ -207,11 +209,12 @@ def edge_text(n: Node, rnd: random.Random) -> str:
                 bounds += ["a" * r[key], "a" * max(0, r[key] + d), "\u00fc" * r[key]]
         if "pattern" in r:
             bounds += ["!!", "A", valid_str(n, rnd) + "!"]
-        return rnd.choice(bounds if bounds and rnd.random() < 0.5 else cands)
-    if k == "uuid":
-        return rnd.choice(_UUIDS + _BAD_UUIDS)
+        pick = rnd.choice(bounds if bounds and rnd.random() < 0.5 else cands)
+        return pick.encode("ascii", "replace").decode() if ascii_only else pick
+    if k == "uuid":  # Pydantic's uuid_parsing and datetime_parsing messages are declined
+        return rnd.choice(_UUIDS + ([] if safe else _BAD_UUIDS))
     if k == "datetime":
-        return rnd.choice(_DATETIMES + _BAD_DATETIMES)
+        return rnd.choice(_DATETIMES + ([] if safe else _BAD_DATETIMES))
     if k == "str_enum":
         m = rnd.choice(n.members) if n.members else "x"
         return rnd.choice([m.upper(), m.capitalize(), m + " ", "", "other", m])
@@ -221,14 +224,15 @@ def edge_text(n: Node, rnd: random.Random) -> str:
     return rnd.choice(["", "x", "1"])
 
 
-def edge_json(n: Node, rnd: random.Random):
-    """A JSON value at or past an edge of the node: boundaries, wrong kinds, lax forms, null."""
+def edge_json(n: Node, rnd: random.Random, safe: bool = False):
+    """A JSON value at or past an edge of the node: boundaries, wrong kinds, lax forms, null
+    (safe: as for edge_text)."""
     k = n.kind
     wrong = [None, "abc", 1.5, {}, [], True, 7, ""]
     if k == "int":
         lo, hi = _int_bounds(n.rules)
         v = valid_int(n, rnd)
-        cands = [str(v), f" {v}", float(v), v + 0.5, "5.0", "1_0", 2**70, False]
+        cands = [str(v), f" {v}", float(v), v + 0.5, "5.0", "1_0", False] + ([] if safe else [2**70])
         cands += [b + d for b in (lo, hi) if b is not None for d in (-1, 0, 1)]
     elif k == "number":
         v = valid_number(n, rnd)
@@ -246,13 +250,13 @@ def edge_json(n: Node, rnd: random.Random):
         if "pattern" in n.rules:
             cands += ["!!", "Z"]
     elif k in ("uuid", "datetime"):
-        cands = [edge_text(n, rnd), 5]
+        cands = [edge_text(n, rnd, safe)] + ([] if safe else [5])
     elif k in ("str_enum", "int_enum"):
         m = rnd.choice(n.members) if n.members else "x"
         cands = [m, str(m).upper(), 99, "other", str(m)]
     elif k == "list":
         item = valid(n.items, rnd) if n.items else 1
-        cands = [[], "x", {}, [item] * (n.rules.get("maxItems", 4) + 1), [item, edge_json(n.items, rnd)]]
+        cands = [[], "x", {}, [item] * (n.rules.get("maxItems", 4) + 1), [item, edge_json(n.items, rnd, safe)]]
         if n.rules.get("minItems"):
             cands.append([item] * (n.rules["minItems"] - 1))
     elif k == "model":
@@ -260,7 +264,7 @@ def edge_json(n: Node, rnd: random.Random):
         cands = [[], "x", {}, dict(base, zz_extra=1)]
         if n.fields:
             name, f, _ = rnd.choice(n.fields)
-            cands.append(dict(base, **{name: edge_json(f, rnd)}))
+            cands.append(dict(base, **{name: edge_json(f, rnd, safe)}))
             cands.append({kk: vv for kk, vv in base.items() if kk != name})
     else:
         cands = []

@@ -7,6 +7,7 @@ exit 2."""
 from __future__ import annotations
 
 import json
+import sys
 from urllib.parse import unquote
 
 import pytest
@@ -148,3 +149,30 @@ def test_usage_errors(docs, graft_cmd, tmp_path):
     # nothing listening: a connection error names the request and the server
     p = graft_cmd("diff", "--openapi", doc, "http://127.0.0.1:1", "http://127.0.0.1:2", "--count", "3")
     assert p.returncode == 2 and "graft diff: #1 GET /items/" in p.stderr and "http://127.0.0.1:1" in p.stderr
+
+
+def test_graft_serve_mode(docs, graft_cmd, build, tmp_path):
+    """kit.c under graft-serve (no Python) against the app under graft: with --graft-serve the
+    generator leaves out the inputs the kit declines and every answer matches; without it,
+    graft-serve's own graft_unsupported 422s are reported as differences."""
+    sys.path.insert(0, str(REPO / "tests" / "native"))
+    from native_util import ServeProcess
+
+    so = build(REPO / "tests" / "native" / "libs" / "kit.c", tmp_path / "kit.so")
+    doc = json.loads(docs["kit_app:fastapi_app"].read_text())
+    for p in ("/kit/literal", "/kit/dep", "/kit/hidden", "/query"):  # graft-serve refuses or lacks them
+        del doc["paths"][p]
+    f = tmp_path / "openapi.json"
+    f.write_text(json.dumps(doc))
+    app = Server("kit_app:fastapi_app", [], impl="graft").start()
+    serve = ServeProcess([so], ["--openapi", f]).start()
+    try:
+        urls = (f"http://127.0.0.1:{app.port}", f"http://127.0.0.1:{serve.port}")
+        safe = graft_cmd("diff", "--openapi", f, *urls, "--count", "400", "--graft-serve")
+        full = graft_cmd("diff", "--openapi", f, *urls, "--count", "400", "--show", "3")
+    finally:
+        stop_and_check(app)
+        serve.stop()
+        serve.cleanup()
+    assert safe.returncode == 0 and "all answers identical" in safe.stdout, safe.stdout + safe.stderr
+    assert full.returncode == 1 and '"type":"graft_unsupported"' in full.stdout, full.stdout + full.stderr
