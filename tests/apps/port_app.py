@@ -104,3 +104,12 @@ def modes(mode: Literal["a", "b"] = "a", flags: Annotated[List[bool], Query()] =
 def meta(m: Meta):
     """A dict field: a body construct the kit does not support."""
     return m.info
+
+
+def _marked():
+    from kit_app import ServedBy  # x-served-by: app on every answer of the app itself
+
+    return ServedBy(app)
+
+
+marked = _marked()
