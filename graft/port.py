@@ -400,6 +400,10 @@ class _Graft:
         self.proc = subprocess.Popen(cmd, pass_fds=[sock.fileno()], env=_env(), stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         sock.close()
+        self.cmd = cmd
+
+    def wait(self):
+        cmd = self.cmd
         deadline = time.monotonic() + 30
         while True:
             if self.proc.poll() is not None:
@@ -433,13 +437,17 @@ class _Graft:
 @pytest.fixture(scope="module")
 def servers():
     assert os.path.exists(LIB), f"build the port first (or set GRAFT_PORT_LIB): {{LIB}} is missing"
-    app = _Graft([])
+    app = _Graft([])  # the two start side by side while the document is read
+    port = _Graft(["--native", LIB])
     try:
-        port = _Graft(["--native", LIB])
+        doc = _document()
+        app.wait()
+        port.wait()
     except BaseException:
         app.stop()
+        port.stop()
         raise
-    yield app, port
+    yield app, port, doc
     app.stop()
     port.stop()
 
@@ -452,9 +460,9 @@ def _document():
 
 
 def test_port_answers_as_the_app(servers):
-    app, port = servers
+    app, port, doc = servers
     assert f"Native route {{METHOD}} " in port.output(), port.output()  # the library is loaded
-    gen = Generator(_document(), SEED, [TEMPLATE])
+    gen = Generator(doc, SEED, [TEMPLATE])
     gen.ops = [op for op in gen.ops if op.method == METHOD]
     assert gen.ops, f"{{METHOD}} {{TEMPLATE}} is not in the app's document"
     a = Target(f"http://127.0.0.1:{{app.port}}", 10)

@@ -68,9 +68,11 @@ def test_skeleton_validates_natively_and_declines_valid(graft_cmd, build, tmp_pa
     gen = Generator(_doc(graft_cmd, app), seed=3, globs=[template])
     gen.ops = [op for op in gen.ops if op.method == method]
     reqs = gen.requests(300)
-    alone = Server(app, [], impl="graft").start()
-    ported = Server(app, ["--native", lib], impl="graft").start()
+    alone = Server(app, [], impl="graft", probe=False).start()
+    ported = Server(app, ["--native", lib], impl="graft", probe=False).start()
     try:
+        alone.wait_ready()  # the two start side by side
+        ported.wait_ready()
         a, b = _answers(alone.port, reqs), _answers(ported.port, reqs)
     finally:
         stop_and_check(alone)
@@ -129,16 +131,18 @@ def test_params_of_every_kind(graft_cmd, tmp_path):
 def test_generated_pytest_passes(graft_cmd, build, tmp_path):
     """The test file `graft port` writes, run in a subprocess against the built port (two
     routes: a read with every parameter kind, a write with a nested body)."""
+    tests = []
     for route, name in (("GET /shops/{shop}/items", "list_items"), ("POST /shops/{shop}/items", "create")):
         src, _ = _port(graft_cmd, tmp_path, "port_app:app", route, name)
         test = tmp_path / f"test_{name}.py"
         assert test.exists()
         build(src, tmp_path / f"{name}.so")
-        e = env()
-        e["GRAFT_PORT_COUNT"] = "150"
-        p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
-                           cwd=str(REPO), env=e, capture_output=True, text=True, timeout=300)
-        assert p.returncode == 0 and "1 passed" in p.stdout, p.stdout + p.stderr
+        tests.append(str(test))
+    e = env()
+    e["GRAFT_PORT_COUNT"] = "150"
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+                       cwd=str(REPO), env=e, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "2 passed" in p.stdout, p.stdout + p.stderr
 
 
 def test_generated_pytest_fails_on_a_wrong_port(graft_cmd, build, tmp_path):
