@@ -159,7 +159,9 @@ def valid(n: Node, rnd: random.Random, small: bool = False):
     if k == "model":
         out = {}
         for name, f, req in n.fields:
-            if req or rnd.random() < 0.6:
+            if f.nullable and rnd.random() < 0.15:
+                out[name] = None  # Optional: an explicit null is valid too
+            elif req or rnd.random() < 0.6:
                 out[name] = valid(f, rnd, small)
         return out
     return "x"
