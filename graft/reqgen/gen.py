@@ -73,12 +73,17 @@ class Generator:
         rnd = self.rnd
         mode = rnd.random()
         # the parameter (or "body") one request changes; -1: a request-level oddity
-        targets = list(range(len(op.params))) + (["body"] if op.body is not None else [])
+        # parameters with rules (bounds, lengths, patterns, enums) have more edges: twice the weight
+        targets = [i for i, p in enumerate(op.params)
+                   for _ in range(2 if p.node.rules or p.node.members else 1)]
+        targets += ["body"] * 3 if op.body is not None else []
         target = None if mode < 0.35 or not targets else rnd.choice(targets) if mode < 0.85 else -1
+        # now and then a second parameter at an edge too: a 422 listing several entries (their order)
+        extra = rnd.choice(targets) if isinstance(target, int) and target >= 0 and rnd.random() < 0.25 else None
         vals, notes = {}, []
         for i, p in enumerate(op.params):
             n = p.node
-            if target == i:
+            if target == i or extra == i:
                 kind = rnd.random()
                 if kind < 0.12 and p.where != "path":
                     notes.append(f"{p.name} missing")

@@ -52,7 +52,7 @@ def test_same_seed_same_sequence(docs):
 
 def test_generator_covers_the_edges(docs):
     doc = json.loads(docs["port_app:app"].read_text())
-    reqs = Generator(doc, 0).requests(2000)
+    reqs = Generator(doc, 0).requests(4000)
     notes = " | ".join(r.note for r in reqs)
     for what in ("valid", "missing", "edge", "extra field", "null", "HEAD", "trailing slash",
                  "%2F in capture", "unicode capture", "encoded path", "malformed JSON",

@@ -67,7 +67,7 @@ def test_skeleton_validates_natively_and_declines_valid(graft_cmd, build, tmp_pa
     method, template = route.split()
     gen = Generator(_doc(graft_cmd, app), seed=3, globs=[template])
     gen.ops = [op for op in gen.ops if op.method == method]
-    reqs = gen.requests(300)
+    reqs = gen.requests(200)
     alone = Server(app, [], impl="graft", probe=False).start()
     ported = Server(app, ["--native", lib], impl="graft", probe=False).start()
     try:
@@ -139,7 +139,7 @@ def test_generated_pytest_passes(graft_cmd, build, tmp_path):
         build(src, tmp_path / f"{name}.so")
         tests.append(str(test))
     e = env()
-    e["GRAFT_PORT_COUNT"] = "150"
+    e["GRAFT_PORT_COUNT"] = "100"
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
                        cwd=str(REPO), env=e, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and "2 passed" in p.stdout, p.stdout + p.stderr
