@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from conftest import REPO
+from tools_util import REPO, env
 from util import Server, stop_and_check
 
 from graft.reqgen.gen import Generator
@@ -22,9 +22,6 @@ from graft.reqgen.gen import Generator
 def docs(tmp_path_factory):
     """app -> the path of its OpenAPI document (written by `graft openapi`)."""
     import subprocess
-    import sys
-
-    from conftest import env
 
     out = tmp_path_factory.mktemp("docs")
     paths = {}

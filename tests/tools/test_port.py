@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, env
+from tools_util import REPO, env
 from util import Server, stop_and_check
 
 from graft import _graft
