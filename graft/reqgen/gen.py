@@ -111,7 +111,8 @@ class Generator:
             path = path.replace(m.group(0), _enc(v) or "%20", 1)
         query = [(p.name, v) for i, p in enumerate(op.params) if p.where == "query" and i in vals
                  for v in (vals[i] if isinstance(vals[i], list) else [vals[i]])]
-        headers = [(p.name, _latin1(vals[i])) for i, p in enumerate(op.params) if p.where == "header" and i in vals]
+        headers = [(p.name, _latin1(vals[i])) for i, p in enumerate(op.params)
+                   if p.where == "header" and i in vals]
         cookies = [f"{p.name}={vals[i]}" for i, p in enumerate(op.params) if p.where == "cookie" and i in vals]
         body = None
         method = op.method
@@ -180,7 +181,8 @@ class Generator:
             idx = [i for i, s in enumerate(tsegs) if s.startswith("{")]
             if idx:
                 i = rnd.choice(idx)
-                segs[i] = "1%2F2" if what == "%2F in capture" else _enc(rnd.choice(["\u00fc", "\u00e9t\u00e9", "\u2603", "1\u00b2"]))
+                odd = ["\u00fc", "\u00e9t\u00e9", "\u2603", "1\u00b2"]
+                segs[i] = "1%2F2" if what == "%2F in capture" else _enc(rnd.choice(odd))
                 path = "/".join(segs)
         elif what == "malformed JSON":
             body = rnd.choice([b'{"a": ', b"{'a': 1}", b"{,}", b'{"a" 1}', b"[1,]", b"nul"])
