@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from graft.port import Writer, c_string, rules_text
+from graft.port_c import Writer, c_string, rules_text
 from graft.reqgen import values
 from graft.reqgen.schema import Node, Operation, node, operation
 
