@@ -104,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Every option can also be set with an environment variable {ENV_PREFIX}<OPTION> "
         f"(e.g. {ENV_PREFIX}PORT=9000, {ENV_PREFIX}APP=main:app). Other commands: "
         "`graft routes APP --native LIB` (coverage report), `graft openapi APP` (the app's OpenAPI "
-        "document, for graft-serve --openapi), `graft ctl --control PATH routes|set` "
+        "document, for graft-serve --openapi), `graft port APP 'METHOD /path'` (a C handler for one "
+        "route, and its differential test), `graft diff URL_A URL_B` and `graft diff --openapi FILE "
+        "URL_A URL_B` (compare two servers' answers), `graft ctl --control PATH routes|set` "
         "(a running server's native routes, live).",
     )
     bool_opt = argparse.BooleanOptionalAction
@@ -588,6 +590,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from graft.openapi import main as openapi_main
 
         return openapi_main(args[1:])
+    if args[:1] == ["port"]:  # a C handler skeleton for one route (and its test): no server
+        from graft.port import main as port_main
+
+        return port_main(args[1:])
     if args[:1] == ["ctl"]:  # a client of a running server's --control socket
         from graft.ctl import main as ctl_main
 
