@@ -742,3 +742,21 @@ def test_graft_serve_random_requests(served):
             mismatches.append((method, path, body, a, b))
     assert not mismatches, mismatches[:3]
     assert unsupported < len(reqs) // 20, unsupported
+
+
+def test_graft_diff_openapi(served, tmp_path):
+    """`graft diff --openapi` (the schema-driven verifier) against the same pair: the ported
+    operations only (PUT and DELETE are the app's alone), leaving out what graft-serve
+    answers as unsupported."""
+    app, port = served
+    doc = json.loads(OPENAPI.read_text())
+    doc["paths"] = {"/products": doc["paths"]["/products"],
+                    "/products/{product_id}": {"get": doc["paths"]["/products/{product_id}"]["get"]}}
+    ported = tmp_path / "ported.json"
+    ported.write_text(json.dumps(doc))
+    res = subprocess.run([sys.executable, "-m", "graft", "diff", "--openapi", str(ported), "--graft-serve",
+                          "--seed", "20261206", "--count", "800", f"http://127.0.0.1:{app.port}",
+                          f"http://127.0.0.1:{port.port}"], env=util.clean_env(os.environ),
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert "800 requests over 3 operations" in res.stdout and "all answers identical" in res.stdout, res.stdout
