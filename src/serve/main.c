@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "serve_openapi.h"
 #include "shared.h"
 #include "serve_opts.h"
+#include "serve_workers.h"
 #include "status.h"
 
 static int bind_socket(const opts *o)
@@ -90,11 +90,12 @@ static void access_log(graft__req *r, int status)
 }
 
 /* What serve() listens on and records into: the main listener, the admin listeners
- * (bound before any fork), the shared region (NULL: metrics off) and this worker's slot. */
+ * (bound before any fork), the shared region (NULL: metrics off) and this worker's slot;
+ * under the supervisor, its readiness pipe (-1: none). */
 typedef struct listeners {
     int fds[3], kinds[3], n;
     graft__shared *shared;
-    int slot;
+    int slot, ready_fd, supervised;
 } listeners;
 
 static int serve(const opts *o, const listeners *ls)
@@ -103,6 +104,7 @@ static int serve(const opts *o, const listeners *ls)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit it; only sigwait below sees them */
     char err[1024] = "";
     graft__native *nat;
@@ -178,8 +180,15 @@ static int serve(const opts *o, const listeners *ls)
         return 1;
     }
     fprintf(stderr, "INFO:     Started server process [%d]\n", (int)getpid());
+    graft__serve_notify_ready(ls->ready_fd); /* with the libraries loaded and the engine accepting */
     int sig = 0;
-    while (sigwait(&set, &sig) != 0) {
+    /* SIGHUP: a reload replaces processes, so it needs the supervisor (--workers N); one
+     * process keeps serving rather than die of SIGHUP's default action. */
+    while (sigwait(&set, &sig) != 0 || sig == SIGHUP) {
+        if (sig == SIGHUP && !ls->supervised)
+            fprintf(stderr, "WARNING:  Received SIGHUP: graft-serve reloads only under --workers N "
+                    "(one process here); ignored.\n");
+        sig = 0;
     }
     fprintf(stderr, "INFO:     Shutting down\n");
     graft__engine_shutdown(e);
@@ -205,63 +214,19 @@ static int serve(const opts *o, const listeners *ls)
     return 0;
 }
 
-static volatile sig_atomic_t stop_sig;
-static void on_sig(int s) { stop_sig = s; }
+/* One worker under the supervisor (serve_workers.c): its slot and readiness pipe. */
+typedef struct worker_ctx {
+    const opts *o;
+    listeners *ls;
+} worker_ctx;
 
-/* Several workers share the listening socket (one accept queue); crashed ones are replaced. */
-static int supervise(const opts *o, listeners *ls)
+static int run_worker(void *ud, int slot, int ready_fd)
 {
-    pid_t *pids = calloc((size_t)o->workers, sizeof *pids);
-    int status = 0;
-    if (!pids)
-        return 1;
-    struct sigaction sa = {.sa_handler = on_sig};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    for (;;) {
-        for (int i = 0; i < o->workers && !stop_sig; i++) {
-            if (pids[i] > 0)
-                continue;
-            pid_t p = fork();
-            if (p == 0) {
-                signal(SIGTERM, SIG_DFL);
-                signal(SIGINT, SIG_DFL);
-                ls->slot = i; /* worker i keeps slot i: a respawn continues its counts */
-                _exit(serve(o, ls));
-            }
-            pids[i] = p;
-        }
-        if (ls->shared) {
-            int live = 0;
-            for (int i = 0; i < o->workers; i++)
-                live += pids[i] > 0;
-            graft__shared_set_workers(ls->shared, live);
-        }
-        if (stop_sig)
-            break;
-        int st;
-        pid_t p = waitpid(-1, &st, 0);
-        if (p < 0 && errno == EINTR)
-            continue;
-        for (int i = 0; i < o->workers; i++)
-            if (pids[i] == p) {
-                pids[i] = 0;
-                if (ls->shared)
-                    graft__shared_slot_reset(ls->shared, i);
-                if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
-                    stop_sig = SIGTERM; /* a worker that cannot start will never start */
-                    status = 3;
-                }
-            }
-    }
-    for (int i = 0; i < o->workers; i++)
-        if (pids[i] > 0)
-            kill(pids[i], SIGTERM);
-    for (int i = 0; i < o->workers; i++)
-        if (pids[i] > 0)
-            waitpid(pids[i], NULL, 0);
-    free(pids);
-    return status;
+    worker_ctx *c = ud;
+    c->ls->slot = slot;
+    c->ls->ready_fd = ready_fd;
+    c->ls->supervised = 1;
+    return serve(c->o, c->ls);
 }
 
 int main(int argc, char **argv)
@@ -315,7 +280,7 @@ int main(int argc, char **argv)
         }
         fprintf(stderr, "INFO:     graft-serve running on http://%s:%d (Press CTRL+C to quit)\n", ip, port);
     }
-    listeners ls = {.fds = {lfd}, .kinds = {GRAFT__LISTEN_APP}, .n = 1};
+    listeners ls = {.fds = {lfd}, .kinds = {GRAFT__LISTEN_APP}, .n = 1, .ready_fd = -1};
     if (o.metrics) {
         ls.fds[ls.n] = graft__serve_bind_metrics(o.metrics, o.backlog);
         ls.kinds[ls.n++] = GRAFT__LISTEN_METRICS;
@@ -337,7 +302,16 @@ int main(int argc, char **argv)
         }
         graft__shared_set_workers(ls.shared, o.workers);
     }
-    int rc = o.workers > 1 ? supervise(&o, &ls) : serve(&o, &ls);
+    int rc;
+    if (o.workers > 1) {
+        worker_ctx wc = {&o, &ls};
+        graft__serve_sup_config sc = {.workers = o.workers, .graceful = o.graceful,
+                                      .limit_rss_kib = o.limit_worker_rss * 1024,
+                                      .shared = ls.shared, .run = run_worker, .ud = &wc};
+        rc = graft__serve_supervise(&sc);
+    } else {
+        rc = serve(&o, &ls);
+    }
     free(o.openapi_text);
     if (o.control)
         unlink(o.control);

@@ -54,6 +54,7 @@ void graft__serve_usage(FILE *f)
             "    implies --fastapi-routing)\n"
             "  --fastapi-routing (404/405 JSON, no HEAD for GET routes, trailing-slash 307: as FastAPI)\n"
             "  --health-path PATH (200 ok while serving, 503 while draining)\n"
+            "  --limit-worker-rss MiB (with --workers: a worker above it is replaced after a drain)\n"
             "  --access-log-format FORMAT (gunicorn's atoms, as graft's; default: uvicorn's line)\n"
             "  --version\n"
             "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
@@ -132,6 +133,8 @@ int graft__serve_parse(opts *o, int argc, char **argv)
             o->ws_deflate = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
         else if (ARG("--ws"))
             o->ws = strcmp(v, "none") != 0;
+        else if (ARG("--limit-worker-rss"))
+            o->limit_worker_rss = atol(v);
         else if (ARG("--limit-concurrency"))
             o->limit_concurrency = atol(v);
         else if (ARG("--header")) {
@@ -171,7 +174,7 @@ int graft__serve_parse(opts *o, int argc, char **argv)
         fprintf(stderr, "graft-serve: at least one --native LIB.so is required\n");
         return -1;
     }
-    if (o->threads < 1 || o->workers < 1 || o->port < 0 || o->port > 65535)
+    if (o->threads < 1 || o->workers < 1 || o->port < 0 || o->port > 65535 || o->limit_worker_rss < 0)
         return -1;
     if ((o->metrics || o->control) && o->workers > GRAFT__SHM_SLOTS) {
         fprintf(stderr, "graft-serve: at most %d workers with --metrics or --control\n", GRAFT__SHM_SLOTS);
