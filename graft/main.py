@@ -359,6 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
         "together do not restart together. [default: 0]",
     )
     g.add_argument(
+        "--limit-worker-rss",
+        type=int,
+        default=None,
+        metavar="MiB",
+        help="With --workers: a worker whose resident memory exceeds this many MiB is replaced "
+        "(a new worker starts, then the old one drains gracefully). Off by default.",
+    )
+    g.add_argument(
         "--limit-request-line",
         type=_size,
         default=DEFAULTS["limit_request_line"],
