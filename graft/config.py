@@ -493,7 +493,7 @@ class Config:
             raise ValueError("--metrics and --control allow at most 64 workers (one shared slot each).")
 
         if forwarded_allow_ips is None:
-            forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+            forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")  # uvicorn >= 0.35
         self.forwarded_allow_ips: list[str] = _normalise_ips(forwarded_allow_ips)
 
     # -- derived values -------------------------------------------------------------------

@@ -319,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--forwarded-allow-ips",
         default=None,
         help="Comma-separated IPs/networks to trust proxy headers from; '*' trusts all. "
-        "Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.",
+        "Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1,::1. Over a Unix socket the peer has no "
+        "address: as uvicorn, only '*' trusts it.",
     )
     g.add_argument(
         "--server-header", action=bool_opt, default=True, help="Enable/disable the default Server header."

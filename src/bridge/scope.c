@@ -137,10 +137,11 @@ static const graft__header *find_header(graft__req *r, const char *lower)
 }
 
 /* X-Forwarded-Proto / X-Forwarded-For from a trusted peer, as uvicorn's
- * ProxyHeadersMiddleware: the right-most untrusted X-Forwarded-For entry. */
+ * ProxyHeadersMiddleware: the right-most untrusted X-Forwarded-For entry. A Unix-socket peer
+ * has no address (scope client None), so as in uvicorn only "*" trusts it. */
 static int apply_proxy(graftpy_server *srv, graft__req *r, PyObject *scope)
 {
-    if (!srv->proxy_trusted || r->client_port < 0 || !trusted(srv, r->client_ip))
+    if (!srv->proxy_trusted || (r->client_port < 0 ? !srv->proxy_all : !trusted(srv, r->client_ip)))
         return 0;
     const graft__header *h = find_header(r, "x-forwarded-proto");
     if (h) {
