@@ -28,7 +28,7 @@ Design:
   worker's resident set (``/proc/PID/statm``). One above the ceiling gets a replacement first,
   as a reload does; only once that one is ready does the old one drain, so capacity never
   drops. A replacement that fails to start, or is not ready within ``RELOAD_READY_TIMEOUT``,
-  leaves the old worker serving (checked again at the next interval).
+  leaves the old worker serving (checked again ``STARTUP_RETRY`` later).
 """
 
 from __future__ import annotations
@@ -411,6 +411,7 @@ class Supervisor:
                              "keeps serving.", worker.replacing, worker.pid, RELOAD_READY_TIMEOUT)
                 self._unmark_replaced(worker)
                 self._terminate(worker)
+                self._next_rss_check = now + STARTUP_RETRY
         if not self.limit_rss_kib or self._reload is not None or now < self._next_rss_check:
             return
         self._next_rss_check = now + RSS_INTERVAL
@@ -536,6 +537,7 @@ class Supervisor:
             logger.error("Replacing worker [%d] failed: worker %d exited with %s before it was ready; "
                          "the worker keeps serving.", worker.replacing, pid, description)
             self._unmark_replaced(worker)
+            self._next_rss_check = time.monotonic() + STARTUP_RETRY  # what is on disk may be broken
             return
         failed_start = code == STARTUP_FAILURE and not worker.terminating and not worker.ready
         if failed_start and not self._served:

@@ -152,6 +152,7 @@ void graft__sup_check_rss(sup *s)
             w->replacing = 0;
             w->ready_by = 0;
             graft__sup_terminate(s, w);
+            s->next_rss_check = now + SUP_STARTUP_RETRY;
         }
     }
     if (s->cfg.limit_rss_kib <= 0 || s->reloading || now < s->next_rss_check)

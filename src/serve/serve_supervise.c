@@ -183,7 +183,8 @@ static void on_exit_status(sup *s, pid_t pid, int status)
     if (w.replacing && !w.ready) {
         sup_worker *old = graft__sup_find(s, w.replacing);
         if (old)
-            old->replaced = 0; /* it keeps serving; the next check tries again */
+            old->replaced = 0; /* it keeps serving; what is on disk may be broken: wait */
+        s->next_rss_check = graft__sup_now() + SUP_STARTUP_RETRY;
         fprintf(stderr, "ERROR:    Replacing worker [%d] failed: worker %d exited with %s before it was "
                 "ready; the worker keeps serving.\n", (int)w.replacing, (int)pid, desc);
         return;
