@@ -549,6 +549,8 @@ def serve(config: Config) -> None:
         logger.warning("You must pass the application as an import string to enable 'reload' or 'workers'.")
         sys.exit(1)
 
+    if getattr(config, "limit_worker_rss", None) and config.workers <= 1:
+        logger.warning("--limit-worker-rss needs --workers N (the supervisor replaces workers); ignored.")
     from graft.server import Server  # imported here: the C extension is not needed to parse options
 
     from graft import admin

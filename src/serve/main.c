@@ -303,6 +303,9 @@ int main(int argc, char **argv)
         graft__shared_set_workers(ls.shared, o.workers);
     }
     int rc;
+    if (o.limit_worker_rss && o.workers <= 1)
+        fprintf(stderr, "WARNING:  --limit-worker-rss needs --workers N (the supervisor replaces "
+                "workers); ignored.\n");
     if (o.workers > 1) {
         worker_ctx wc = {&o, &ls};
         graft__serve_sup_config sc = {.workers = o.workers, .graceful = o.graceful,
