@@ -347,8 +347,10 @@ def test_rolling_reload_of_each_instance_under_load_fails_no_request(stack):
     failures = [f for c in clients for f in c.failures]
     assert not failures, f"{len(failures)} failed of {total() + len(failures)}: {failures[:5]}\n" \
                          f"{(stack['tmp'] / 'error.log').read_text()[-3000:]}"
-    new_pids = workers_of(stack["a"]) | workers_of(stack["b"])
     seen = {pid for c in clients for pid in c.pids}
-    assert new_pids <= seen, (new_pids, seen)  # both instances' new workers answered
-    assert old_pids & seen  # and the old ones did before
+    # Each instance's new generation answered (which of its workers is up to the shared
+    # accept queue and nginx's kept-alive connections), and the old ones did before.
+    for name in ("a", "b"):
+        assert workers_of(stack[name]) & seen, (name, seen)
+    assert old_pids & seen
     assert total() >= 900
