@@ -3,15 +3,11 @@
  * Here: the listening sockets, the server itself, and the worker processes; the options are
  * in serve_opts.c, the admin listeners in serve_admin.c, the route contracts in
  * serve_openapi.c. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,46 +17,10 @@
 #include "serve_alog.h"
 #include "serve_openapi.h"
 #include "shared.h"
+#include "serve_listen.h"
 #include "serve_opts.h"
 #include "serve_workers.h"
 #include "status.h"
-
-static int bind_socket(const opts *o)
-{
-    int fd;
-    if (o->uds) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(o->uds) >= sizeof sa.sun_path)
-            return -1;
-        strcpy(sa.sun_path, o->uds);
-        unlink(o->uds);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, o->backlog) < 0) {
-            perror("graft-serve: bind");
-            return -1;
-        }
-        return fd;
-    }
-    char port[16];
-    snprintf(port, sizeof port, "%d", o->port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-    struct addrinfo *ai;
-    int rc = getaddrinfo(o->host, port, &hints, &ai);
-    if (rc) {
-        fprintf(stderr, "graft-serve: %s: %s\n", o->host, gai_strerror(rc));
-        return -1;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, o->backlog) < 0) {
-        fprintf(stderr, "graft-serve: cannot bind %s:%d: %s\n", o->host, o->port, strerror(errno));
-        freeaddrinfo(ai);
-        return -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -96,6 +56,7 @@ typedef struct listeners {
     int fds[3], kinds[3], n;
     graft__shared *shared;
     int slot, ready_fd, supervised;
+    int is_unix; /* the app listener is a Unix socket (--uds, or systemd's) */
 } listeners;
 
 static int serve(const opts *o, const listeners *ls)
@@ -159,7 +120,7 @@ static int serve(const opts *o, const listeners *ls)
         .admin_ud = &admin,
         .health_path = o->health_path,
         .stamp_start = o->access_log && alog && graft__alog_needs_duration(alog),
-        .listen_unix = o->uds != NULL,
+        .listen_unix = ls->is_unix,
         .default_headers = hdrs,
         .default_headers_len = (size_t)hl,
         .date_header = o->date_header,
@@ -261,26 +222,11 @@ int main(int argc, char **argv)
         if (crc != 0)
             return 3;
     }
-    int lfd = bind_socket(&o);
+    int is_unix = 0;
+    int lfd = graft__serve_listen(&o, &is_unix);
     if (lfd < 0)
         return 1;
-    if (!o.uds) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        char ip[64] = "";
-        int port = 0;
-        if (getsockname(lfd, (struct sockaddr *)&ss, &sl) == 0) {
-            if (ss.ss_family == AF_INET) {
-                inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof ip);
-                port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            } else {
-                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof ip);
-                port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-            }
-        }
-        fprintf(stderr, "INFO:     graft-serve running on http://%s:%d (Press CTRL+C to quit)\n", ip, port);
-    }
-    listeners ls = {.fds = {lfd}, .kinds = {GRAFT__LISTEN_APP}, .n = 1, .ready_fd = -1};
+    listeners ls = {.fds = {lfd}, .kinds = {GRAFT__LISTEN_APP}, .n = 1, .ready_fd = -1, .is_unix = is_unix};
     if (o.metrics) {
         ls.fds[ls.n] = graft__serve_bind_metrics(o.metrics, o.backlog);
         ls.kinds[ls.n++] = GRAFT__LISTEN_METRICS;

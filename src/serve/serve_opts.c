@@ -57,7 +57,8 @@ void graft__serve_usage(FILE *f)
             "  --limit-worker-rss MiB (with --workers: a worker above it is replaced after a drain)\n"
             "  --access-log-format FORMAT (gunicorn's atoms, as graft's; default: uvicorn's line)\n"
             "  --version\n"
-            "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
+            "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n"
+            "Without --uds, a socket passed by systemd (LISTEN_FDS=1) is served instead of HOST:PORT.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
             d.header_timeout, d.body_timeout, d.send_timeout, d.linger, d.linger_idle,
             d.limit_linger, d.limit_line, d.limit_head, d.limit_fields, d.backlog, d.ws_max_size,

@@ -118,7 +118,10 @@ def test_systemd_command_line_serves_an_activated_socket_reloads_and_stops(tmp_p
     env["PYTHONPATH"] = str(REPO)
     log = tmp_path / "graft.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["systemd-socket-activate", "-l", path, sys.executable, "-m", "graft",
+        # It gives the child only the environment it is told to: PYTHONPATH makes it this
+        # checkout's graft.
+        proc = subprocess.Popen(["systemd-socket-activate", "-l", path, "-E", f"PYTHONPATH={REPO}",
+                                 sys.executable, "-m", "graft",
                                  "deploy_app:app", "--app-dir", str(HERE), *options],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:

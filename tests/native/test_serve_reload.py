@@ -21,6 +21,7 @@ sys.path.insert(0, str(HERE.parent / "server"))
 from native_util import ServeProcess  # noqa: E402
 from test_reload import (BROKEN_SRC, all_fresh_answer, answering, build_lib, failures,  # noqa: E402
                          fresh_get, requests_ok, start_load, stop_load)
+from test_reload import read_response  # noqa: E402
 from test_workers import children_of, wait_for, wait_gone  # noqa: E402
 
 LEAK_SRC = """
@@ -62,6 +63,21 @@ GRAFT_API int graft_register(graft_router *r, const char *config)
     return graft_route(r, "GET", "/pid", pid, 0) || graft_route(r, "GET", "/leak", leak, 0);
 }
 """
+
+
+def unix_get(path: str, target: str = "/version") -> tuple[int, str] | None:
+    """One GET over a Unix socket; None when it cannot be had."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(path)
+            s.sendall(f"GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+            status, _, body = read_response(s)
+            return status, body.decode()
+    except OSError:
+        return None
 
 
 def serving(srv: ServeProcess, n: int, timeout: float = 20.0) -> set[int]:
@@ -195,3 +211,44 @@ def test_limit_worker_rss_replaces_a_worker_after_the_new_one_is_ready(tmp_path)
         assert srv.stop() == 0, srv.output()
     finally:
         srv.cleanup()
+
+
+def test_graft_serve_serves_the_socket_systemd_passes_and_reloads_there(tmp_path):
+    """Socket activation (LISTEN_FDS=1, LISTEN_PID = graft-serve's pid, the socket at fd 3),
+    as systemd-socket-activate starts it: served without binding, through a reload."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("systemd-socket-activate"):
+        import pytest
+
+        pytest.skip("needs systemd-socket-activate")
+    from native_util import venv_bin
+
+    lib = tmp_path / "version.so"
+    build_lib(tmp_path, answering("v1"), lib)
+    path = str(tmp_path / "s.sock")
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        # It gives the child only the environment it is told to: the wrapper script must find
+        # this checkout's graft package (and so its graft-serve) as every other test does.
+        proc = subprocess.Popen(["systemd-socket-activate", "-l", path,
+                                 "-E", f"PYTHONPATH={HERE.parents[1]}",
+                                 str(venv_bin() / "graft-serve"),
+                                 "--native", str(lib), "--workers", "2", "--no-access-log",
+                                 "--host", "203.0.113.1"],  # no interface has it: binding would fail
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        assert wait_for(lambda: unix_get(path) == (200, "v1"), 20), log.read_text()
+        assert f"graft-serve running on unix socket {path} from systemd" in log.read_text()
+        old = children_of(proc.pid)
+        build_lib(tmp_path, answering("v2"), lib)
+        os.kill(proc.pid, signal.SIGHUP)
+        assert wait_for(lambda: unix_get(path) == (200, "v2"), 10), log.read_text()
+        assert not wait_gone(old, 20), log.read_text()
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(20) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
