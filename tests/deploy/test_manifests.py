@@ -34,6 +34,13 @@ from test_workers import children_of, wait_for, wait_gone  # noqa: E402
 SUPERVISOR_MARGIN = 5.0  # graft/supervisor.py _stop_timeout: workers get SIGKILL after grace + 5 s
 
 
+def passed_through() -> list[str]:
+    """systemd-socket-activate options passing on what the sanitizer runs preload and set
+    (scripts/sanitize-pytest.sh): it gives the child no other environment."""
+    names = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS")
+    return [arg for name in names if name in os.environ for arg in ("-E", name)]
+
+
 def graft_options(argv: list[str]) -> dict:
     """graft's parsed options for a command line (the environment left out)."""
     return parse_args(argv, environ={})
@@ -121,6 +128,7 @@ def test_systemd_command_line_serves_an_activated_socket_reloads_and_stops(tmp_p
         # It gives the child only the environment it is told to: PYTHONPATH makes it this
         # checkout's graft.
         proc = subprocess.Popen(["systemd-socket-activate", "-l", path, "-E", f"PYTHONPATH={REPO}",
+                                 *passed_through(),
                                  sys.executable, "-m", "graft",
                                  "deploy_app:app", "--app-dir", str(HERE), *options],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)

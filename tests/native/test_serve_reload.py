@@ -17,6 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "server"))
+sys.path.insert(0, str(HERE.parent / "deploy"))
 
 from native_util import ServeProcess  # noqa: E402
 from test_reload import (BROKEN_SRC, all_fresh_answer, answering, build_lib, failures,  # noqa: E402
@@ -224,6 +225,7 @@ def test_graft_serve_serves_the_socket_systemd_passes_and_reloads_there(tmp_path
 
         pytest.skip("needs systemd-socket-activate")
     from native_util import venv_bin
+    from test_manifests import passed_through
 
     lib = tmp_path / "version.so"
     build_lib(tmp_path, answering("v1"), lib)
@@ -233,7 +235,7 @@ def test_graft_serve_serves_the_socket_systemd_passes_and_reloads_there(tmp_path
         # It gives the child only the environment it is told to: the wrapper script must find
         # this checkout's graft package (and so its graft-serve) as every other test does.
         proc = subprocess.Popen(["systemd-socket-activate", "-l", path,
-                                 "-E", f"PYTHONPATH={HERE.parents[1]}",
+                                 "-E", f"PYTHONPATH={HERE.parents[1]}", *passed_through(),
                                  str(venv_bin() / "graft-serve"),
                                  "--native", str(lib), "--workers", "2", "--no-access-log",
                                  "--host", "203.0.113.1"],  # no interface has it: binding would fail
