@@ -254,3 +254,30 @@ def test_graft_serve_serves_the_socket_systemd_passes_and_reloads_there(tmp_path
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+
+
+def test_reload_with_metrics_moves_the_counts_to_the_new_workers(tmp_path):
+    """The new generation takes free slots beside the old one's (not the old workers' slot
+    numbers); the drained workers' slots are freed at reap and their counts stay in the sum."""
+    from test_metrics_control import free_port, requests_by, scrape
+
+    lib = tmp_path / "version.so"
+    build_lib(tmp_path, answering("v1"), lib)
+    mport = free_port()
+    srv = ServeProcess([lib], extra=["--workers", "2", "--metrics", f"127.0.0.1:{mport}"]).start()
+    try:
+        old = serving(srv, 2)
+        for _ in range(20):
+            assert fresh_get(srv.port) == (200, "v1")
+        assert wait_for(lambda: requests_by(scrape(mport)) >= 20, 10)
+        before = requests_by(scrape(mport))
+        os.kill(srv.pid, signal.SIGHUP)
+        assert wait_for(lambda: "Reload complete" in srv.output(), 20), srv.output()
+        assert not wait_gone(old, 20), srv.output()
+        assert wait_for(lambda: scrape(mport)[("graft_workers", frozenset())] == 2, 10)
+        for _ in range(10):
+            assert fresh_get(srv.port) == (200, "v1")
+        assert wait_for(lambda: requests_by(scrape(mport)) == before + 10, 10), (before, requests_by(scrape(mport)))
+        assert srv.stop() == 0, srv.output()
+    finally:
+        srv.cleanup()
