@@ -82,12 +82,14 @@ class Proc:
         return self.proc.returncode
 
 
-def request(connect, path: str = "/", headers: dict[str, str] | None = None) -> tuple[int, dict]:
-    """One GET on a new connection; (status, JSON body)."""
+def request(connect, path: str = "/", headers=None) -> tuple[int, dict]:
+    """One GET on a new connection; (status, JSON body). headers: a dict, or (name, value)
+    pairs when a name repeats."""
     sock = connect()
     try:
-        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-        host = (headers or {}).get("Host")
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        extra = "".join(f"{k}: {v}\r\n" for k, v in pairs)
+        host = dict(pairs).get("Host")
         sock.sendall(f"GET {path} HTTP/1.1\r\n{'' if host else 'Host: t' + chr(13) + chr(10)}{extra}"
                      f"Connection: close\r\n\r\n".encode())
         status, _, body = read_response(sock)
@@ -259,6 +261,48 @@ def test_over_tcp_an_untrusted_address_cannot_spoof(stack, impl):
         assert (facts["client"], facts["scheme"]) == (["203.0.113.9", 0], "https"), facts
     finally:
         assert p.stop() == stopped(impl), p.output()
+
+
+# X-Forwarded-* corner cases, answered by graft and uvicorn from a trusted peer over TCP.
+# One difference is left out: uvicorn puts "ws"/"wss" from X-Forwarded-Proto into an HTTP
+# scope's scheme as such, graft as http/https (the WebSocket scope is the same in both).
+EDGE_CASES = [
+    [("X-Forwarded-For", "1.2.3.4:5678")],  # a port in the entry (some cloud balancers)
+    [("X-Forwarded-For", "[2001:db8::1]:443")],
+    [("X-Forwarded-For", "2001:db8::1")],
+    [("X-Forwarded-For", "1.2.3.4:notaport")],
+    [("X-Forwarded-For", "9.9.9.9"), ("X-Forwarded-For", "8.8.8.8, 127.0.0.1")],  # one list
+    [("X-Forwarded-For", "7.7.7.7, ")],
+    [("X-Forwarded-For", "127.0.0.1, 127.0.0.1")],  # all trusted: the left-most
+    [("X-Forwarded-Proto", "HTTPS")],  # case matters: ignored
+    [("X-Forwarded-Proto", " https ")],
+    [("X-Forwarded-Proto", "https"), ("X-Forwarded-Proto", "http")],  # the last one
+    [("X-Forwarded-Proto", "ftp")],
+]
+
+
+@pytest.fixture(scope="module")
+def both(stack):
+    servers = {}
+    for impl in ("graft", "uvicorn"):
+        port = free_port()
+        servers[impl] = (port, start_server(impl, stack["tmp"], f"{impl}-edge", port=port))
+    yield {impl: port for impl, (port, _) in servers.items()}
+    for _, p in servers.values():
+        p.stop()
+
+
+@pytest.mark.parametrize("headers", EDGE_CASES, ids=[repr(c) for c in EDGE_CASES])
+def test_proxy_header_corner_cases_as_uvicorn(both, headers):
+    got = {}
+    for impl, port in both.items():
+        status, facts = request(tcp(port), headers=headers)
+        assert status == 200, facts
+        client = tuple(facts["client"])
+        if client[0] == "127.0.0.1" and client[1] != 0:
+            client = ("127.0.0.1", "the peer's port")  # not from a header: differs per connection
+        got[impl] = (client, facts["scheme"])
+    assert got["graft"] == got["uvicorn"], got
 
 
 # -- (b) WebSockets -------------------------------------------------------------------------------
