@@ -57,6 +57,7 @@ typedef struct listeners {
     graft__shared *shared;
     int slot, ready_fd, supervised;
     int is_unix; /* the app listener is a Unix socket (--uds, or systemd's) */
+    int report_contracts; /* print the --openapi report (main() did at first start) */
 } listeners;
 
 static int serve(const opts *o, const listeners *ls)
@@ -74,8 +75,9 @@ static int serve(const opts *o, const listeners *ls)
         fprintf(stderr, "graft-serve: %s\n", err);
         return 3;
     }
-    /* main() checked the document and reported before binding */
-    if (o->openapi_text && graft__serve_set_contracts(nat, o->openapi_text, o->openapi_len, 0) != 0) {
+    /* main() checked the document and reported before binding; a reloaded worker reports */
+    if (o->openapi_text &&
+        graft__serve_set_contracts(nat, o->openapi_text, o->openapi_len, ls->report_contracts) != 0) {
         graft__native_free(nat);
         return 3;
     }
@@ -181,13 +183,24 @@ typedef struct worker_ctx {
     listeners *ls;
 } worker_ctx;
 
-static int run_worker(void *ud, int slot, int ready_fd)
+static int run_worker(void *ud, int slot, int ready_fd, int generation)
 {
     worker_ctx *c = ud;
     c->ls->slot = slot;
     c->ls->ready_fd = ready_fd;
     c->ls->supervised = 1;
-    return serve(c->o, c->ls);
+    if (generation == 0 || !c->o->openapi)
+        return serve(c->o, c->ls);
+    /* A reload ships the --openapi document with the libraries: read it again, and report
+     * a route the kit cannot reproduce here, as main() does at first start (the reload then
+     * fails and the old workers keep serving). */
+    opts o = *c->o;
+    if (graft__serve_read_openapi(o.openapi, &o.openapi_text, &o.openapi_len) < 0)
+        return GRAFT__SERVE_STARTUP_FAILURE;
+    c->ls->report_contracts = 1;
+    int rc = serve(&o, c->ls);
+    free(o.openapi_text);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -111,7 +111,7 @@ void graft__sup_close_ready(sup_worker *w)
 }
 
 /* Runs in the forked child; never returns. */
-static void child_main(sup *s, int slot, int ready_w, pid_t parent, const sigset_t *mask)
+static void child_main(sup *s, int slot, int ready_w, int generation, pid_t parent, const sigset_t *mask)
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
@@ -124,7 +124,7 @@ static void child_main(sup *s, int slot, int ready_w, pid_t parent, const sigset
         signal(handled[i], SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
     fflush(stdout);
-    _exit(s->cfg.run(s->cfg.ud, slot, ready_w));
+    _exit(s->cfg.run(s->cfg.ud, slot, ready_w, generation));
 }
 
 int graft__sup_spawn(sup *s, int generation, sup_worker **out)
@@ -156,7 +156,7 @@ int graft__sup_spawn(sup *s, int generation, sup_worker **out)
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
-        child_main(s, slot, p[1], parent, &old);
+        child_main(s, slot, p[1], generation, parent, &old);
     }
     int err = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);

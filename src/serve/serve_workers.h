@@ -14,8 +14,9 @@
 
 /* Runs one worker in the forked child and returns its exit status. `slot` is its metrics
  * slot in the shared region; `ready_fd` is the write end of its readiness pipe: the worker
- * writes one byte to it (graft__serve_notify_ready) once it accepts. */
-typedef int (*graft__serve_worker_fn)(void *ud, int slot, int ready_fd);
+ * writes one byte to it (graft__serve_notify_ready) once it accepts. `generation` is 0 for
+ * the first start and its respawns, and counts the SIGHUP reloads after that. */
+typedef int (*graft__serve_worker_fn)(void *ud, int slot, int ready_fd, int generation);
 
 typedef struct graft__serve_sup_config {
     int workers;             /* N, at least 1 */

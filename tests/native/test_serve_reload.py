@@ -281,3 +281,48 @@ def test_reload_with_metrics_moves_the_counts_to_the_new_workers(tmp_path):
         assert srv.stop() == 0, srv.output()
     finally:
         srv.cleanup()
+
+
+def test_a_reload_reads_the_openapi_document_again(native_libs, tmp_path):
+    """--openapi ships with the libraries: a reload reads the document again. One naming a
+    route the kit cannot reproduce fails the reload (named in the log) and the old workers
+    keep their contracts; a good one takes effect."""
+    import json
+
+    from test_kit_params import _openapi_doc
+
+    full = _openapi_doc()
+    doc = json.loads(json.dumps(full))
+    del doc["paths"]["/kit/literal"]  # graft-serve serves only what the kit reproduces
+    del doc["paths"]["/kit/dep"]
+    f = tmp_path / "openapi.json"
+
+    def write(d: dict) -> None:
+        (tmp_path / "openapi.tmp").write_text(json.dumps(d))
+        os.rename(tmp_path / "openapi.tmp", f)
+
+    write(doc)
+    srv = ServeProcess([native_libs["kit"]], extra=["--workers", "2", "--openapi", str(f)]).start()
+    probe = "/kit/items/99999999999999999999"  # the contract's integer: beyond what the kit reads
+    try:
+        old = serving(srv, 2)
+        got = fresh_get(srv.port, probe)
+        assert got is not None and got[0] == 422 and "graft_unsupported" in got[1], got
+
+        write(full)
+        os.kill(srv.pid, signal.SIGHUP)
+        assert wait_for(lambda: "Reload failed" in srv.output(), 20), srv.output()
+        assert re.search(r"ERROR:    Native route \S+ /kit/(literal|dep)", srv.output()), srv.output()
+        assert children_of(srv.pid) == old
+        got = fresh_get(srv.port, probe)
+        assert got is not None and got[0] == 422 and "graft_unsupported" in got[1], got
+
+        del doc["paths"]["/kit/items/{item_id}"]  # no contract for that route any more
+        write(doc)
+        os.kill(srv.pid, signal.SIGHUP)
+        assert wait_for(lambda: "Reload complete" in srv.output(), 20), srv.output()
+        assert wait_for(lambda: "graft_unsupported" not in (fresh_get(srv.port, probe) or (0, "graft_unsupported"))[1],
+                        10), srv.output()
+        assert srv.stop() == 0, srv.output()
+    finally:
+        srv.cleanup()
