@@ -178,6 +178,7 @@ class Supervisor:
         self.generation = 0  # the serving generation; respawns join it
         self._served = False  # the first start completed: start failures no longer stop us
         self._reload: Reload | None = None
+        self._last_generation = 0  # the highest generation number handed out
         rss = getattr(config, "limit_worker_rss", None)
         self.limit_rss_kib = int(rss) * 1024 if rss else 0
         self._next_rss_check = 0.0
@@ -307,7 +308,10 @@ class Supervisor:
                 "(a reload with --metrics/--control allows at most %d workers); the workers keep "
                 "serving.", self.num_workers, free, SHARED_SLOTS // 2)
             return
-        self._reload = Reload(self.generation + 1, time.monotonic() + RELOAD_READY_TIMEOUT)
+        # A number never used before: workers of a failed reload still draining must not be
+        # taken for the new generation's (nor fail it when they exit).
+        self._last_generation += 1
+        self._reload = Reload(self._last_generation, time.monotonic() + RELOAD_READY_TIMEOUT)
         logger.info("Received SIGHUP, reloading: starting %d new workers.", self.num_workers)
         for _ in range(self.num_workers):
             try:

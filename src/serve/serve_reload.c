@@ -22,10 +22,11 @@ void graft__sup_begin_reload(sup *s)
         return;
     }
     s->reloading = 1;
+    s->reload_gen++; /* past every number handed out: commits set generation to it */
     s->reload_deadline = graft__sup_now() + SUP_READY_TIMEOUT;
     fprintf(stderr, "INFO:     Received SIGHUP, reloading: starting %d new workers.\n", s->num_workers);
     for (int i = 0; i < s->num_workers; i++) {
-        int rc = graft__sup_spawn(s, s->generation + 1, NULL);
+        int rc = graft__sup_spawn(s, s->reload_gen, NULL);
         if (rc < 0) {
             char why[128];
             snprintf(why, sizeof why, "cannot start a worker process: %s", strerror(-rc));
@@ -37,7 +38,7 @@ void graft__sup_begin_reload(sup *s)
 
 static void commit_reload(sup *s)
 {
-    int gen = s->generation + 1;
+    int gen = s->reload_gen;
     s->generation = gen;
     s->reloading = 0;
     s->nrespawn = 0; /* respawns of the old generation are not needed now */
@@ -60,7 +61,7 @@ void graft__sup_check_reload(sup *s)
         return;
     int n = 0, ready = 0;
     for (int i = 0; i < s->nw; i++)
-        if (s->w[i].generation == s->generation + 1) {
+        if (s->w[i].generation == s->reload_gen) {
             n++;
             ready += s->w[i].ready;
         }
@@ -71,7 +72,7 @@ void graft__sup_check_reload(sup *s)
         size_t len = strlen(why);
         const char *sep = " ";
         for (int i = 0; i < s->nw && len < sizeof why - 16; i++)
-            if (s->w[i].generation == s->generation + 1 && !s->w[i].ready) {
+            if (s->w[i].generation == s->reload_gen && !s->w[i].ready) {
                 len += (size_t)snprintf(why + len, sizeof why - len, "%s%d", sep, (int)s->w[i].pid);
                 sep = ", ";
             }
@@ -83,7 +84,7 @@ void graft__sup_check_reload(sup *s)
 void graft__sup_fail_reload(sup *s, const char *why)
 {
     fprintf(stderr, "ERROR:    Reload failed: %s; the old workers keep serving.\n", why);
-    int gen = s->generation + 1;
+    int gen = s->reload_gen;
     s->reloading = 0;
     for (int i = 0; i < s->nw; i++)
         if (s->w[i].generation == gen && !s->w[i].terminating)

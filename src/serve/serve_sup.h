@@ -36,7 +36,10 @@ typedef struct sup {
     sup_worker *w;
     int nw, cap;
     int generation;        /* the serving generation; respawns join it */
-    int reloading;         /* a reload to generation + 1 is under way */
+    int reloading;         /* a reload to reload_gen is under way */
+    int reload_gen;        /* the generation being started: never a number used before, so
+                            * workers of a failed reload still draining are never taken for
+                            * those of the next one */
     double reload_deadline;
     int served;            /* the first start completed: start failures no longer stop us */
     int stopping, force, exit_code;

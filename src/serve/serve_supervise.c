@@ -167,7 +167,7 @@ static void on_exit_status(sup *s, pid_t pid, int status)
         return;
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (s->reloading && w.generation == s->generation + 1) {
+    if (s->reloading && w.generation == s->reload_gen) {
         /* A new worker gone before the commit (a bad library, a crash): the reload fails as
          * a whole rather than commit a generation short of one. */
         char why[160];
