@@ -55,8 +55,9 @@ extern "C" {
 /* Raised when declarations are appended (older libraries still load). 1: graft_stream_on_writable,
  * GRAFT_EAGAIN. 2: GRAFT_ROUTE_SAFE (an older graft ignores the flag: it has no shadow mode).
  * 3: route contracts (graft_validate, the graft_arg_* getters, graft_respond_detail).
+ * 4: the graft_body_* getters. 5: graft_json_double_pydantic.
  * A library that uses an added function fails to load, naming the symbol, in an older graft. */
-#define GRAFT_ABI_REVISION 4
+#define GRAFT_ABI_REVISION 5
 
 /* Error codes (negative). */
 #define GRAFT_EINVAL (-22)  /* bad argument, or wrong state (already answered) */
@@ -250,6 +251,10 @@ GRAFT_API void graft_json_string(graft_json *j, const char *s, size_t len);
 GRAFT_API void graft_json_int(graft_json *j, int64_t v);
 /* Doubles are written with the shortest repr that round-trips (%.17g fallback); NaN/inf → null. */
 GRAFT_API void graft_json_double(graft_json *j, double v);
+/* A double as Pydantic writes a float field of a response model (pydantic_core.to_json, what
+ * FastAPI sends): repr's layout, except positional down to 1e-5 ("0.00001" where repr says
+ * "1e-05") and exponents unpadded ("1e-7", "1e+16"); NaN/inf → null. (ABI revision 5.) */
+GRAFT_API void graft_json_double_pydantic(graft_json *j, double v);
 GRAFT_API void graft_json_bool(graft_json *j, int v);
 GRAFT_API void graft_json_null(graft_json *j);
 /* The text so far, NUL-terminated; NULL if an allocation failed along the way. */

@@ -153,6 +153,8 @@ int graft__body_scalar(const graft__param *p, json_t *j, graft__arg_val *out, gr
         break;
     case GRAFT__T_NUMBER:
         rc = graft__kit_to_float(&in, &out->f);
+        if (rc == 0 && p->finite && !isfinite(out->f)) /* Pydantic: before the bounds */
+            rc = GRAFT__KIT_E_FINITE_NUMBER;
         rc = rc ? rc : graft__kit_float_check(&p->frules, out->f);
         break;
     case GRAFT__T_BOOL:

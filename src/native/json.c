@@ -8,6 +8,7 @@
 #include "graft.h"
 #include "buf.h"
 #include "json_str.h"
+#include "kit/float_text.h"
 
 struct graft_json {
     graft__buf b;
@@ -153,6 +154,17 @@ GRAFT_API void graft_json_double(graft_json *j, double v)
         n = (int)strlen(t);
     }
     put(j, t, (size_t)n);
+}
+
+GRAFT_API void graft_json_double_pydantic(graft_json *j, double v)
+{
+    sep(j);
+    if (!isfinite(v)) { /* Pydantic's default ser_json_inf_nan="null" */
+        put(j, GRAFT__STRLIT("null"));
+        return;
+    }
+    char t[GRAFT__KIT_FLOAT_MAX];
+    put(j, t, graft__kit_float_json(v, t));
 }
 
 GRAFT_API void graft_json_bool(graft_json *j, int v) { sep(j); put(j, v ? "true" : "false", v ? 4 : 5); }

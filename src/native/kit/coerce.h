@@ -44,6 +44,7 @@ enum graft__kit_err {
     GRAFT__KIT_E_TOO_LONG,
     GRAFT__KIT_E_JSON_INVALID,
     GRAFT__KIT_E_EXTRA_FORBIDDEN,
+    GRAFT__KIT_E_FINITE_NUMBER, /* a body field with allow_inf_nan=False (x-graft-allow-inf-nan) */
     GRAFT__KIT_E_COUNT /* one past the last */
 };
 

@@ -239,6 +239,31 @@ static void test_doubles(void)
     }
 }
 
+/* Pydantic's float text (pydantic_core.to_json): repr's layout, positional down to 1e-5,
+ * exponents unpadded; the values FastAPI's response models write differently from repr. */
+static void test_doubles_pydantic(void)
+{
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {35.0, "35.0"}, {9.99, "9.99"}, {-0.0, "-0.0"}, {0.0001, "0.0001"}, {1e-05, "0.00001"},
+        {9.9e-05, "0.000099"}, {1e-07, "1e-7"}, {2.5e-07, "2.5e-7"}, {1e+16, "1e+16"},
+        {0.30000000000000004, "0.30000000000000004"}, {5e-324, "5e-324"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        graft_json *j = writer();
+        graft_json_double_pydantic(j, cases[i].v);
+        expect(j, cases[i].want, cases[i].want);
+    }
+    graft_json *j = writer();
+    graft_json_array_begin(j);
+    graft_json_double_pydantic(j, INFINITY);
+    graft_json_double_pydantic(j, NAN);
+    graft_json_array_end(j);
+    expect(j, "non-finite: null, as Pydantic's default ser_json_inf_nan", "[null,null]");
+}
+
 /* ---- structure: nesting and the commas between values ---- */
 
 static void test_structure(void)
@@ -370,6 +395,7 @@ int main(void)
     test_keys();
     test_ints();
     test_doubles();
+    test_doubles_pydantic();
     test_structure();
     test_respond_json();
     return unit_report();
