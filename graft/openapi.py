@@ -244,20 +244,28 @@ def contracts_text(app: Any) -> str | None:
     return None if doc is None else json.dumps(doc, ensure_ascii=False)
 
 
+def load(app_str: str, app_dir: str, who: str) -> tuple[Any, dict | None]:
+    """Import MODULE:APP (MODULE looked for in app_dir first) and build its document; on a
+    failure, say why on stderr (prefixed with who) and return a None document."""
+    sys.path.insert(0, os.path.abspath(app_dir))
+    try:
+        app = import_from_string(app_str)
+    except ImportFromStringError as exc:
+        print(f"Error loading ASGI app. {exc}", file=sys.stderr)
+        return None, None
+    doc = document(app)
+    if doc is None:
+        print(f"{who}: {app_str} has no openapi() (not a FastAPI app)", file=sys.stderr)
+    return app, doc
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="graft openapi", description=__doc__.splitlines()[0])
     parser.add_argument("app", help="the app, as MODULE:ATTRIBUTE")
     parser.add_argument("--app-dir", default=".", help="look for MODULE here first [default: .]")
     args = parser.parse_args(argv)
-    sys.path.insert(0, os.path.abspath(args.app_dir))
-    try:
-        app = import_from_string(args.app)
-    except ImportFromStringError as exc:
-        print(f"Error loading ASGI app. {exc}", file=sys.stderr)
-        return 1
-    doc = document(app)
+    app, doc = load(args.app, args.app_dir, "Error")
     if doc is None:
-        print(f"Error: {args.app} has no openapi() (not a FastAPI app)", file=sys.stderr)
         return 1
     try:
         json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)

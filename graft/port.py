@@ -20,7 +20,6 @@ import os
 import re
 import sys
 
-from graft.config import ImportFromStringError, import_from_string
 from graft.port_c import handler_c
 from graft.port_testfile import TEST_TEMPLATE
 from graft.reqgen.schema import operation
@@ -71,18 +70,11 @@ def main(argv: list[str]) -> int:
         print(f"graft port: a route is 'METHOD /template', not {ns.route!r}", file=sys.stderr)
         return 2
     method, template = parts[0].upper(), parts[1]
-    app_dir = os.path.abspath(ns.app_dir)
-    sys.path.insert(0, app_dir)
-    try:
-        app = import_from_string(ns.app)
-    except ImportFromStringError as exc:
-        print(f"Error loading ASGI app. {exc}", file=sys.stderr)
-        return 1
-    from graft.openapi import document, versions
+    from graft.openapi import load, versions
 
-    doc = document(app)
+    app_dir = os.path.abspath(ns.app_dir)
+    app, doc = load(ns.app, app_dir, "graft port")
     if doc is None:
-        print(f"graft port: {ns.app} has no openapi() (not a FastAPI app)", file=sys.stderr)
         return 1
     try:
         path, route, notes = _find(doc, app, method, template)
