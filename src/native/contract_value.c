@@ -69,13 +69,11 @@ graft__kit_value graft__contract_bound(const graft__param *p, int type)
     return l;
 }
 
-/* An int beyond int64 that no bound refuses, for a route that takes one: valid, as in Python.
- * The handler gets it saturated, with its sign in wide and its canonical text. multiple_of
- * would need the big integer's remainder: still declined. */
-static int wide_value(const graft__kit_int_rules *r, const char *s, size_t n, graft__arg_val *out)
+/* An int beyond int64 that no constraint refuses (graft__kit_int_beyond_check ran), for a
+ * route that takes one: valid, as in Python. The handler gets it saturated, with its sign in
+ * wide and its canonical text. */
+static int wide_value(const char *s, size_t n, graft__arg_val *out)
 {
-    if (r->has & GRAFT__KIT_MULTIPLE_OF)
-        return GRAFT__KIT_UNSUPPORTED;
     char *t = malloc(n + 22);
     if (!t)
         return -ENOMEM;
@@ -108,7 +106,7 @@ int graft__contract_value(graft__vstate *v, const graft__param *p, int64_t index
         else if (rc == GRAFT__KIT_UNSUPPORTED) /* beyond int64, yet a bound decides it */
             rc = graft__kit_int_beyond_check(&p->irules, s, n);
         if (rc == GRAFT__KIT_UNSUPPORTED && v->wide_int)
-            rc = wide_value(&p->irules, s, n, out);
+            rc = wide_value(s, n, out);
         if (rc >= GRAFT__KIT_E_GREATER_THAN && rc <= GRAFT__KIT_E_MULTIPLE_OF)
             e.limit = graft__contract_bound(p, rc);
         break;

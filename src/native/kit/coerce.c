@@ -214,13 +214,33 @@ int graft__kit_int_text(const char *s, size_t n, char *out, size_t *len, int *be
     return GRAFT__KIT_OK;
 }
 
+/* The remainder of |the integer| by m (0 < m < 2^63) for a text int_parse found valid: its
+ * digits up to a fraction, whitespace, sign, underscores and leading zeros adding nothing.
+ * r * 10 is summed mod m, as r + r never overflows 64 bits while r < 2^63. */
+static uint64_t big_remainder(const char *s, size_t n, uint64_t m)
+{
+    trim(&s, &n);
+    uint64_t r = 0;
+    for (size_t i = 0; i < n && s[i] != '.'; i++) {
+        if (!is_digit(s[i]))
+            continue;
+        uint64_t t = 0;
+        for (int k = 0; k < 10; k++)
+            t = (t + r) % m;
+        r = (t + (uint64_t)(s[i] - '0') % m) % m;
+    }
+    return r;
+}
+
 int graft__kit_int_beyond_check(const graft__kit_int_rules *r, const char *s, size_t n)
 {
     int64_t v;
     int beyond;
-    if (int_parse(s, n, &v, &beyond) != GRAFT__KIT_UNSUPPORTED || !beyond || (r->has & GRAFT__KIT_MULTIPLE_OF))
+    if (int_parse(s, n, &v, &beyond) != GRAFT__KIT_UNSUPPORTED || !beyond)
         return GRAFT__KIT_UNSUPPORTED;
-    /* Pydantic compares the big integer with the bounds, in its order: le, lt, ge, gt */
+    /* Pydantic checks the big integer in its order: multiple_of, le, lt, ge, gt */
+    if ((r->has & GRAFT__KIT_MULTIPLE_OF) && r->multiple_of > 0 && big_remainder(s, n, (uint64_t)r->multiple_of))
+        return GRAFT__KIT_E_MULTIPLE_OF;
     if (beyond > 0 && (r->has & GRAFT__KIT_LE))
         return GRAFT__KIT_E_LESS_THAN_EQUAL;
     if (beyond > 0 && (r->has & GRAFT__KIT_LT))

@@ -147,9 +147,10 @@ typedef struct graft__kit_str_rules {
 int graft__kit_int_check(const graft__kit_int_rules *r, int64_t v);
 
 /* For an int text that graft__kit_int_from_str declines only because it lies outside int64
- * (valid in Pydantic's grammar, at most 4300 bytes): the error r's bounds give it, as Pydantic
- * compares the big integer (above int64: le, then lt; below: ge, then gt). UNSUPPORTED for any
- * other text, when the bounds let it pass, or when multiple_of is set. */
+ * (valid in Pydantic's grammar, at most 4300 significant digits): the error r gives it, as
+ * Pydantic checks the big integer (multiple_of by its remainder; then above int64: le, then
+ * lt; below: ge, then gt). UNSUPPORTED for any other text, or when r lets it pass (a valid
+ * value: GRAFT_ROUTE_WIDE_INT routes take it, see graft__kit_int_text). */
 int graft__kit_int_beyond_check(const graft__kit_int_rules *r, const char *s, size_t n);
 
 /* As graft__kit_int_check, for a float: NaN fails every bound and passes multiple_of, as in

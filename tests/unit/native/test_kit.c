@@ -268,8 +268,20 @@ static void test_checks(void)
           "no bound decides");
     ir = (graft__kit_int_rules){.has = GRAFT__KIT_LT | GRAFT__KIT_GT | GRAFT__KIT_MULTIPLE_OF, .lt = 9, .gt = 0,
                                 .multiple_of = 2};
-    check(graft__kit_int_beyond_check(&ir, "99999999999999999999", 20) == GRAFT__KIT_UNSUPPORTED, "int_beyond",
-          "multiple_of: declined");
+    check(graft__kit_int_beyond_check(&ir, "99999999999999999999", 20) == E(MULTIPLE_OF), "int_beyond",
+          "multiple_of first, by the big remainder");
+    check(graft__kit_int_beyond_check(&ir, "-1_0000_0000_0000_0000_0000", 27) == E(GREATER_THAN), "int_beyond",
+          "a multiple: then the bounds");
+    ir = (graft__kit_int_rules){.has = GRAFT__KIT_MULTIPLE_OF, .multiple_of = INT64_MAX};
+    check(graft__kit_int_beyond_check(&ir, "18446744073709551616", 20) == E(MULTIPLE_OF) &&
+              graft__kit_int_beyond_check(&ir, "-18446744073709551614", 21) == GRAFT__KIT_UNSUPPORTED,
+          "int_beyond", "multiple_of 2^63-1: 2^64 leaves 2, 2^64-2 is a multiple (valid)");
+    ir.multiple_of = 3;
+    check(graft__kit_int_beyond_check(&ir, " 00099_999999999999999999.00", 28) == GRAFT__KIT_UNSUPPORTED &&
+              graft__kit_int_beyond_check(&ir, "100000000000000000000", 21) == E(MULTIPLE_OF),
+          "int_beyond", "multiple_of 3");
+    ir = (graft__kit_int_rules){.has = GRAFT__KIT_LT | GRAFT__KIT_GT | GRAFT__KIT_MULTIPLE_OF, .lt = 9, .gt = 0,
+                                .multiple_of = 2};
     ir.has &= ~GRAFT__KIT_MULTIPLE_OF;
     check(graft__kit_int_beyond_check(&ir, "99999999999999999999", 20) == E(LESS_THAN) &&
           graft__kit_int_beyond_check(&ir, "-99999999999999999999", 21) == E(GREATER_THAN), "int_beyond", "lt, gt");
