@@ -82,16 +82,15 @@ static int int_grammar(const char *s, size_t n, int64_t *out, int *beyond, size_
 static int int_parse(const char *s, size_t n, int64_t *out, int *beyond)
 {
     *beyond = 0;
-    if (n <= INT_TEXT_MAX) { /* at most 4300 digits: no size limit to meet */
-        size_t digits;
-        return int_grammar(s, n, out, beyond, &digits);
-    }
-    int rc = too_long(s, n);
+    size_t digits = 0;
+    int rc = n > INT_TEXT_MAX ? too_long(s, n) : GRAFT__KIT_UNSUPPORTED;
     if (rc != GRAFT__KIT_UNSUPPORTED)
         return rc;
-    /* a long text that keeps at most 4300 significant digits reads as any other, Pydantic
+    trim(&s, &n);
+    if (n <= INT_TEXT_MAX) /* at most 4300 bytes once trimmed: no size limit to meet */
+        return int_grammar(s, n, out, beyond, &digits);
+    /* a longer text that keeps at most 4300 significant digits reads as any other, Pydantic
      * shows; with more, or an error, its answer follows rules not reproduced */
-    size_t digits = 0;
     rc = int_grammar(s, n, out, beyond, &digits);
     if ((rc == GRAFT__KIT_OK || *beyond) && digits <= INT_TEXT_MAX)
         return rc;
