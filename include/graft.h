@@ -301,7 +301,7 @@ GRAFT_API int graft_validate(graft_request *req);
 GRAFT_API int graft_arg_has(graft_request *req, const char *name);
 /* An integer (or int enum) parameter's value; 0 when absent or not an integer parameter. */
 GRAFT_API int64_t graft_arg_int(graft_request *req, const char *name);
-/* On a GRAFT_ROUTE_WIDE_INT route, an integer parameter beyond int64 is valid (no bound
+/* On a GRAFT_ROUTE_WIDE_INT route, an integer parameter beyond int64 is valid (no constraint
  * refused it): graft_arg_int saturates it to INT64_MAX or INT64_MIN, graft_arg_wide returns 1
  * (above int64) or -1 (below), and graft_arg_int_text its canonical decimal text, as Python
  * prints it and FastAPI's JSON echoes it ("-" then digits: no "+", leading zeros, underscores,
