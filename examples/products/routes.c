@@ -165,8 +165,9 @@ static int get_product(graft_request *req, void *lib)
     if (!ts)
         return decline(req, "no database connection");
 
+    /* an id beyond int64 (GRAFT_ROUTE_WIDE_INT) is valid, as in Python, but no row has it */
     sqlite3_bind_int64(ts->get, 1, graft_arg_int(req, "product_id"));
-    int rc = sqlite3_step(ts->get);
+    int rc = graft_arg_wide(req, "product_id") ? SQLITE_DONE : sqlite3_step(ts->get);
     graft_json *j = rc == SQLITE_ROW ? graft_json_new() : NULL;
     if (j)
         write_product(j, ts->get);
@@ -229,8 +230,13 @@ static int list_products(graft_request *req, void *lib)
         graft_json_int(j, total);
         graft_json_key(j, "limit");
         graft_json_int(j, limit);
-        graft_json_key(j, "offset");
-        graft_json_int(j, offset);
+        graft_json_key(j, "offset"); /* beyond int64: saturated above (no items), echoed as given */
+        size_t on;
+        const char *ot = graft_arg_int_text(req, "offset", &on);
+        if (ot)
+            graft_json_number_text(j, ot, on);
+        else
+            graft_json_int(j, offset);
         graft_json_object_end(j);
     }
     /* reset before answering or declining: the bound category points into the request */
@@ -331,8 +337,8 @@ int graft_register(graft_router *r, const char *config)
     sqlite3_close_v2(db);
     graft_router_set_thread_state(r, thread_state_new, thread_state_free);
     graft_router_set_body_limit(r, BODY_LIMIT);
-    if ((rc = graft_route(r, "GET", "/products", list_products, 0)) < 0 ||
-        (rc = graft_route(r, "GET", "/products/{product_id}", get_product, 0)) < 0 ||
+    if ((rc = graft_route(r, "GET", "/products", list_products, GRAFT_ROUTE_WIDE_INT)) < 0 ||
+        (rc = graft_route(r, "GET", "/products/{product_id}", get_product, GRAFT_ROUTE_WIDE_INT)) < 0 ||
         (rc = graft_route(r, "POST", "/products", create_product, GRAFT_ROUTE_BODY | GRAFT_ROUTE_BLOCKING)) < 0)
         return rc;
     if (ls->debug)

@@ -10,13 +10,17 @@
 #include "kit/errors.h"
 
 /* One scalar: the field its type uses (i for int and int enum, f, b; s/n for every type: the
- * text as given, NUL-terminated). */
+ * text as given, NUL-terminated). An int beyond int64 on a GRAFT_ROUTE_WIDE_INT route: wide
+ * 1 above, -1 below, i saturated, and its canonical text (malloc'd, text_n bytes). */
 typedef struct graft__arg_val {
     int64_t i;
     double f;
     int b;
     const char *s;
     size_t n;
+    int wide;
+    char *text;
+    size_t text_n;
 } graft__arg_val;
 
 /* One parameter's value: has (given, or a non-null default); a scalar in one, a list's items
@@ -40,6 +44,7 @@ typedef struct graft__vstate {
     int status; /* 0: the 422 of the entries; else body holds the whole answer (FastAPI's 400) */
     int fails; /* an error quotes NaN, an infinity or bytes that are not UTF-8: FastAPI fails
                 * writing its 422 (json.dumps(allow_nan=False), bytes.decode()) and answers 500 */
+    int wide_int; /* the route takes ints beyond int64 (GRAFT_ROUTE_WIDE_INT) */
 } graft__vstate;
 
 /* contract_value.c. Each returns 0 or a negative code. */

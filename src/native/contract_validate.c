@@ -226,7 +226,7 @@ static int validate(struct graft_request *gr)
     if (!(gr->args = calloc(c->nparams ? c->nparams : 1, sizeof *gr->args)))
         return GRAFT_ENOMEM;
     gr->nargs = c->nparams;
-    graft__vstate v = {.has_app = has_app};
+    graft__vstate v = {.has_app = has_app, .wide_int = (gr->route->flags & GRAFT_ROUTE_WIDE_INT) != 0};
     int rc = graft__buf_append(&v.body, GRAFT__STRLIT("{\"detail\":["));
     for (size_t i = 0; i < c->nparams && rc >= 0 && !v.unsupported; i++)
         rc = one_param(&v, gr, &c->params[i], &gr->args[i]);
@@ -270,6 +270,9 @@ GRAFT_API int graft_validate(graft_request *gr)
 void graft__native_args_free(struct graft_request *gr)
 {
     for (size_t i = 0; gr->args && i < gr->nargs; i++) {
+        free(gr->args[i].one.text);
+        for (size_t k = 0; k < gr->args[i].count; k++)
+            free(gr->args[i].items[k].text);
         free(gr->args[i].items);
         free(gr->args[i].own);
     }

@@ -92,6 +92,42 @@ GRAFT_API void graft_json_int(graft_json *j, int64_t v)
     put(j, t, (size_t)snprintf(t, sizeof t, "%lld", (long long)v));
 }
 
+/* Whether s is a number in RFC 8259's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int number_syntax(const char *s, size_t n)
+{
+    size_t i = n > 0 && s[0] == '-' ? 1 : 0, d;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return 0;
+    if (i < n && s[i] == '.') {
+        for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9';)
+            i++;
+        if (i == d)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i += i + 1 < n && (s[i + 1] == '+' || s[i + 1] == '-') ? 2 : 1;
+        for (d = i; i < n && s[i] >= '0' && s[i] <= '9';)
+            i++;
+        if (i == d)
+            return 0;
+    }
+    return i == n;
+}
+
+GRAFT_API void graft_json_number_text(graft_json *j, const char *s, size_t len)
+{
+    sep(j);
+    if (s && number_syntax(s, len))
+        put(j, s, len);
+    else
+        put(j, GRAFT__STRLIT("null"));
+}
+
 /* The correctly rounded digits may miss v while a string one unit away in the last digit
  * hits it (Python's repr picks that one); tries both, keeping the exponent. */
 static int neighbour(char *t, double v)
