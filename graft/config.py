@@ -319,6 +319,7 @@ class Config:
         limit_concurrency: int | None = None,
         limit_max_requests: int | None = None,
         limit_max_requests_jitter: int = 0,
+        limit_worker_rss: int | None = None,
         backlog: int = 2048,
         timeout_keep_alive: float = 5,
         timeout_graceful_shutdown: float | None = None,
@@ -420,6 +421,8 @@ class Config:
         self.limit_concurrency = _check_int("limit_concurrency", limit_concurrency, 1, optional=True)
         self.limit_max_requests = _check_int("limit_max_requests", limit_max_requests, 1, optional=True)
         self.limit_max_requests_jitter = _check_int("limit_max_requests_jitter", limit_max_requests_jitter, 0)
+        # MiB; checked by the supervisor (graft/supervisor.py), so only under --workers N.
+        self.limit_worker_rss = _check_int("limit_worker_rss", limit_worker_rss, 1, optional=True)
         self.backlog = _check_int("backlog", backlog, 1)
         self.timeout_keep_alive = _check_number("timeout_keep_alive", timeout_keep_alive)
         self.timeout_graceful_shutdown = _check_number(
@@ -518,7 +521,7 @@ class Config:
             raise ValueError("--metrics and --control allow at most 64 workers (one shared slot each).")
 
         if forwarded_allow_ips is None:
-            forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+            forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")  # uvicorn >= 0.35
         self.forwarded_allow_ips: list[str] = _normalise_ips(forwarded_allow_ips)
 
     # -- derived values -------------------------------------------------------------------

@@ -65,15 +65,19 @@ class Target:
         cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
         self.conn = cls(u.hostname, u.port, timeout=timeout)
 
-    def send(self, method: str, path: str, query: str, headers: list) -> dict:
-        """The answer as the rule's input; http.client decodes chunked bodies."""
+    def send(self, method: str, path: str, query: str, headers: list, body: bytes | None = None) -> dict:
+        """The answer as the rule's input; http.client decodes chunked bodies. A body (even
+        empty) is sent with its content-length."""
         target = self.prefix + path + ("?" + query if query else "")
         for attempt in (0, 1):
             try:
-                self.conn.putrequest(method, target)
+                # a Host header of the caller's is sent instead of http.client's own
+                self.conn.putrequest(method, target, skip_host=any(k.lower() == "host" for k, _ in headers))
                 for k, v in headers:
                     self.conn.putheader(k, v)
-                self.conn.endheaders()
+                if body is not None:
+                    self.conn.putheader("content-length", str(len(body)))
+                self.conn.endheaders(body or None)
                 r = self.conn.getresponse()
                 body = r.read()
                 if r.will_close:
@@ -89,7 +93,13 @@ class Target:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="graft diff", description=__doc__.split("\n\n")[0])
+    if "--openapi" in argv:  # the schema-driven mode (graft/diff_openapi.py)
+        from graft.diff_openapi import main as openapi_main
+
+        return openapi_main(argv)
+    ap = argparse.ArgumentParser(prog="graft diff", description=__doc__.split("\n\n")[0],
+                                 epilog="Schema-driven mode: graft diff --openapi FILE URL_A URL_B "
+                                 "(seeded requests for every operation; see graft diff --openapi -h).")
     ap.add_argument("url_a", metavar="URL_A")
     ap.add_argument("url_b", metavar="URL_B")
     ap.add_argument("--request", action="append", default=[], metavar="'METHOD PATH[?QUERY]'",

@@ -104,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Every option can also be set with an environment variable {ENV_PREFIX}<OPTION> "
         f"(e.g. {ENV_PREFIX}PORT=9000, {ENV_PREFIX}APP=main:app). Other commands: "
         "`graft routes APP --native LIB` (coverage report), `graft openapi APP` (the app's OpenAPI "
-        "document, for graft-serve --openapi), `graft ctl --control PATH routes|set` "
+        "document, for graft-serve --openapi), `graft port APP 'METHOD /path'` (a C handler for one "
+        "route, and its differential test), `graft diff URL_A URL_B` and `graft diff --openapi FILE "
+        "URL_A URL_B` (compare two servers' answers), `graft ctl --control PATH routes|set` "
         "(a running server's native routes, live).",
     )
     bool_opt = argparse.BooleanOptionalAction
@@ -319,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--forwarded-allow-ips",
         default=None,
         help="Comma-separated IPs/networks to trust proxy headers from; '*' trusts all. "
-        "Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.",
+        "Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1,::1. Over a Unix socket the peer has no "
+        "address: as uvicorn, only '*' trusts it.",
     )
     g.add_argument(
         "--server-header", action=bool_opt, default=True, help="Enable/disable the default Server header."
@@ -391,6 +394,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="Add a random 0..N to each worker's --limit-max-requests, so workers started "
         "together do not restart together. [default: 0]",
+    )
+    g.add_argument(
+        "--limit-worker-rss",
+        type=int,
+        default=None,
+        metavar="MiB",
+        help="With --workers: a worker whose resident memory exceeds this many MiB is replaced "
+        "(a new worker starts, then the old one drains gracefully). Off by default.",
     )
     g.add_argument(
         "--limit-request-line",
@@ -572,6 +583,8 @@ def serve(config: Config) -> None:
         logger.warning("You must pass the application as an import string to enable 'reload' or 'workers'.")
         sys.exit(1)
 
+    if getattr(config, "limit_worker_rss", None) and config.workers <= 1:
+        logger.warning("--limit-worker-rss needs --workers N (the supervisor replaces workers); ignored.")
     from graft.server import Server  # imported here: the C extension is not needed to parse options
 
     from graft import admin
@@ -587,7 +600,7 @@ def serve(config: Config) -> None:
         except ValueError as exc:
             logger.error("%s", exc)
             sys.exit(1)
-        if config.workers > 1 and config.ssl_ticket_keys is None:
+        if config.ssl_ticket_keys is None:
             # One set of session-ticket keys for all workers (and their rolling-reload
             # successors, forked from the same supervisor): a session resumes on any worker.
             config.ssl_ticket_keys = os.urandom(80)
@@ -636,6 +649,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from graft.openapi import main as openapi_main
 
         return openapi_main(args[1:])
+    if args[:1] == ["port"]:  # a C handler skeleton for one route (and its test): no server
+        from graft.port import main as port_main
+
+        return port_main(args[1:])
     if args[:1] == ["ctl"]:  # a client of a running server's --control socket
         from graft.ctl import main as ctl_main
 

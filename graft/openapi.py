@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import types
 import typing
 from typing import Any
 
@@ -78,8 +79,26 @@ def _unshown(metadata: Any) -> str | None:
         t = type(m).__name__
         if t in _SHOWN or (t == "_PydanticGeneralMetadata" and set(vars(m)) <= {"pattern"}):
             continue
+        if t == "AllowInfNan" and getattr(m, "allow_inf_nan", None) is True:  # the default
+            continue
         return t
     return None
+
+
+# allow_inf_nan=False on a body model's float field: the document cannot show it, so graft
+# writes it as "x-graft-allow-inf-nan": false on the field's schema, which the kit reads (a
+# non-finite value is Pydantic's finite_number); a team's plain openapi.json lacks it.
+FINITE_EXT = "x-graft-allow-inf-nan"
+
+
+def _finite_only(info: Any) -> bool:
+    """A float field (or Optional float) whose only hidden rule is allow_inf_nan=False."""
+    meta = [m for m in getattr(info, "metadata", None) or [] if type(m).__name__ == "AllowInfNan"]
+    ann = info.annotation
+    floats = ann is float or (typing.get_origin(ann) in (typing.Union, types.UnionType)
+                              and set(typing.get_args(ann)) == {float, type(None)})
+    return floats and len(meta) == 1 and meta[0].allow_inf_nan is False and \
+        _unshown([m for m in info.metadata if m is not meta[0]]) is None
 
 
 def _unshown_in_type(tp: Any, depth: int = 0) -> str | None:
@@ -114,9 +133,10 @@ def _models_in(tp: Any, depth: int = 0):
         yield from _models_in(a, depth + 1)
 
 
-def _model_rule(model: Any, seen: set, depth: int = 0) -> str | None:
+def _model_rule(model: Any, seen: set, depth: int = 0, finite: list | None = None) -> str | None:
     """Why a body model validates otherwise than its JSON schema says, or None: validators,
-    settings and aliases the schema cannot show, in the model or a model inside it."""
+    settings and aliases the schema cannot show, in the model or a model inside it. Float
+    fields with allow_inf_nan=False are appended to finite as (model, field alias) instead."""
     if model in seen or depth > 16:
         return None
     seen.add(model)
@@ -132,23 +152,45 @@ def _model_rule(model: Any, seen: set, depth: int = 0) -> str | None:
     for fname, info in model.model_fields.items():
         if getattr(info, "validation_alias", None) is not None:
             return f"model {name}: field {fname}: validation_alias (not in the document)"
+        if finite is not None and _finite_only(info):
+            finite.append((model, info.alias or fname))
+            continue
         t = _unshown(getattr(info, "metadata", None)) or _unshown_in_type(info.annotation)
         if t:
             return f"model {name}: field {fname}: {t} (a rule the document does not show)"
         for sub in _models_in(info.annotation):
-            why = _model_rule(sub, seen, depth + 1)
+            why = _model_rule(sub, seen, depth + 1, finite)
             if why:
                 return why
     return None
 
 
-def _hidden_rule(dependant: Any) -> str | None:
+def _mark_finite(doc: dict, finite: list) -> str | None:
+    """Writes FINITE_EXT on the schema of each (model, field) of finite; the reason it cannot
+    (the model's schema not found under its name) or None."""
+    schemas = (doc.get("components") or {}).get("schemas") or {}
+    for model, field in finite:
+        name = model.__name__
+        prop = None
+        for key in (name, name + "-Input"):  # FastAPI's names: split input/output schemas
+            cand = ((schemas.get(key) or {}).get("properties") or {}).get(field)
+            if isinstance(cand, dict) and (schemas[key].get("title") == name):
+                prop = cand
+                break
+        if prop is None:
+            return f"model {name}: field {field}: AllowInfNan (its schema not found in the document)"
+        prop[FINITE_EXT] = False
+    return None
+
+
+def _hidden_rule(dependant: Any, doc: dict) -> str | None:
     """Why the endpoint's own parameters validate otherwise than the document says, or None."""
     for field in getattr(dependant, "body_params", None) or []:
         info = getattr(field, "field_info", None)
         seen: set = set()
         for model in _models_in(getattr(info, "annotation", None)):
-            why = _model_rule(model, seen)
+            finite: list = []
+            why = _model_rule(model, seen, finite=finite) or _mark_finite(doc, finite)
             if why:
                 return f"request body: {why}"
     for kind in ("path_params", "query_params", "header_params", "cookie_params"):
@@ -178,7 +220,7 @@ def _mark_unsupported(app: Any, doc: dict) -> None:
         path = getattr(route, "path_format", None)
         if dependant is None or path not in paths:
             continue
-        why = DEPENDENCY_PARAMS if _has_dependency_params(dependant) else _hidden_rule(dependant)
+        why = DEPENDENCY_PARAMS if _has_dependency_params(dependant) else _hidden_rule(dependant, doc)
         for method in (getattr(route, "methods", None) or ()) if why else ():
             op = paths[path].get(method.lower())
             if isinstance(op, dict):
@@ -202,20 +244,28 @@ def contracts_text(app: Any) -> str | None:
     return None if doc is None else json.dumps(doc, ensure_ascii=False)
 
 
+def load(app_str: str, app_dir: str, who: str) -> tuple[Any, dict | None]:
+    """Import MODULE:APP (MODULE looked for in app_dir first) and build its document; on a
+    failure, say why on stderr (prefixed with who) and return a None document."""
+    sys.path.insert(0, os.path.abspath(app_dir))
+    try:
+        app = import_from_string(app_str)
+    except ImportFromStringError as exc:
+        print(f"Error loading ASGI app. {exc}", file=sys.stderr)
+        return None, None
+    doc = document(app)
+    if doc is None:
+        print(f"{who}: {app_str} has no openapi() (not a FastAPI app)", file=sys.stderr)
+    return app, doc
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="graft openapi", description=__doc__.splitlines()[0])
     parser.add_argument("app", help="the app, as MODULE:ATTRIBUTE")
     parser.add_argument("--app-dir", default=".", help="look for MODULE here first [default: .]")
     args = parser.parse_args(argv)
-    sys.path.insert(0, os.path.abspath(args.app_dir))
-    try:
-        app = import_from_string(args.app)
-    except ImportFromStringError as exc:
-        print(f"Error loading ASGI app. {exc}", file=sys.stderr)
-        return 1
-    doc = document(app)
+    app, doc = load(args.app, args.app_dir, "Error")
     if doc is None:
-        print(f"Error: {args.app} has no openapi() (not a FastAPI app)", file=sys.stderr)
         return 1
     try:
         json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)

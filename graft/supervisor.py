@@ -24,6 +24,11 @@ Design:
   ``RELOAD_READY_TIMEOUT``, fails the reload: the rest of the new generation is stopped and
   the old workers keep serving. A SIGHUP during a reload is ignored (logged): the reload under
   way already starts from what is on disk now, or at most a moment ago.
+* ``--limit-worker-rss MiB``: every ``RSS_INTERVAL`` the supervisor reads each serving
+  worker's resident set (``/proc/PID/statm``). One above the ceiling gets a replacement first,
+  as a reload does; only once that one is ready does the old one drain, so capacity never
+  drops. A replacement that fails to start, or is not ready within ``RELOAD_READY_TIMEOUT``,
+  leaves the old worker serving (checked again ``STARTUP_RETRY`` later).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ RESPAWN_BACKOFF = 1.0  # a worker that dies sooner than this after starting is r
 KILL_GRACE = 5.0  # after SIGKILL, how long to wait for the kernel to reap
 STARTUP_RETRY = 5.0  # a respawn that failed to start (after the first start) is retried this late
 RELOAD_READY_TIMEOUT = 60.0  # a new generation not ready this long after SIGHUP fails the reload
+RSS_INTERVAL = 1.0  # how often --limit-worker-rss reads the workers' resident memory
 SHARED_SLOTS = 64  # GRAFT__SHM_SLOTS: metrics slots in the shared region
 
 _PR_SET_PDEATHSIG = 1
@@ -88,7 +94,8 @@ def _set_parent_death_signal(sig: int) -> None:
 class Worker:
     """Bookkeeping for one child process."""
 
-    __slots__ = ("pid", "started_at", "terminating", "slot", "generation", "ready_fd", "ready", "kill_at")
+    __slots__ = ("pid", "started_at", "terminating", "slot", "generation", "ready_fd", "ready", "kill_at",
+                 "replacing", "replaced", "ready_by")
 
     def __init__(self, pid: int, slot: int = 0, generation: int = 0, ready_fd: int = -1) -> None:
         self.pid = pid
@@ -99,6 +106,9 @@ class Worker:
         self.ready_fd = ready_fd  # read end of its readiness pipe (-1 once closed)
         self.ready = False
         self.kill_at: float | None = None  # a drained old worker still here then gets SIGKILL
+        self.replacing = 0  # the pid of the worker (over --limit-worker-rss) this one replaces
+        self.replaced = False  # a replacement for this worker is starting
+        self.ready_by: float | None = None  # a replacement not ready by then is stopped
 
 
 class Reload:
@@ -168,6 +178,10 @@ class Supervisor:
         self.generation = 0  # the serving generation; respawns join it
         self._served = False  # the first start completed: start failures no longer stop us
         self._reload: Reload | None = None
+        self._last_generation = 0  # the highest generation number handed out
+        rss = getattr(config, "limit_worker_rss", None)
+        self.limit_rss_kib = int(rss) * 1024 if rss else 0
+        self._next_rss_check = 0.0
 
         self._wakeup_r = -1
         self._wakeup_w = -1
@@ -198,6 +212,7 @@ class Supervisor:
                 else:
                     self._respawn_due()
                     self._kill_overdue()
+                    self._check_rss()
         finally:
             self._kill_all(signal.SIGKILL)  # only non-empty if we got here by an exception
             self._reap_blocking(KILL_GRACE)
@@ -293,7 +308,10 @@ class Supervisor:
                 "(a reload with --metrics/--control allows at most %d workers); the workers keep "
                 "serving.", self.num_workers, free, SHARED_SLOTS // 2)
             return
-        self._reload = Reload(self.generation + 1, time.monotonic() + RELOAD_READY_TIMEOUT)
+        # A number never used before: workers of a failed reload still draining must not be
+        # taken for the new generation's (nor fail it when they exit).
+        self._last_generation += 1
+        self._reload = Reload(self._last_generation, time.monotonic() + RELOAD_READY_TIMEOUT)
         logger.info("Received SIGHUP, reloading: starting %d new workers.", self.num_workers)
         for _ in range(self.num_workers):
             try:
@@ -366,13 +384,67 @@ class Supervisor:
                 continue
             except OSError:
                 data = b""
+            self._close_ready_fd(worker)
             if data:
                 worker.ready = True
-            self._close_ready_fd(worker)  # one byte or EOF: either way nothing more will come
+                self._on_ready(worker)  # one byte or EOF: either way nothing more will come
         # The first start is over once N workers were ready at once: until then any of them
         # failing to start stops the server, as it always did.
         if not self._served and sum(w.ready for w in self.workers.values()) >= self.num_workers:
             self._served = True
+
+    # -- --limit-worker-rss ---------------------------------------------------------------
+    def _on_ready(self, worker: Worker) -> None:
+        """A replacement is ready: the worker it replaces now drains."""
+        if not worker.replacing or worker.terminating:
+            return
+        old = self.workers.get(worker.replacing)
+        worker.replacing, worker.ready_by = 0, None
+        if old is None or old.terminating:
+            return
+        logger.info("Worker [%d] is ready to replace worker [%d]; that one drains.", worker.pid, old.pid)
+        self._terminate(old)
+        old.kill_at = time.monotonic() + self._stop_timeout()
+
+    def _check_rss(self) -> None:
+        now = time.monotonic()
+        for worker in list(self.workers.values()):
+            if worker.ready_by is not None and now >= worker.ready_by and not worker.ready \
+                    and not worker.terminating:
+                logger.error("Replacing worker [%d] failed: worker %d not ready after %.0f s; the worker "
+                             "keeps serving.", worker.replacing, worker.pid, RELOAD_READY_TIMEOUT)
+                self._unmark_replaced(worker)
+                self._terminate(worker)
+                self._next_rss_check = now + STARTUP_RETRY
+        if not self.limit_rss_kib or self._reload is not None or now < self._next_rss_check:
+            return
+        self._next_rss_check = now + RSS_INTERVAL
+        for worker in list(self.workers.values()):
+            if (not worker.ready or worker.terminating or worker.replaced or worker.replacing
+                    or worker.generation != self.generation):
+                continue
+            rss = rss_kib(worker.pid)
+            if rss is not None and rss > self.limit_rss_kib:
+                self._replace(worker, rss)
+
+    def _replace(self, worker: Worker, rss: int) -> None:
+        logger.warning("Worker [%d] uses %d MiB of memory (RSS), above --limit-worker-rss %d MiB; "
+                       "replacing it after a graceful drain.", worker.pid, rss // 1024, self.limit_rss_kib // 1024)
+        try:
+            fresh = self._spawn()
+        except OSError as exc:
+            logger.error("Cannot start a worker process to replace worker [%d]: %s; it keeps serving.",
+                         worker.pid, exc)
+            return
+        fresh.replacing = worker.pid
+        fresh.ready_by = time.monotonic() + RELOAD_READY_TIMEOUT
+        worker.replaced = True
+
+    def _unmark_replaced(self, replacement: Worker) -> None:
+        old = self.workers.get(replacement.replacing)
+        if old is not None:
+            old.replaced = False  # it keeps serving; the next check tries again
+        replacement.replacing, replacement.ready_by = 0, None
 
     @staticmethod
     def _close_ready_fd(worker: Worker) -> None:
@@ -465,6 +537,12 @@ class Supervisor:
         if worker.generation != self.generation:
             logger.info("Child process [%d] exited (%s).", pid, description)
             return  # a stopped new worker of a failed reload, or a drained old one
+        if worker.replacing and not worker.ready:
+            logger.error("Replacing worker [%d] failed: worker %d exited with %s before it was ready; "
+                         "the worker keeps serving.", worker.replacing, pid, description)
+            self._unmark_replaced(worker)
+            self._next_rss_check = time.monotonic() + STARTUP_RETRY  # what is on disk may be broken
+            return
         failed_start = code == STARTUP_FAILURE and not worker.terminating and not worker.ready
         if failed_start and not self._served:
             logger.error("Child process [%d] failed to start (%s); stopping all workers.", pid, description)
@@ -511,7 +589,7 @@ class Supervisor:
             logger.error("Cannot start a worker process: %s; retrying in %.0f s.", exc, RESPAWN_BACKOFF)
             self._pending_respawns.append(time.monotonic() + RESPAWN_BACKOFF)
 
-    def _spawn(self, generation: int | None = None) -> None:
+    def _spawn(self, generation: int | None = None) -> Worker:
         # Flush so buffered output is not written twice (once by each process).
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -540,8 +618,9 @@ class Supervisor:
         os.close(ready_w)  # the child holds the only write end: EOF tells us it is gone
         os.set_blocking(ready_r, False)
         gen = self.generation if generation is None else generation
-        self.workers[pid] = Worker(pid, slot, gen, ready_r)
+        worker = self.workers[pid] = Worker(pid, slot, gen, ready_r)
         self._update_shared()
+        return worker
 
     # -- shared region (metrics slots, workers gauge) -------------------------------------
     def _free_slot(self) -> int:
@@ -639,6 +718,16 @@ class Supervisor:
                     if exc.errno != errno.EBADF:
                         raise
         self._wakeup_r = self._wakeup_w = -1
+
+
+def rss_kib(pid: int) -> int | None:
+    """Process pid's resident set size in KiB (/proc/PID/statm), or None if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            resident = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return resident * (os.sysconf("SC_PAGESIZE") // 1024)
 
 
 def _noop_handler(signum: int, frame: Any) -> None:

@@ -55,10 +55,11 @@ extern "C" {
 /* Raised when declarations are appended (older libraries still load). 1: graft_stream_on_writable,
  * GRAFT_EAGAIN. 2: GRAFT_ROUTE_SAFE (an older graft ignores the flag: it has no shadow mode).
  * 3: route contracts (graft_validate, the graft_arg_* getters, graft_respond_detail).
- * 4: JSON request bodies (the graft_body_* getters).
- * 5: TLS facts (graft_scheme, graft_tls_version, graft_tls_cipher, graft_tls_client_name).
+ * 4: the graft_body_* getters. 5: graft_json_double_pydantic. 6: GRAFT_ROUTE_WIDE_INT,
+ * graft_arg_wide(_at), graft_arg_int_text(_at), graft_json_number_text.
+ * 7: TLS facts (graft_scheme, graft_tls_version, graft_tls_cipher, graft_tls_client_name).
  * A library that uses an added function fails to load, naming the symbol, in an older graft. */
-#define GRAFT_ABI_REVISION 5
+#define GRAFT_ABI_REVISION 7
 
 /* Error codes (negative). */
 #define GRAFT_EINVAL (-22)  /* bad argument, or wrong state (already answered) */
@@ -78,6 +79,11 @@ extern "C" {
 /* The handler has no side effects (it only reads): shadow mode may run it a second time on
  * live requests, whatever the method. GET and HEAD routes need no flag. */
 #define GRAFT_ROUTE_SAFE 4u
+/* The handler takes integer parameters beyond int64, which Python's ints hold and FastAPI
+ * accepts: graft_validate passes them (instead of declining, or graft-serve's
+ * graft_unsupported) and graft_arg_wide / graft_arg_int_text tell them apart. (Revision 6;
+ * an older graft ignores the flag and declines them as before.) */
+#define GRAFT_ROUTE_WIDE_INT 8u
 
 typedef struct graft_router graft_router;
 typedef struct graft_request graft_request;
@@ -265,6 +271,13 @@ GRAFT_API void graft_json_string(graft_json *j, const char *s, size_t len);
 GRAFT_API void graft_json_int(graft_json *j, int64_t v);
 /* Doubles are written with the shortest repr that round-trips (%.17g fallback); NaN/inf → null. */
 GRAFT_API void graft_json_double(graft_json *j, double v);
+/* A double as Pydantic writes a float field of a response model (pydantic_core.to_json, what
+ * FastAPI sends): repr's layout, except positional down to 1e-5 ("0.00001" where repr says
+ * "1e-05") and exponents unpadded ("1e-7", "1e+16"); NaN/inf → null. (ABI revision 5.) */
+GRAFT_API void graft_json_double_pydantic(graft_json *j, double v);
+/* A number given as its JSON text (len bytes), such as graft_arg_int_text's, written as is;
+ * a text that is not a JSON number is written as null, so the output stays JSON. (Rev. 6.) */
+GRAFT_API void graft_json_number_text(graft_json *j, const char *s, size_t len);
 GRAFT_API void graft_json_bool(graft_json *j, int v);
 GRAFT_API void graft_json_null(graft_json *j);
 /* The text so far, NUL-terminated; NULL if an allocation failed along the way. */
@@ -302,6 +315,14 @@ GRAFT_API int graft_validate(graft_request *req);
 GRAFT_API int graft_arg_has(graft_request *req, const char *name);
 /* An integer (or int enum) parameter's value; 0 when absent or not an integer parameter. */
 GRAFT_API int64_t graft_arg_int(graft_request *req, const char *name);
+/* On a GRAFT_ROUTE_WIDE_INT route, an integer parameter beyond int64 is valid (no constraint
+ * refused it): graft_arg_int saturates it to INT64_MAX or INT64_MIN, graft_arg_wide returns 1
+ * (above int64) or -1 (below), and graft_arg_int_text its canonical decimal text, as Python
+ * prints it and FastAPI's JSON echoes it ("-" then digits: no "+", leading zeros, underscores,
+ * whitespace or ".0"), NUL-terminated, living as long as the request. For a value that fits,
+ * an absent one or a non-int parameter: 0 and NULL (use graft_arg_int). (Revision 6.) */
+GRAFT_API int graft_arg_wide(graft_request *req, const char *name);
+GRAFT_API const char *graft_arg_int_text(graft_request *req, const char *name, size_t *len);
 /* A number parameter's value; 0.0 when absent or not a number parameter. */
 GRAFT_API double graft_arg_number(graft_request *req, const char *name);
 /* A boolean parameter's value (0 or 1); 0 when absent or not a boolean parameter. */
@@ -313,6 +334,8 @@ GRAFT_API const char *graft_arg_str(graft_request *req, const char *name, size_t
 GRAFT_API size_t graft_arg_count(graft_request *req, const char *name);
 /* Item i of a list parameter, as the scalar getters above; 0, 0.0 or NULL when out of range. */
 GRAFT_API int64_t graft_arg_int_at(graft_request *req, const char *name, size_t i);
+GRAFT_API int graft_arg_wide_at(graft_request *req, const char *name, size_t i);
+GRAFT_API const char *graft_arg_int_text_at(graft_request *req, const char *name, size_t i, size_t *len);
 GRAFT_API double graft_arg_number_at(graft_request *req, const char *name, size_t i);
 GRAFT_API const char *graft_arg_str_at(graft_request *req, const char *name, size_t i, size_t *len);
 /* The JSON request body's fields (an operation with a requestBody: a Pydantic model; the
@@ -330,7 +353,8 @@ GRAFT_API double graft_body_number(graft_request *req, const char *path);
 /* A boolean field (0 or 1). */
 GRAFT_API int graft_body_bool(graft_request *req, const char *path);
 /* A string, uuid, date-time (the text as given) or string enum field, NUL-terminated, valid
- * UTF-8, living as long as the request. */
+ * UTF-8, living as long as the request. It may hold a NUL (JSON's "\u0000", which graft-serve
+ * reads as Python does; graft declines such bodies): *len is its length. */
 GRAFT_API const char *graft_body_str(graft_request *req, const char *path, size_t *len);
 /* The number of items of a list field; 0 when absent, null or not a list. */
 GRAFT_API size_t graft_body_count(graft_request *req, const char *path);

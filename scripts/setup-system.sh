@@ -22,6 +22,8 @@ have_cmd openssl || want+=(openssl)
 have_cmd curl || want+=(curl)
 # a real browser for the WebSocket interop test
 have_cmd chromium || want+=(chromium)
+# nginx in front of graft: tests/deploy/test_nginx.py runs deploy/nginx/graft.conf as shipped
+have_cmd nginx || [ -x /usr/sbin/nginx ] || want+=(nginx-light)
 # libFuzzer and the sanitizer runtimes for clang
 if have_cmd clang; then
   rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a
@@ -31,7 +33,6 @@ else
 fi
 if [ "${1:-}" = bench ]; then
   have_cmd wrk || want+=(wrk)
-  have_cmd nginx || want+=(nginx-light)
   have_cmd taskset || want+=(util-linux)
 fi
 if [ ${#want[@]} -gt 0 ]; then

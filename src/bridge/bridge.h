@@ -218,6 +218,10 @@ void graftpy_cycle_resolve_receive(graftpy_cycle *cy);
 /* cycle.c: completes a waiting receive()'s Future fut with msg (borrowed). */
 void graftpy_cycle_settle_receive(graftpy_cycle *cy, PyObject *fut, PyObject *msg);
 
+/* proxy_headers.c: applies X-Forwarded-Proto/-For to scope when the peer is trusted
+ * (--forwarded-allow-ips; a Unix-socket peer only under "*"), as uvicorn does. Returns 0, or
+ * -1 with an exception set. */
+int graftpy_apply_proxy(graftpy_server *srv, graft__req *r, PyObject *scope);
 /* Builds the scope dict for req; NULL with an exception set on failure. */
 PyObject *graftpy_scope_new(graftpy_server *srv, graft__req *req);
 

@@ -1,6 +1,5 @@
 /* The HTTP connection scope (ASGI www spec 2.5), built in C from the parsed
  * request: one dict copy of the constant keys plus the per-request ones. */
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,114 +84,6 @@ static PyObject *method_str(graftpy_state *st, const char *m, size_t n)
     return PyUnicode_DecodeASCII(m, (Py_ssize_t)n, NULL);
 }
 
-/* ip inside "addr/prefix" (IPv4 or IPv6)? */
-static int in_network(const char *net, const char *ip)
-{
-    const char *slash = strchr(net, '/');
-    char addr[64];
-    size_t n = (size_t)(slash - net);
-    if (!slash || n >= sizeof addr)
-        return 0;
-    memcpy(addr, net, n);
-    addr[n] = '\0';
-    int bits = atoi(slash + 1);
-    unsigned char a[16], b[16];
-    int len;
-    if (inet_pton(AF_INET, addr, a) == 1 && inet_pton(AF_INET, ip, b) == 1)
-        len = 4;
-    else if (inet_pton(AF_INET6, addr, a) == 1 && inet_pton(AF_INET6, ip, b) == 1)
-        len = 16;
-    else
-        return 0;
-    if (bits < 0 || bits > len * 8)
-        return 0;
-    for (int i = 0; i < len && bits > 0; i++, bits -= 8) {
-        unsigned char mask = bits >= 8 ? 0xFF : (unsigned char)(0xFF << (8 - bits));
-        if ((a[i] & mask) != (b[i] & mask))
-            return 0;
-    }
-    return 1;
-}
-
-static int trusted(graftpy_server *srv, const char *ip)
-{
-    if (srv->proxy_all)
-        return 1;
-    Py_ssize_t n = PyTuple_GET_SIZE(srv->proxy_trusted);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const char *t = PyUnicode_AsUTF8(PyTuple_GET_ITEM(srv->proxy_trusted, i));
-        if (t && (strcmp(t, ip) == 0 || (strchr(t, '/') && in_network(t, ip))))
-            return 1;
-    }
-    return 0;
-}
-
-static const graft__header *find_header(graft__req *r, const char *lower)
-{
-    size_t n = strlen(lower);
-    for (size_t i = 0; i < r->num_headers; i++)
-        if (r->headers[i].name_len == n && graft__tok_eq(r->headers[i].name, n, lower))
-            return &r->headers[i];
-    return NULL;
-}
-
-/* X-Forwarded-Proto / X-Forwarded-For from a trusted peer, as uvicorn's
- * ProxyHeadersMiddleware: the right-most untrusted X-Forwarded-For entry. */
-static int apply_proxy(graftpy_server *srv, graft__req *r, PyObject *scope)
-{
-    if (!srv->proxy_trusted || r->client_port < 0 || !trusted(srv, r->client_ip))
-        return 0;
-    const graft__header *h = find_header(r, "x-forwarded-proto");
-    if (h) {
-        char v[8];
-        size_t n = h->value_len < 7 ? h->value_len : 7;
-        for (size_t i = 0; i < n; i++)
-            v[i] = (char)(h->value[i] | 0x20);
-        v[n] = '\0';
-        if (h->value_len == n && (!strcmp(v, "http") || !strcmp(v, "https") || !strcmp(v, "ws") ||
-                                  !strcmp(v, "wss"))) {
-            PyObject *s = PyUnicode_FromString(strcmp(v, "ws") == 0 ? "http"
-                                               : strcmp(v, "wss") == 0 ? "https" : v);
-            if (!s || PyDict_SetItem(scope, srv->st->k_scheme, s) < 0) {
-                Py_XDECREF(s);
-                return -1;
-            }
-            Py_DECREF(s);
-        }
-    }
-    h = find_header(r, "x-forwarded-for");
-    if (h) {
-        const char *v = h->value, *end = h->value + h->value_len;
-        char host[64] = "";
-        /* Walk right to left to the first entry that is not itself a trusted proxy. */
-        while (end > v) {
-            const char *comma = end;
-            while (comma > v && comma[-1] != ',')
-                comma--;
-            const char *a = comma, *b = end;
-            while (a < b && (*a == ' ' || *a == '\t'))
-                a++;
-            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-                b--;
-            size_t n = (size_t)(b - a) < sizeof host - 1 ? (size_t)(b - a) : sizeof host - 1;
-            memcpy(host, a, n);
-            host[n] = '\0';
-            if (!trusted(srv, host))
-                break;
-            end = comma > v ? comma - 1 : v;
-        }
-        if (host[0]) {
-            PyObject *c = Py_BuildValue("(si)", host, 0);
-            if (!c || PyDict_SetItem(scope, srv->st->k_client, c) < 0) {
-                Py_XDECREF(c);
-                return -1;
-            }
-            Py_DECREF(c);
-        }
-    }
-    return 0;
-}
-
 #define SET(key, expr)                                                                             \
     do {                                                                                           \
         PyObject *v_ = (expr);                                                                     \
@@ -247,7 +138,7 @@ PyObject *graftpy_scope_new(graftpy_server *srv, graft__req *r)
             Py_CLEAR(ext);
         SET(k_extensions, ext);
     }
-    if (apply_proxy(srv, r, scope) < 0)
+    if (graftpy_apply_proxy(srv, r, scope) < 0)
         goto fail;
     return scope;
 fail:

@@ -39,6 +39,9 @@ typedef struct graft__param {
      * "minimum": 0.0); Pydantic makes an int field's bounds ints (ge=1.0 reports "ge": 1),
      * so integral float bounds are read as integers. */
     int body_field;
+    /* A body number field with allow_inf_nan=False ("x-graft-allow-inf-nan": false, written
+     * by graft openapi): a non-finite value is finite_number, checked before the bounds. */
+    int finite;
     int64_t def_i;
     double def_f;
     int def_b;

@@ -10,13 +10,17 @@
 #include "kit/errors.h"
 
 /* One scalar: the field its type uses (i for int and int enum, f, b; s/n for every type: the
- * text as given, NUL-terminated). */
+ * text as given, NUL-terminated). An int beyond int64 on a GRAFT_ROUTE_WIDE_INT route: wide
+ * 1 above, -1 below, i saturated, and its canonical text (malloc'd, text_n bytes). */
 typedef struct graft__arg_val {
     int64_t i;
     double f;
     int b;
     const char *s;
     size_t n;
+    int wide;
+    char *text;
+    size_t text_n;
 } graft__arg_val;
 
 /* One parameter's value: has (given, or a non-null default); a scalar in one, a list's items
@@ -37,6 +41,10 @@ typedef struct graft__vstate {
     size_t nerr;
     int unsupported;
     int has_app;
+    int status; /* 0: the 422 of the entries; else body holds the whole answer (FastAPI's 400) */
+    int fails; /* an error quotes NaN, an infinity or bytes that are not UTF-8: FastAPI fails
+                * writing its 422 (json.dumps(allow_nan=False), bytes.decode()) and answers 500 */
+    int wide_int; /* the route takes ints beyond int64 (GRAFT_ROUTE_WIDE_INT) */
 } graft__vstate;
 
 /* contract_value.c. Each returns 0 or a negative code. */
@@ -66,6 +74,17 @@ int graft__body_scalar(const graft__param *p, struct json_t *j, graft__arg_val *
 int graft__body_dump(graft__buf *b, struct json_t *j);
 int graft__body_depth(struct json_t *j, int limit);
 graft__kit_value graft__body_kit_value(struct json_t *j);
+/* contract_body_bigint.c (graft-serve). A body Python reads but Jansson refused, parsed again
+ * with each integer beyond int64 and each non-finite float (NaN, Infinity, -Infinity, 1e400)
+ * as a marker string (duplicate keys: the last value wins); NULL when the body cannot be read so. */
+struct json_t *graft__body_bigint_doc(const char *body, size_t n);
+/* Whether j is a marker (0, or one of these) and its token's text (n bytes). */
+enum { GRAFT__BODY_BIGINT = 1, GRAFT__BODY_NONFINITE = 2 };
+int graft__body_marker(struct json_t *j, const char **text, size_t *n);
+/* A non-finite marker's value as Python's json made it (nan, inf, -inf). */
+double graft__body_nonfinite_value(const char *text);
+/* 1 when j holds a non-finite marker anywhere (an error quoting it makes FastAPI answer 500). */
+int graft__body_has_nonfinite(struct json_t *j);
 /* The bound of p that a failed constraint (error type) names, as the error's ctx wants it. */
 graft__kit_value graft__contract_bound(const graft__param *p, int type);
 

@@ -52,6 +52,27 @@ GRAFT_API int64_t graft_arg_int(graft_request *gr, const char *name)
     return v ? v->i : 0;
 }
 
+GRAFT_API int graft_arg_wide(graft_request *gr, const char *name)
+{
+    const graft__arg_val *v = scalar(gr, name, INTS);
+    return v ? v->wide : 0;
+}
+
+/* v's canonical text when it is beyond int64, else NULL. */
+static const char *wide_text(const graft__arg_val *v, size_t *len)
+{
+    if (!v || !v->text)
+        return NULL;
+    if (len)
+        *len = v->text_n;
+    return v->text;
+}
+
+GRAFT_API const char *graft_arg_int_text(graft_request *gr, const char *name, size_t *len)
+{
+    return wide_text(scalar(gr, name, INTS), len);
+}
+
 GRAFT_API double graft_arg_number(graft_request *gr, const char *name)
 {
     const graft__arg_val *v = scalar(gr, name, NUMS);
@@ -82,6 +103,17 @@ GRAFT_API int64_t graft_arg_int_at(graft_request *gr, const char *name, size_t i
 {
     const graft__arg_val *v = item(gr, name, i, INTS);
     return v ? v->i : 0;
+}
+
+GRAFT_API int graft_arg_wide_at(graft_request *gr, const char *name, size_t i)
+{
+    const graft__arg_val *v = item(gr, name, i, INTS);
+    return v ? v->wide : 0;
+}
+
+GRAFT_API const char *graft_arg_int_text_at(graft_request *gr, const char *name, size_t i, size_t *len)
+{
+    return wide_text(item(gr, name, i, INTS), len);
 }
 
 GRAFT_API double graft_arg_number_at(graft_request *gr, const char *name, size_t i)

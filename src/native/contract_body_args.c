@@ -61,8 +61,8 @@ static int scalar(graft_request *gr, const char *path, unsigned mask, graft__arg
         return graft__body_scalar(&b->scalar, j, v, &e) == 0;
     if (!b->scalar.has_default)
         return 0;
-    *v = (graft__arg_val){b->scalar.def_i, b->scalar.def_f, b->scalar.def_b, b->scalar.def_s,
-                          b->scalar.def_s ? strlen(b->scalar.def_s) : 0};
+    *v = (graft__arg_val){.i = b->scalar.def_i, .f = b->scalar.def_f, .b = b->scalar.def_b, .s = b->scalar.def_s,
+                          .n = b->scalar.def_s ? strlen(b->scalar.def_s) : 0};
     return 1;
 }
 

@@ -3,15 +3,20 @@
  * strictly with Jansson, and walked against the body schema in Pydantic's order: an object's
  * fields in declaration order, each depth-first, then its extra keys in input order. What
  * Python's json reads differently (duplicate keys, NaN, huge numbers, a BOM, ...) never gets
- * this far: Jansson refuses it and the request is declined. */
+ * this far under graft: Jansson refuses it and the request is declined. graft-serve, with no
+ * app to decline to, reads it as Python would where that is exact (pyjson.h for malformed
+ * bodies, contract_body_bigint.c for the rest) and answers as FastAPI does. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "contract_arg.h"
 #include "contract_body.h"
 #include "json_str.h"
+#include "kit/pyjson.h"
 #include "native_req.h"
 
 /* Where in the body the walk is: loc[0] is "body", then keys and indexes. */
@@ -26,6 +31,11 @@ static int report(bwalk *w, graft__kit_error *e, json_t *input)
 {
     graft__buf raw = {0};
     int rc = 0;
+    if ((e->input.kind == GRAFT__KIT_V_FLOAT && !isfinite(e->input.f)) || (input && graft__body_has_nonfinite(input))) {
+        w->v->fails = 1; /* graft-serve: the whole answer is FastAPI's 500 */
+        w->v->nerr++;
+        return 0;
+    }
     if (input && (json_is_array(input) || json_is_object(input))) {
         if ((rc = graft__body_dump(&raw, input)) < 0) {
             graft__buf_free(&raw);
@@ -183,50 +193,108 @@ static int json_content_type(const char *s, size_t n)
     return -1;
 }
 
+/* graft-serve: email.message's reading of the content-type, exactly, where FastAPI's test is
+ * the JSON one: the text before ';' stripped and lowered, one '/', maintype "application",
+ * subtype "json" or "<x>+json". 1 JSON, 0 not, -1 unsure (bytes Python's str.strip or
+ * str.lower would treat otherwise: controls, non-ASCII). */
+static int python_json_content_type(const char *s, size_t n)
+{
+    size_t e = 0, b = 0, slash = 0, nslash = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || (unsigned char)s[i] >= 0x7f)
+            return -1;
+    while (e < n && s[e] != ';')
+        e++;
+    while (b < e && (s[b] == ' ' || s[b] == '\t'))
+        b++;
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+        e--;
+    for (size_t i = b; i < e; i++)
+        if (s[i] == '/')
+            slash = i, nslash++;
+    if (nslash != 1 || slash - b != 11 || strncasecmp(s + b, "application", 11) != 0)
+        return 0;
+    size_t sub = slash + 1, sn = e - sub;
+    return (sn == 4 && strncasecmp(s + sub, "json", 4) == 0) ||
+           (sn >= 5 && strncasecmp(s + e - 5, "+json", 5) == 0);
+}
+
+/* FastAPI's answers that come before any parameter is checked (a json_invalid entry, or the
+ * 400 of a body that is not UTF-8) replace what the parameters wrote. */
+static int answer_alone(graft__vstate *v, const graft__kit_loc *root, const char *msg, size_t pos, int http400)
+{
+    v->body.len = v->body.off;
+    v->nerr = 0;
+    if (http400) {
+        v->status = 400;
+        v->nerr = 1;
+        return graft__buf_append(&v->body, GRAFT__STRLIT("{\"detail\":\"There was an error parsing the body\"}"));
+    }
+    int rc = graft__buf_append(&v->body, GRAFT__STRLIT("{\"detail\":["));
+    graft__kit_loc loc[2] = {*root, {NULL, 0, (int64_t)pos}};
+    bwalk w = {.v = v, .loc = {loc[0], loc[1]}, .nloc = 2};
+    graft__kit_error e = {.type = GRAFT__KIT_E_JSON_INVALID, .input = {.kind = GRAFT__KIT_V_RAW, .s = "{}", .n = 2},
+                          .text = msg, .text_n = strlen(msg)};
+    return rc < 0 ? rc : report(&w, &e, NULL);
+}
+
 int graft__contract_check_body(graft__vstate *v, struct graft_request *gr, const graft__bnode *b)
 {
     size_t n, cl;
     const char *body = graft_body(gr, &n);
     graft__kit_loc root = {"body", 4, 0};
+    bwalk w = {.v = v, .loc = {root}, .nloc = 1};
     if (n == 0) { /* FastAPI: no bytes is no body, whatever the content-type */
-        bwalk w = {.v = v, .loc = {root}, .nloc = 1};
         if (b->embed)
             return check_object(&w, b, NULL);
         graft__kit_error e = {.type = GRAFT__KIT_E_MISSING, .input = {.kind = GRAFT__KIT_V_NULL}};
         return report(&w, &e, NULL);
     }
     const char *ct = graft_header(gr, "content-type", &cl);
-    if (!ct || cl == 0 || json_content_type(ct, cl) != 1) /* not JSON: bytes, not reproduced */
-        return unsupported(v, &root, 1, NULL, body, n);
-    json_error_t je;
-    json_t *doc = json_loadb(body, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
-    if (!doc) {
-        enum json_error_code code = json_error_code(&je);
-        /* Python's json takes NaN, Infinity and -Infinity, which Jansson calls invalid */
-        int python_reads = strstr(je.text, "'NaN") || strstr(je.text, "'Infinity") || strstr(je.text, "'-") ||
-                           strstr(je.text, "invalid Unicode"); /* lone surrogates */
-        /* and json.loads(bytes) decodes a BOM, UTF-16 and UTF-32 (NULs among the first bytes) */
-        python_reads |= (n >= 2 && ((unsigned char)body[0] >= 0xef)) || memchr(body, 0, n < 4 ? n : 4) != NULL;
-        if (v->has_app || python_reads ||
-            !(code == json_error_invalid_syntax || code == json_error_premature_end_of_input ||
-              code == json_error_end_of_input_expected))
+    int is_json = !ct || cl == 0 ? 0 : v->has_app ? json_content_type(ct, cl) : python_json_content_type(ct, cl);
+    if (is_json != 1) {
+        /* not JSON: FastAPI validates the bytes. A model says model_attributes_type quoting
+         * them, written through bytes.decode() (strict UTF-8: else a 500) */
+        if (v->has_app || is_json < 0 || b->embed)
             return unsupported(v, &root, 1, NULL, body, n);
-        /* graft-serve's best effort at json_invalid: Jansson's message and byte position,
-         * not Python's (docs/KIT.md). FastAPI raises it alone, before any parameter is
-         * checked: the parameters' entries go. */
-        v->body.len = v->body.off + sizeof "{\"detail\":[" - 1;
-        v->nerr = 0;
-        graft__kit_loc loc[2] = {root, {NULL, 0, je.position}};
-        bwalk w = {.v = v, .loc = {loc[0], loc[1]}, .nloc = 2};
-        graft__kit_error e = {.type = GRAFT__KIT_E_JSON_INVALID, .input = {.kind = GRAFT__KIT_V_RAW, .s = "{}", .n = 2},
-                              .text = je.text, .text_n = strlen(je.text)};
+        if (graft__kit_pyjson_utf8(body, n) != 0) { /* bytes.decode() fails in FastAPI's handler */
+            v->fails = 1;
+            v->nerr++;
+            return 0;
+        }
+        graft__kit_error e = {.type = GRAFT__KIT_E_MODEL_ATTRIBUTES_TYPE,
+                              .input = {.kind = GRAFT__KIT_V_STR, .s = body, .n = n}};
         return report(&w, &e, NULL);
+    }
+    /* a raw NUL is never JSON for Python (a control character in a string, else no token),
+     * but Jansson can take one between tokens: such a body goes Python's way */
+    json_error_t je;
+    json_t *doc = memchr(body, 0, n) ? NULL : json_loadb(body, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    if (!doc) {
+        /* graft declines; graft-serve answers what Python's json.loads says (pyjson.h):
+         * FastAPI's json_invalid with Python's message and character position, or its 400
+         * for a body that is not UTF-8; what Python reads (NaN, huge numbers, lone
+         * surrogates, a BOM, ...) stays unsupported */
+        size_t pos = 0, tn = 0;
+        const char *msg = NULL;
+        char *text = NULL; /* the body as json.loads decodes it (UTF-16/32, a BOM) */
+        int py = v->has_app ? GRAFT__KIT_UNSUPPORTED : graft__kit_pyjson_decode(body, n, &text, &tn);
+        if (py == 0)
+            py = graft__kit_pyjson_scan(text, tn, &pos, &msg);
+        if (py == GRAFT__PYJSON_OK)
+            doc = graft__body_bigint_doc(text, tn);
+        free(text);
+        if (py == -ENOMEM)
+            return py;
+        if (py == GRAFT__PYJSON_INVALID || py == GRAFT__PYJSON_UNICODE)
+            return answer_alone(v, &root, msg, pos, py == GRAFT__PYJSON_UNICODE);
+        if (!doc)
+            return unsupported(v, &root, 1, NULL, body, n);
     }
     if (graft__body_depth(doc, 2 * GRAFT__BODY_MAX_DEPTH) > 2 * GRAFT__BODY_MAX_DEPTH) {
         json_decref(doc);
         return unsupported(v, &root, 1, NULL, body, n);
     }
     gr->body_doc = doc;
-    bwalk w = {.v = v, .loc = {root}, .nloc = 1};
     return check(&w, b, doc);
 }

@@ -73,6 +73,9 @@ int graft__contract_scalar(graft__param *p, json_t *doc, json_t *s, char *why, s
                 return graft__contract_unsup(why, whylen, "an inline enum (a Literal: literal_error)");
             if ((rc = graft__contract_enum(p, s, why, whylen)) != 0)
                 return rc;
+        } else if (strcmp(k, "x-graft-allow-inf-nan") == 0 && p->type == GRAFT__T_NUMBER && p->body_field &&
+                   json_is_boolean(v)) {
+            p->finite = json_is_false(v);
         } else if (strstr(k, "imum") || strcmp(k, "multipleOf") == 0) {
             continue; /* graft__contract_bounds() below */
         } else if (p->type == GRAFT__T_STR && (strcmp(k, "minLength") == 0 || strcmp(k, "maxLength") == 0)) {

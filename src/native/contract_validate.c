@@ -9,6 +9,7 @@
 #include "contract_arg.h"
 #include "contract_body.h"
 #include "native_req.h"
+#include "utf8.h"
 
 /* A header or cookie value as Starlette gives it to FastAPI: latin-1 decoded, which equals
  * the bytes only for ASCII; copied to be NUL-terminated. */
@@ -68,6 +69,60 @@ static int unusual(const char *s, size_t n, int ctl)
     return 0;
 }
 
+/* src as Starlette's query parsing decodes it (unquote with errors="replace"): each maximal
+ * invalid UTF-8 subpart becomes one U+FFFD. dst has room for 3 * n + 1 bytes; returns the
+ * length (dst NUL-terminated). */
+static size_t utf8_replace(char *dst, const char *src, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i], lo = 0x80, hi = 0xBF;
+        int want = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (c == 0xE0 || c == 0xF0)
+            lo = c == 0xE0 ? 0xA0 : 0x90;
+        else if (c == 0xED || c == 0xF4)
+            hi = c == 0xED ? 0x9F : 0x8F;
+        int got = 1;
+        while (got < want && i + (size_t)got < n && s[i + got] >= lo && s[i + got] <= hi) {
+            got++;
+            lo = 0x80;
+            hi = 0xBF;
+        }
+        if (got == want) {
+            memcpy(dst + o, s + i, (size_t)got);
+            o += (size_t)got;
+        } else {
+            memcpy(dst + o, "\xef\xbf\xbd", 3);
+            o += 3;
+        }
+        i += (size_t)got;
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+/* The query values of p (each NUL-terminated) as the app reads them: invalid UTF-8 replaced,
+ * into a->own (room for all of them, made on the first invalid one). */
+static int query_value(graft__arg *a, struct graft_request *gr, size_t i, size_t *used, const char **s, size_t *n)
+{
+    *s = gr->qv[i];
+    *n = gr->qvl[i];
+    if (graft__utf8_valid(*s, *n))
+        return 0;
+    if (!a->own) {
+        size_t need = 0;
+        for (size_t k = 0; k < gr->nq; k++)
+            need += strcmp(gr->qk[k], a->p->name) == 0 ? 3 * gr->qvl[k] + 1 : 0;
+        if (!(a->own = malloc(need)))
+            return -ENOMEM;
+    }
+    *n = utf8_replace(a->own + *used, *s, *n);
+    *s = a->own + *used;
+    *used += *n + 1;
+    return 0;
+}
+
 /* Reads and checks parameter p into a. */
 static int one_param(graft__vstate *v, struct graft_request *gr, const graft__param *p, graft__arg *a)
 {
@@ -105,10 +160,13 @@ static int one_param(graft__vstate *v, struct graft_request *gr, const graft__pa
     if (p->in == GRAFT__IN_QUERY && count && !p->is_list) {
         /* a scalar takes the last value, as Starlette's QueryParams.get (graft_query_all has
          * split the query into gr->qk / qv already) */
+        size_t used = 0;
         for (size_t i = gr->nq; i-- > 0;)
             if (strcmp(gr->qk[i], p->name) == 0) {
                 a->has = 1;
-                return graft__contract_value(v, p, -1, gr->qv[i], gr->qvl[i], &a->one);
+                if ((rc = query_value(a, gr, i, &used, &s, &n)) < 0)
+                    return rc;
+                return graft__contract_value(v, p, -1, s, n, &a->one);
             }
     }
     if (p->in == GRAFT__IN_QUERY && count) { /* a list takes every value, in order */
@@ -116,10 +174,10 @@ static int one_param(graft__vstate *v, struct graft_request *gr, const graft__pa
             return -ENOMEM;
         a->has = 1;
         rc = 0;
+        size_t used = 0;
         for (size_t i = 0; i < gr->nq && a->count < count && rc >= 0; i++)
-            if (strcmp(gr->qk[i], p->name) == 0) {
-                rc = graft__contract_value(v, p, (int64_t)a->count, gr->qv[i], gr->qvl[i],
-                                           &a->items[a->count]);
+            if (strcmp(gr->qk[i], p->name) == 0 && (rc = query_value(a, gr, i, &used, &s, &n)) >= 0) {
+                rc = graft__contract_value(v, p, (int64_t)a->count, s, n, &a->items[a->count]);
                 a->count++;
             }
         return rc;
@@ -168,17 +226,22 @@ static int validate(struct graft_request *gr)
     if (!(gr->args = calloc(c->nparams ? c->nparams : 1, sizeof *gr->args)))
         return GRAFT_ENOMEM;
     gr->nargs = c->nparams;
-    graft__vstate v = {.has_app = has_app};
+    graft__vstate v = {.has_app = has_app, .wide_int = (gr->route->flags & GRAFT_ROUTE_WIDE_INT) != 0};
     int rc = graft__buf_append(&v.body, GRAFT__STRLIT("{\"detail\":["));
     for (size_t i = 0; i < c->nparams && rc >= 0 && !v.unsupported; i++)
         rc = one_param(&v, gr, &c->params[i], &gr->args[i]);
     if (c->body && rc >= 0 && !v.unsupported) /* FastAPI: the body's entries after the parameters' */
         rc = graft__contract_check_body(&v, gr, c->body);
-    if (rc >= 0 && !v.unsupported && v.nerr)
+    if (rc >= 0 && !v.unsupported && v.nerr && !v.status)
         rc = graft__buf_append(&v.body, "]}", 2);
     if (rc < 0) {
         graft__buf_free(&v.body);
         return rc == -ENOMEM ? GRAFT_ENOMEM : GRAFT_EINVAL;
+    }
+    if (v.fails) { /* FastAPI's handler fails writing its 422: Starlette's 500 */
+        graft__buf_free(&v.body);
+        rc = graft_respond(gr, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
+        return rc < 0 ? rc : GRAFT_ANSWERED;
     }
     if (v.unsupported) {
         graft__buf_free(&v.body);
@@ -188,7 +251,7 @@ static int validate(struct graft_request *gr)
         graft__buf_free(&v.body);
         return GRAFT_OK;
     }
-    rc = graft_respond(gr, 422, "application/json", graft__buf_head(&v.body), graft__buf_avail(&v.body));
+    rc = graft_respond(gr, v.status ? v.status : 422, "application/json", graft__buf_head(&v.body), graft__buf_avail(&v.body));
     graft__buf_free(&v.body);
     return rc < 0 ? rc : GRAFT_ANSWERED;
 }
@@ -207,6 +270,9 @@ GRAFT_API int graft_validate(graft_request *gr)
 void graft__native_args_free(struct graft_request *gr)
 {
     for (size_t i = 0; gr->args && i < gr->nargs; i++) {
+        free(gr->args[i].one.text);
+        for (size_t k = 0; k < gr->args[i].count; k++)
+            free(gr->args[i].items[k].text);
         free(gr->args[i].items);
         free(gr->args[i].own);
     }

@@ -1,6 +1,7 @@
 /* Judging one value of a parameter: coerced and checked by the kit, its error appended to the
  * 422 being built as FastAPI writes it, or marked as a case the kit cannot reproduce. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "contract_arg.h"
@@ -68,6 +69,26 @@ graft__kit_value graft__contract_bound(const graft__param *p, int type)
     return l;
 }
 
+/* An int beyond int64 that no constraint refuses (graft__kit_int_beyond_check ran), for a
+ * route that takes one: valid, as in Python. The handler gets it saturated, with its sign in
+ * wide and its canonical text. */
+static int wide_value(const char *s, size_t n, graft__arg_val *out)
+{
+    char *t = malloc(n + 22);
+    if (!t)
+        return -ENOMEM;
+    int wide;
+    int rc = graft__kit_int_text(s, n, t, &out->text_n, &wide);
+    if (rc != GRAFT__KIT_OK || !wide) {
+        free(t);
+        return rc == GRAFT__KIT_OK ? GRAFT__KIT_UNSUPPORTED : rc;
+    }
+    out->text = t;
+    out->wide = wide;
+    out->i = wide > 0 ? INT64_MAX : INT64_MIN;
+    return GRAFT__KIT_OK;
+}
+
 /* Coerces and checks one string value s (n bytes, NUL-terminated) into out. */
 int graft__contract_value(graft__vstate *v, const graft__param *p, int64_t index, const char *s, size_t n,
                      graft__arg_val *out)
@@ -82,6 +103,10 @@ int graft__contract_value(graft__vstate *v, const graft__param *p, int64_t index
         rc = graft__kit_int_from_str(s, n, &out->i);
         if (rc == 0)
             rc = graft__kit_int_check(&p->irules, out->i);
+        else if (rc == GRAFT__KIT_UNSUPPORTED) /* beyond int64, yet a bound decides it */
+            rc = graft__kit_int_beyond_check(&p->irules, s, n);
+        if (rc == GRAFT__KIT_UNSUPPORTED && v->wide_int)
+            rc = wide_value(s, n, out);
         if (rc >= GRAFT__KIT_E_GREATER_THAN && rc <= GRAFT__KIT_E_MULTIPLE_OF)
             e.limit = graft__contract_bound(p, rc);
         break;

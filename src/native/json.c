@@ -8,6 +8,7 @@
 #include "graft.h"
 #include "buf.h"
 #include "json_str.h"
+#include "kit/float_text.h"
 
 struct graft_json {
     graft__buf b;
@@ -91,6 +92,42 @@ GRAFT_API void graft_json_int(graft_json *j, int64_t v)
     put(j, t, (size_t)snprintf(t, sizeof t, "%lld", (long long)v));
 }
 
+/* Whether s is a number in RFC 8259's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int number_syntax(const char *s, size_t n)
+{
+    size_t i = n > 0 && s[0] == '-' ? 1 : 0, d;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return 0;
+    if (i < n && s[i] == '.') {
+        for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9';)
+            i++;
+        if (i == d)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i += i + 1 < n && (s[i + 1] == '+' || s[i + 1] == '-') ? 2 : 1;
+        for (d = i; i < n && s[i] >= '0' && s[i] <= '9';)
+            i++;
+        if (i == d)
+            return 0;
+    }
+    return i == n;
+}
+
+GRAFT_API void graft_json_number_text(graft_json *j, const char *s, size_t len)
+{
+    sep(j);
+    if (s && number_syntax(s, len))
+        put(j, s, len);
+    else
+        put(j, GRAFT__STRLIT("null"));
+}
+
 /* The correctly rounded digits may miss v while a string one unit away in the last digit
  * hits it (Python's repr picks that one); tries both, keeping the exponent. */
 static int neighbour(char *t, double v)
@@ -153,6 +190,17 @@ GRAFT_API void graft_json_double(graft_json *j, double v)
         n = (int)strlen(t);
     }
     put(j, t, (size_t)n);
+}
+
+GRAFT_API void graft_json_double_pydantic(graft_json *j, double v)
+{
+    sep(j);
+    if (!isfinite(v)) { /* Pydantic's default ser_json_inf_nan="null" */
+        put(j, GRAFT__STRLIT("null"));
+        return;
+    }
+    char t[GRAFT__KIT_FLOAT_MAX];
+    put(j, t, graft__kit_float_json(v, t));
 }
 
 GRAFT_API void graft_json_bool(graft_json *j, int v) { sep(j); put(j, v ? "true" : "false", v ? 4 : 5); }

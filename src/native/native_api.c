@@ -46,7 +46,12 @@ static int parse_query(graft_request *gr)
         const char *kend = eq ? eq : amp;
         if (kend > p) {
             gr->qk[gr->nq] = out;
-            out += graft__pct_decode(out, p, (size_t)(kend - p), 1) + 1;
+            size_t kl = graft__pct_decode(out, p, (size_t)(kend - p), 1);
+            out += kl + 1;
+            if (strlen(gr->qk[gr->nq]) != kl) { /* "limit%00": no C-string name is that key */
+                p = amp + 1;
+                continue;
+            }
             gr->qv[gr->nq] = out;
             size_t vl = eq ? graft__pct_decode(out, eq + 1, (size_t)(amp - eq - 1), 1) : (*out = '\0', 0);
             gr->qvl[gr->nq++] = vl;

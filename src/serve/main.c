@@ -3,16 +3,11 @@
  * Here: the listening sockets, the server itself, and the worker processes; the options are
  * in serve_opts.c, the admin listeners in serve_admin.c, the route contracts in
  * serve_openapi.c. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,46 +17,11 @@
 #include "serve_alog.h"
 #include "serve_openapi.h"
 #include "shared.h"
+#include "serve_listen.h"
 #include "serve_opts.h"
 #include "serve_tls.h"
+#include "serve_workers.h"
 #include "status.h"
-
-static int bind_socket(const opts *o)
-{
-    int fd;
-    if (o->uds) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(o->uds) >= sizeof sa.sun_path)
-            return -1;
-        strcpy(sa.sun_path, o->uds);
-        unlink(o->uds);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, o->backlog) < 0) {
-            perror("graft-serve: bind");
-            return -1;
-        }
-        return fd;
-    }
-    char port[16];
-    snprintf(port, sizeof port, "%d", o->port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-    struct addrinfo *ai;
-    int rc = getaddrinfo(o->host, port, &hints, &ai);
-    if (rc) {
-        fprintf(stderr, "graft-serve: %s: %s\n", o->host, gai_strerror(rc));
-        return -1;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, o->backlog) < 0) {
-        fprintf(stderr, "graft-serve: cannot bind %s:%d: %s\n", o->host, o->port, strerror(errno));
-        freeaddrinfo(ai);
-        return -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -91,11 +51,14 @@ static void access_log(graft__req *r, int status)
 }
 
 /* What serve() listens on and records into: the main listener, the admin listeners
- * (bound before any fork), the shared region (NULL: metrics off) and this worker's slot. */
+ * (bound before any fork), the shared region (NULL: metrics off) and this worker's slot;
+ * under the supervisor, its readiness pipe (-1: none). */
 typedef struct listeners {
     int fds[3], kinds[3], n;
     graft__shared *shared;
-    int slot;
+    int slot, ready_fd, supervised;
+    int is_unix; /* the app listener is a Unix socket (--uds, or systemd's) */
+    int report_contracts; /* print the --openapi report (main() did at first start) */
 } listeners;
 
 static int serve(const opts *o, const listeners *ls)
@@ -104,14 +67,13 @@ static int serve(const opts *o, const listeners *ls)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    /* One process with TLS: SIGHUP re-reads certificate and key (each worker of a supervisor
-     * builds its own context from disk when it starts). */
+    /* With TLS, SIGHUP to one process re-reads certificate and key (each worker of a
+     * supervisor builds its own context from disk when it starts). */
     int tls_failed;
     graft__tls *tls = graft__serve_tls_new(o, &tls_failed);
     if (tls_failed)
         return 3;
-    if (tls && o->workers == 1)
-        sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit it; only sigwait below sees them */
     char err[1024] = "";
     graft__native *nat;
@@ -120,8 +82,9 @@ static int serve(const opts *o, const listeners *ls)
         fprintf(stderr, "graft-serve: %s\n", err);
         return 3;
     }
-    /* main() checked the document and reported before binding */
-    if (o->openapi_text && graft__serve_set_contracts(nat, o->openapi_text, o->openapi_len, 0) != 0) {
+    /* main() checked the document and reported before binding; a reloaded worker reports */
+    if (o->openapi_text &&
+        graft__serve_set_contracts(nat, o->openapi_text, o->openapi_len, ls->report_contracts) != 0) {
         graft__native_free(nat);
         return 3;
     }
@@ -167,7 +130,7 @@ static int serve(const opts *o, const listeners *ls)
         .health_path = o->health_path,
         .tls = tls,
         .stamp_start = o->access_log && alog && graft__alog_needs_duration(alog),
-        .listen_unix = o->uds != NULL,
+        .listen_unix = ls->is_unix,
         .default_headers = hdrs,
         .default_headers_len = (size_t)hl,
         .date_header = o->date_header,
@@ -188,15 +151,21 @@ static int serve(const opts *o, const listeners *ls)
         return 1;
     }
     fprintf(stderr, "INFO:     Started server process [%d]\n", (int)getpid());
+    graft__serve_notify_ready(ls->ready_fd); /* with the libraries loaded and the engine accepting */
     int sig = 0;
+    /* SIGHUP: a reload replaces processes, so it needs the supervisor (--workers N); one
+     * process keeps serving rather than die of SIGHUP's default action, and with TLS re-reads
+     * its certificate and key for new handshakes (open connections keep theirs). */
     while (sigwait(&set, &sig) != 0 || sig == SIGHUP) {
-        if (sig == SIGHUP) {
-            sig = 0;
+        if (sig == SIGHUP && !ls->supervised && tls) {
             if (graft__tls_reload(tls, err, sizeof err) < 0)
                 fprintf(stderr, "ERROR:    TLS reload failed, keeping the current certificate: %s\n", err);
             else
                 fprintf(stderr, "INFO:     Reloaded TLS certificate %s\n", o->ssl_certfile);
-        }
+        } else if (sig == SIGHUP && !ls->supervised)
+            fprintf(stderr, "WARNING:  Received SIGHUP: graft-serve reloads only under --workers N "
+                    "(one process here); ignored.\n");
+        sig = 0;
     }
     fprintf(stderr, "INFO:     Shutting down\n");
     graft__engine_shutdown(e);
@@ -223,63 +192,30 @@ static int serve(const opts *o, const listeners *ls)
     return 0;
 }
 
-static volatile sig_atomic_t stop_sig;
-static void on_sig(int s) { stop_sig = s; }
+/* One worker under the supervisor (serve_workers.c): its slot and readiness pipe. */
+typedef struct worker_ctx {
+    const opts *o;
+    listeners *ls;
+} worker_ctx;
 
-/* Several workers share the listening socket (one accept queue); crashed ones are replaced. */
-static int supervise(const opts *o, listeners *ls)
+static int run_worker(void *ud, int slot, int ready_fd, int generation)
 {
-    pid_t *pids = calloc((size_t)o->workers, sizeof *pids);
-    int status = 0;
-    if (!pids)
-        return 1;
-    struct sigaction sa = {.sa_handler = on_sig};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    for (;;) {
-        for (int i = 0; i < o->workers && !stop_sig; i++) {
-            if (pids[i] > 0)
-                continue;
-            pid_t p = fork();
-            if (p == 0) {
-                signal(SIGTERM, SIG_DFL);
-                signal(SIGINT, SIG_DFL);
-                ls->slot = i; /* worker i keeps slot i: a respawn continues its counts */
-                _exit(serve(o, ls));
-            }
-            pids[i] = p;
-        }
-        if (ls->shared) {
-            int live = 0;
-            for (int i = 0; i < o->workers; i++)
-                live += pids[i] > 0;
-            graft__shared_set_workers(ls->shared, live);
-        }
-        if (stop_sig)
-            break;
-        int st;
-        pid_t p = waitpid(-1, &st, 0);
-        if (p < 0 && errno == EINTR)
-            continue;
-        for (int i = 0; i < o->workers; i++)
-            if (pids[i] == p) {
-                pids[i] = 0;
-                if (ls->shared)
-                    graft__shared_slot_reset(ls->shared, i);
-                if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
-                    stop_sig = SIGTERM; /* a worker that cannot start will never start */
-                    status = 3;
-                }
-            }
-    }
-    for (int i = 0; i < o->workers; i++)
-        if (pids[i] > 0)
-            kill(pids[i], SIGTERM);
-    for (int i = 0; i < o->workers; i++)
-        if (pids[i] > 0)
-            waitpid(pids[i], NULL, 0);
-    free(pids);
-    return status;
+    worker_ctx *c = ud;
+    c->ls->slot = slot;
+    c->ls->ready_fd = ready_fd;
+    c->ls->supervised = 1;
+    if (generation == 0 || !c->o->openapi)
+        return serve(c->o, c->ls);
+    /* A reload ships the --openapi document with the libraries: read it again, and report
+     * a route the kit cannot reproduce here, as main() does at first start (the reload then
+     * fails and the old workers keep serving). */
+    opts o = *c->o;
+    if (graft__serve_read_openapi(o.openapi, &o.openapi_text, &o.openapi_len) < 0)
+        return GRAFT__SERVE_STARTUP_FAILURE;
+    c->ls->report_contracts = 1;
+    int rc = serve(&o, c->ls);
+    free(o.openapi_text);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -316,27 +252,11 @@ int main(int argc, char **argv)
     }
     if (graft__serve_tls_prepare(&o) < 0)
         return 1;
-    int lfd = bind_socket(&o);
+    int is_unix = 0;
+    int lfd = graft__serve_listen(&o, &is_unix);
     if (lfd < 0)
         return 1;
-    if (!o.uds) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        char ip[64] = "";
-        int port = 0;
-        if (getsockname(lfd, (struct sockaddr *)&ss, &sl) == 0) {
-            if (ss.ss_family == AF_INET) {
-                inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof ip);
-                port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            } else {
-                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof ip);
-                port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-            }
-        }
-        fprintf(stderr, "INFO:     graft-serve running on %s://%s:%d (Press CTRL+C to quit)\n",
-                graft__serve_tls_on(&o) ? "https" : "http", ip, port);
-    }
-    listeners ls = {.fds = {lfd}, .kinds = {GRAFT__LISTEN_APP}, .n = 1};
+    listeners ls = {.fds = {lfd}, .kinds = {GRAFT__LISTEN_APP}, .n = 1, .ready_fd = -1, .is_unix = is_unix};
     if (o.metrics) {
         ls.fds[ls.n] = graft__serve_bind_metrics(o.metrics, o.backlog);
         ls.kinds[ls.n++] = GRAFT__LISTEN_METRICS;
@@ -358,7 +278,19 @@ int main(int argc, char **argv)
         }
         graft__shared_set_workers(ls.shared, o.workers);
     }
-    int rc = o.workers > 1 ? supervise(&o, &ls) : serve(&o, &ls);
+    int rc;
+    if (o.limit_worker_rss && o.workers <= 1)
+        fprintf(stderr, "WARNING:  --limit-worker-rss needs --workers N (the supervisor replaces "
+                "workers); ignored.\n");
+    if (o.workers > 1) {
+        worker_ctx wc = {&o, &ls};
+        graft__serve_sup_config sc = {.workers = o.workers, .graceful = o.graceful,
+                                      .limit_rss_kib = o.limit_worker_rss * 1024,
+                                      .shared = ls.shared, .run = run_worker, .ud = &wc};
+        rc = graft__serve_supervise(&sc);
+    } else {
+        rc = serve(&o, &ls);
+    }
     free(o.openapi_text);
     if (o.control)
         unlink(o.control);

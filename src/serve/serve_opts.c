@@ -56,13 +56,15 @@ void graft__serve_usage(FILE *f)
             "    implies --fastapi-routing)\n"
             "  --fastapi-routing (404/405 JSON, no HEAD for GET routes, trailing-slash 307: as FastAPI)\n"
             "  --health-path PATH (200 ok while serving, 503 while draining)\n"
+            "  --limit-worker-rss MiB (with --workers: a worker above it is replaced after a drain)\n"
             "  --access-log-format FORMAT (gunicorn's atoms, as graft's; default: uvicorn's line)\n"
             "  --ssl-certfile PATH  --ssl-keyfile PATH  --ssl-keyfile-password PASSWORD\n"
             "  --ssl-version INT (%d)  --ssl-cert-reqs INT (%d: 0 none, 1 optional, 2 required)\n"
             "  --ssl-ca-certs PATH  --ssl-ciphers CIPHERS (TLS as uvicorn's options; SIGHUP re-reads\n"
             "    certificate and key without --workers)  --no-ssl-ktls (no kernel TLS for files)\n"
             "  --version\n"
-            "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n",
+            "LIB.so may carry a configuration string for the library as LIB.so?CONFIG.\n"
+            "Without --uds, a socket passed by systemd (LISTEN_FDS=1) is served instead of HOST:PORT.\n",
             d.host, d.port, d.threads, d.workers, d.blocking, d.keep_alive, d.graceful,
             d.header_timeout, d.body_timeout, d.send_timeout, d.linger, d.linger_idle,
             d.limit_linger, d.limit_line, d.limit_head, d.limit_fields, d.backlog, d.ws_max_size,
@@ -138,6 +140,8 @@ int graft__serve_parse(opts *o, int argc, char **argv)
             o->ws_deflate = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
         else if (ARG("--ws"))
             o->ws = strcmp(v, "none") != 0;
+        else if (ARG("--limit-worker-rss"))
+            o->limit_worker_rss = atol(v);
         else if (ARG("--limit-concurrency"))
             o->limit_concurrency = atol(v);
         else if (ARG("--header")) {
@@ -193,7 +197,7 @@ int graft__serve_parse(opts *o, int argc, char **argv)
         fprintf(stderr, "graft-serve: at least one --native LIB.so is required\n");
         return -1;
     }
-    if (o->threads < 1 || o->workers < 1 || o->port < 0 || o->port > 65535)
+    if (o->threads < 1 || o->workers < 1 || o->port < 0 || o->port > 65535 || o->limit_worker_rss < 0)
         return -1;
     if ((o->metrics || o->control) && o->workers > GRAFT__SHM_SLOTS) {
         fprintf(stderr, "graft-serve: at most %d workers with --metrics or --control\n", GRAFT__SHM_SLOTS);

@@ -24,6 +24,7 @@ typedef struct opts {
     double ws_ping_interval, ws_ping_timeout;
     double keep_alive, graceful, header_timeout, body_timeout, send_timeout, linger, linger_idle;
     long limit_linger;
+    long limit_worker_rss; /* --limit-worker-rss MiB: a worker above it is replaced; 0: none */
     long limit_line, limit_head, limit_fields, limit_body, limit_concurrency;
     char headers[4096];
     size_t headers_len;

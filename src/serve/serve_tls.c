@@ -32,13 +32,12 @@ int graft__serve_tls_prepare(opts *o)
 {
     if (!graft__serve_tls_on(o))
         return 0;
-    if (o->workers > 1) {
-        if (graft__tls_ticket_keys(o->ssl_ticket_keys) < 0) {
-            fprintf(stderr, "ERROR:    graft-serve: cannot make TLS session-ticket keys\n");
-            return -1;
-        }
-        o->has_ticket_keys = 1;
+    /* Made here, before any fork: every worker, and every worker a reload starts, shares them. */
+    if (graft__tls_ticket_keys(o->ssl_ticket_keys) < 0) {
+        fprintf(stderr, "ERROR:    graft-serve: cannot make TLS session-ticket keys\n");
+        return -1;
     }
+    o->has_ticket_keys = 1;
     int failed;
     graft__tls_free(graft__serve_tls_new(o, &failed));
     return failed ? -1 : 0;

@@ -8,7 +8,7 @@
 /* Whether the options turn TLS on (uvicorn's rule: a key or a certificate). */
 int graft__serve_tls_on(const opts *o);
 /* Before binding and forking: checks the files once (one clear error, not one per worker)
- * and, with --workers, makes the session-ticket keys every worker shares. Returns 0, or -1
+ * and makes the session-ticket keys every worker (and every reload's) shares. Returns 0, or -1
  * after printing the error. */
 int graft__serve_tls_prepare(opts *o);
 /* Builds the context for one server process (each worker builds its own, so a restarted

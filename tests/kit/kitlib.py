@@ -18,7 +18,8 @@ ERR_NAMES = ["ok", "missing", "int_parsing", "int_from_float", "float_parsing", 
              "greater_than", "greater_than_equal", "less_than", "less_than_equal", "multiple_of",
              "string_too_short", "string_too_long", "string_pattern_mismatch", "enum", "string_type",
              "int_type", "float_type", "bool_type", "model_attributes_type", "list_type", "too_short",
-             "too_long", "json_invalid", "extra_forbidden"]
+             "too_long", "json_invalid", "extra_forbidden", "finite_number",
+             "int_parsing_size"]
 ERR = {n: i for i, n in enumerate(ERR_NAMES)}
 UNSUPPORTED = -95  # -EOPNOTSUPP
 V_NULL, V_BOOL, V_INT, V_FLOAT, V_STR, V_RAW = range(6)

@@ -210,3 +210,57 @@ def test_nonfinite_input_is_declined_where_fastapi_fails():
     arr = (kitlib.Error * 1)(*k.errors)
     rc, _ = k.d.kit.buf_text(k.d.lib.graft__kit_detail_body, arr, 1)
     assert rc == kitlib.UNSUPPORTED
+
+
+def _big_text(r):
+    """An int text near or beyond int64, in the lax forms Pydantic reads, sometimes broken."""
+    digits = str(r.choice([2**63 - 1, 2**63, 2**64, 10**19, 3 * 10**25]) + r.randint(-3, 3)) if r.random() < 0.4 \
+        else str(r.randint(1, 9)) + "".join(r.choice("0123456789") for _ in range(r.randint(17, 45)))
+    body = "".join(c + ("_" if r.random() < 0.1 and i < len(digits) - 1 else "") for i, c in enumerate(digits))
+    text = (r.choice(["", "", " ", "\u3000", "\t "]) + r.choice(["", "", "+", "-"]) + r.choice(["", "", "0", "00_0"])
+            + body + r.choice(["", "", ".0", ".000", ".5"]) + r.choice(["", "", " "]))
+    if r.random() < 0.1:
+        text = text.replace("_", "__", 1) if "_" in text else text + "_"
+    return text
+
+
+def test_int_text_and_beyond_check_match_pydantic():
+    """graft__kit_int_text gives str() of the int Pydantic makes (and its side of int64), and
+    graft__kit_int_beyond_check Pydantic's error (or none) for the big ones, under each rule set."""
+    import random
+
+    lib = kitlib.Kit().lib
+    lib.graft__kit_int_text.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                                        ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_int)]
+    d = diff_coerce.Differ()
+    r = random.Random(2**63)
+    bad, texts, beyond_seen = [], 0, 0
+    for i in range(3000):
+        s = _big_text(r) if i % 2 else diff_coerce.gen.number_text(r)
+        raw = s.encode()
+        out = ctypes.create_string_buffer(len(raw) + 22)
+        n, side = ctypes.c_size_t(), ctypes.c_int()
+        rc = lib.graft__kit_int_text(raw, len(raw), out, ctypes.byref(n), ctypes.byref(side))
+        p = d.pydantic("int", {}, s)
+        if rc == 0:
+            texts += 1
+            v = p[1] if p[0] == "ok" else None
+            want_side = 0 if v is None or -2**63 <= v < 2**63 else (1 if v > 0 else -1)
+            if p[0] != "ok" or out.raw[:n.value].decode() != str(v) or side.value != want_side:
+                bad.append((s, "text", out.raw[:n.value], side.value, p))
+        elif rc > 0 and (p[0] != "err" or p[1]["type"] != kitlib.ERR_NAMES[rc]):
+            bad.append((s, "error", rc, p))
+        if rc != 0 or side.value == 0:
+            continue
+        beyond_seen += 1
+        for rules in diff_coerce.INT_RULES:
+            ir = kitlib.IntRules(sum(diff_coerce.RULE_BIT[k] for k in rules),
+                                 *(rules.get(k, 0) for k in ("gt", "ge", "lt", "le", "multiple_of")))
+            brc = lib.graft__kit_int_beyond_check(ctypes.byref(ir), raw, len(raw))
+            pr = d.pydantic("int", rules, s)
+            want = "ok" if pr[0] == "ok" else pr[1]["type"]
+            got = "ok" if brc == kitlib.UNSUPPORTED else kitlib.ERR_NAMES[brc] if brc > 0 else brc
+            if got != want:
+                bad.append((s, rules, got, want))
+    assert not bad, bad[:5]
+    assert texts > 1000 and beyond_seen > 800, (texts, beyond_seen)

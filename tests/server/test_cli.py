@@ -60,7 +60,7 @@ def test_defaults():
     c = config_from(["main:app"])
     assert (c.host, c.port, c.workers, c.backlog, c.loop, c.lifespan) == ("127.0.0.1", 8000, 1, 2048, "auto", "auto")
     assert c.access_log and c.proxy_headers and c.server_header and c.date_header
-    assert c.forwarded_allow_ips == ["127.0.0.1"]
+    assert c.forwarded_allow_ips == ["127.0.0.1", "::1"]
     assert c.timeout_keep_alive == 5 and c.timeout_graceful_shutdown is None
     assert c.headers == [] and c.native == [] and c.threads == 1
     assert c.limit_request_body is None and c.limit_request_fields == 100

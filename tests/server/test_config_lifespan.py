@@ -67,7 +67,7 @@ def test_defaults_match_uvicorn():
     assert c.timeout_graceful_shutdown is None
     assert c.access_log is True and c.proxy_headers is True
     assert c.server_header is True and c.date_header is True
-    assert c.forwarded_allow_ips == ["127.0.0.1"]
+    assert c.forwarded_allow_ips == ["127.0.0.1", "::1"]
     assert c.root_path == ""
     assert c.limit_concurrency is None and c.limit_max_requests is None
     assert c.headers == []

@@ -60,11 +60,49 @@ static void trim(const char **s, size_t *n)
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-int graft__kit_int_from_str(const char *s, size_t n, int64_t *out)
+/* A text over INT_TEXT_MAX bytes: int_parsing_size when it is a bare decimal, "-"?[1-9][0-9]*,
+ * with more than INT_TEXT_MAX digits (Python's int() refuses it before Pydantic looks further).
+ * Anything else that long is declined: Pydantic's answer then depends on where the whitespace,
+ * leading zeros, underscores or sign sit ("+9..." and " 9..." are int_parsing, "9... " is not). */
+static int too_long(const char *s, size_t n)
 {
-    trim(&s, &n);
-    if (n > INT_TEXT_MAX)
+    size_t i = s[0] == '-';
+    if (n - i <= INT_TEXT_MAX || s[i] < '1' || s[i] > '9')
         return GRAFT__KIT_UNSUPPORTED;
+    for (; i < n; i++)
+        if (!is_digit(s[i]))
+            return GRAFT__KIT_UNSUPPORTED;
+    return GRAFT__KIT_E_INT_PARSING_SIZE;
+}
+
+static int int_grammar(const char *s, size_t n, int64_t *out, int *beyond, size_t *digits);
+
+/* graft__kit_int_from_str, telling apart (in *beyond: 1 above, -1 below) a valid integer
+ * text declined only for being outside int64. */
+static int int_parse(const char *s, size_t n, int64_t *out, int *beyond)
+{
+    *beyond = 0;
+    size_t digits = 0;
+    int rc = n > INT_TEXT_MAX ? too_long(s, n) : GRAFT__KIT_UNSUPPORTED;
+    if (rc != GRAFT__KIT_UNSUPPORTED)
+        return rc;
+    trim(&s, &n);
+    if (n <= INT_TEXT_MAX) /* at most 4300 bytes once trimmed: no size limit to meet */
+        return int_grammar(s, n, out, beyond, &digits);
+    /* a longer text that keeps at most 4300 significant digits reads as any other, Pydantic
+     * shows; with more, or an error, its answer follows rules not reproduced */
+    rc = int_grammar(s, n, out, beyond, &digits);
+    if ((rc == GRAFT__KIT_OK || *beyond) && digits <= INT_TEXT_MAX)
+        return rc;
+    *beyond = 0;
+    return GRAFT__KIT_UNSUPPORTED;
+}
+
+/* The int grammar on s, whatever its length; *digits counts the significant digits. */
+static int int_grammar(const char *s, size_t n, int64_t *out, int *beyond, size_t *digits)
+{
+    *digits = 0;
+    trim(&s, &n);
     /* a fraction is allowed when it is one or more zeros, and only zeros */
     const char *dot = memchr(s, '.', n);
     if (dot) {
@@ -115,15 +153,102 @@ int graft__kit_int_from_str(const char *s, size_t n, int64_t *out)
         if (!is_digit(s[i]))
             return GRAFT__KIT_E_INT_PARSING;
         int d = s[i] - '0';
+        ++*digits;
         if (v < (INT64_MIN + d) / 10)
             over = 1; /* keeps checking the syntax: a bad text is int_parsing however long */
         else
             v = v * 10 - d;
     }
-    if (over || (!neg && v == INT64_MIN))
+    if (over || (!neg && v == INT64_MIN)) {
+        *beyond = neg ? -1 : 1;
         return GRAFT__KIT_UNSUPPORTED;
+    }
     *out = neg ? v : -v;
     return GRAFT__KIT_OK;
+}
+
+int graft__kit_int_from_str(const char *s, size_t n, int64_t *out)
+{
+    int beyond;
+    return int_parse(s, n, out, &beyond);
+}
+
+int graft__kit_int_text(const char *s, size_t n, char *out, size_t *len, int *beyond)
+{
+    int64_t v;
+    int rc = int_parse(s, n, &v, beyond);
+    if (rc == GRAFT__KIT_OK) {
+        /* fits: written from the value, as Python's str(int) (no "+", "-0" is "0") */
+        char t[24];
+        size_t k = sizeof t;
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        do
+            t[--k] = (char)('0' + u % 10);
+        while (u /= 10);
+        if (v < 0)
+            t[--k] = '-';
+        *len = sizeof t - k;
+        memcpy(out, t + k, *len);
+        out[*len] = '\0';
+        return GRAFT__KIT_OK;
+    }
+    if (rc != GRAFT__KIT_UNSUPPORTED || !*beyond)
+        return rc;
+    /* beyond int64: the syntax is known good, so the digits are what is left after the
+     * whitespace, the sign, leading zeros, underscores and a ".000" fraction */
+    trim(&s, &n);
+    const char *dot = memchr(s, '.', n);
+    if (dot)
+        n = (size_t)(dot - s);
+    size_t i = s[0] == '+' || s[0] == '-', o = 0;
+    if (*beyond < 0)
+        out[o++] = '-';
+    while (i < n && (s[i] == '0' || s[i] == '_'))
+        i++;
+    for (; i < n; i++)
+        if (s[i] != '_')
+            out[o++] = s[i];
+    out[o] = '\0';
+    *len = o;
+    return GRAFT__KIT_OK;
+}
+
+/* The remainder of |the integer| by m (0 < m < 2^63) for a text int_parse found valid: its
+ * digits up to a fraction, whitespace, sign, underscores and leading zeros adding nothing.
+ * r * 10 is summed mod m, as r + r never overflows 64 bits while r < 2^63. */
+static uint64_t big_remainder(const char *s, size_t n, uint64_t m)
+{
+    trim(&s, &n);
+    uint64_t r = 0;
+    for (size_t i = 0; i < n && s[i] != '.'; i++) {
+        if (!is_digit(s[i]))
+            continue;
+        uint64_t t = 0;
+        for (int k = 0; k < 10; k++)
+            t = (t + r) % m;
+        r = (t + (uint64_t)(s[i] - '0') % m) % m;
+    }
+    return r;
+}
+
+int graft__kit_int_beyond_check(const graft__kit_int_rules *r, const char *s, size_t n)
+{
+    int64_t v;
+    int beyond;
+    if (int_parse(s, n, &v, &beyond) != GRAFT__KIT_UNSUPPORTED || !beyond)
+        return GRAFT__KIT_UNSUPPORTED;
+    /* Pydantic checks the big integer in its order: multiple_of, le, lt, ge, gt */
+    if ((r->has & GRAFT__KIT_MULTIPLE_OF) && r->multiple_of > 0 && big_remainder(s, n, (uint64_t)r->multiple_of))
+        return GRAFT__KIT_E_MULTIPLE_OF;
+    if (beyond > 0 && (r->has & GRAFT__KIT_LE))
+        return GRAFT__KIT_E_LESS_THAN_EQUAL;
+    if (beyond > 0 && (r->has & GRAFT__KIT_LT))
+        return GRAFT__KIT_E_LESS_THAN;
+    if (beyond < 0 && (r->has & GRAFT__KIT_GE))
+        return GRAFT__KIT_E_GREATER_THAN_EQUAL;
+    if (beyond < 0 && (r->has & GRAFT__KIT_GT))
+        return GRAFT__KIT_E_GREATER_THAN;
+    return GRAFT__KIT_UNSUPPORTED;
 }
 
 /* Case-insensitive comparison of n bytes with a lowercase ASCII word. */

@@ -44,6 +44,8 @@ enum graft__kit_err {
     GRAFT__KIT_E_TOO_LONG,
     GRAFT__KIT_E_JSON_INVALID,
     GRAFT__KIT_E_EXTRA_FORBIDDEN,
+    GRAFT__KIT_E_FINITE_NUMBER, /* a body field with allow_inf_nan=False (x-graft-allow-inf-nan) */
+    GRAFT__KIT_E_INT_PARSING_SIZE, /* an int text of more than 4300 digits (Python's limit) */
     GRAFT__KIT_E_COUNT /* one past the last */
 };
 
@@ -70,9 +72,18 @@ typedef struct graft__kit_value {
 
 /* Lax int from a string: Unicode whitespace trimmed, sign, leading zeros, single underscores
  * between digits, and a ".000" fraction of zeros. A value outside int64 is UNSUPPORTED
- * (Python's ints are unbounded), as is a trimmed text over 4300 bytes (Python's own limit)
- * and a sign after leading zeros ("0-47", which Pydantic reads by rules not reproduced). */
+ * (Python's ints are unbounded), as is a sign after leading zeros ("0-47", which Pydantic
+ * reads by rules not reproduced). A text over 4300 bytes (Python's own limit) is
+ * int_parsing_size when it is a bare decimal ("-"?[1-9][0-9]*) of more than 4300 digits,
+ * else UNSUPPORTED. */
 int graft__kit_int_from_str(const char *s, size_t n, int64_t *out);
+
+/* The canonical decimal text of an int text that graft__kit_int_from_str accepts, or declines
+ * only for lying outside int64: what Python's str() prints for the int Pydantic makes of it
+ * ("-" for a negative value, then digits without leading zeros). out has room for n + 1 bytes
+ * and at least 21; it is NUL-terminated, *len its length, *beyond 1 above int64, -1 below, 0
+ * inside. Returns GRAFT__KIT_OK, or graft__kit_int_from_str's error or UNSUPPORTED. */
+int graft__kit_int_text(const char *s, size_t n, char *out, size_t *len, int *beyond);
 
 /* Lax float from a string: Unicode whitespace trimmed, or else underscores (not first, last
  * or doubled) dropped (Pydantic takes one or the other, never both); then Rust's f64
@@ -134,6 +145,13 @@ typedef struct graft__kit_str_rules {
 /* Checks v against r in Pydantic's order (multiple_of, le, lt, ge, gt): GRAFT__KIT_OK or
  * the first failing constraint's error type; -EINVAL for a multiple_of <= 0. */
 int graft__kit_int_check(const graft__kit_int_rules *r, int64_t v);
+
+/* For an int text that graft__kit_int_from_str declines only because it lies outside int64
+ * (valid in Pydantic's grammar, at most 4300 significant digits): the error r gives it, as
+ * Pydantic checks the big integer (multiple_of by its remainder; then above int64: le, then
+ * lt; below: ge, then gt). UNSUPPORTED for any other text, or when r lets it pass (a valid
+ * value: GRAFT_ROUTE_WIDE_INT routes take it, see graft__kit_int_text). */
+int graft__kit_int_beyond_check(const graft__kit_int_rules *r, const char *s, size_t n);
 
 /* As graft__kit_int_check, for a float: NaN fails every bound and passes multiple_of, as in
  * Pydantic; multiple_of is Pydantic's tolerant test (within 1e-9 of round(v / m) * m). */

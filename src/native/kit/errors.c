@@ -35,6 +35,8 @@ const char *graft__kit_err_name(int type)
         [GRAFT__KIT_E_TOO_LONG] = "too_long",
         [GRAFT__KIT_E_JSON_INVALID] = "json_invalid",
         [GRAFT__KIT_E_EXTRA_FORBIDDEN] = "extra_forbidden",
+        [GRAFT__KIT_E_FINITE_NUMBER] = "finite_number",
+        [GRAFT__KIT_E_INT_PARSING_SIZE] = "int_parsing_size",
     };
     return type > 0 && type < GRAFT__KIT_E_COUNT ? names[type] : NULL;
 }
@@ -105,6 +107,8 @@ static int put_msg(graft__buf *out, const graft__kit_error *e)
         [GRAFT__KIT_E_LIST_TYPE] = "Input should be a valid list",
         [GRAFT__KIT_E_JSON_INVALID] = "JSON decode error",
         [GRAFT__KIT_E_EXTRA_FORBIDDEN] = "Extra inputs are not permitted",
+        [GRAFT__KIT_E_FINITE_NUMBER] = "Input should be a finite number",
+        [GRAFT__KIT_E_INT_PARSING_SIZE] = "Unable to parse input string as an integer, exceeded maximum size",
     };
     static const char *const bound[GRAFT__KIT_E_COUNT] = {
         [GRAFT__KIT_E_GREATER_THAN] = "Input should be greater than ",

@@ -91,6 +91,10 @@ static int users(graft_request *req, void *st)
 {
     (void)st;
     GRAFT_VALIDATE(req);
+    /* The app's math.floor(inf) (or nan) raises: FastAPI answers its plain 500. */
+    for (size_t i = 0; i < graft_arg_count(req, "scores"); i++)
+        if (!isfinite(graft_arg_number_at(req, "scores", i)))
+            return graft_respond(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
     graft_json *j = graft_json_new();
     graft_json_object_begin(j);
     graft_json_key(j, "name");

@@ -40,6 +40,8 @@ static int create(graft_request *req, void *st)
 {
     (void)st;
     GRAFT_VALIDATE(req);
+    if (!isfinite(graft_body_number(req, "price"))) /* the app's math.floor(inf) raises */
+        return graft_respond(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
     graft_json *j = graft_json_new();
     graft_json_object_begin(j);
     graft_json_key(j, "shop");
@@ -89,6 +91,9 @@ static int create(graft_request *req, void *st)
 static int loose_answer(graft_request *req, const char *prefix)
 {
     char p[64];
+    snprintf(p, sizeof p, "%sb", prefix);
+    if (graft_body_has(req, p) && !isfinite(graft_body_number(req, p))) /* math.floor(inf) raises */
+        return graft_respond(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
     graft_json *j = graft_json_new();
     graft_json_object_begin(j);
     graft_json_key(j, "a");

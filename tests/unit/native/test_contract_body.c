@@ -18,6 +18,7 @@ static const char DOC[] =
     "\"patch\":{\"requestBody\":{\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Item\"}}}}},"
     "\"delete\":{\"requestBody\":" BODY("Dotted") "},"
     "\"options\":{\"requestBody\":{\"required\":true,\"content\":{\"application/x-www-form-urlencoded\":{\"schema\":{}}}}}},"
+    "\"/fin\":{\"post\":{\"requestBody\":" BODY("Fin") "},\"put\":{\"requestBody\":" BODY("FinInt") "}},"
     "\"/lit\":{\"post\":{\"requestBody\":" BODY("Lit") "},"
     "\"put\":{\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}}}}}}"
     "},\"components\":{\"schemas\":{"
@@ -32,7 +33,10 @@ static const char DOC[] =
     "\"additionalProperties\":false,\"type\":\"object\",\"required\":[\"name\",\"price\",\"addr\",\"tags\"]},"
     "\"Self\":{\"properties\":{\"next\":{\"anyOf\":[{\"$ref\":\"#/components/schemas/Self\"},{\"type\":\"null\"}]}},\"type\":\"object\"},"
     "\"Dotted\":{\"properties\":{\"a.b\":{\"type\":\"integer\"}},\"type\":\"object\"},"
-    "\"Lit\":{\"properties\":{\"m\":{\"type\":\"string\",\"enum\":[\"a\"]}},\"type\":\"object\"}"
+    "\"Lit\":{\"properties\":{\"m\":{\"type\":\"string\",\"enum\":[\"a\"]}},\"type\":\"object\"},"
+    "\"Fin\":{\"properties\":{\"p\":{\"type\":\"number\",\"minimum\":0.0,\"x-graft-allow-inf-nan\":false},"
+    "\"q\":{\"type\":\"number\"}},\"type\":\"object\"},"
+    "\"FinInt\":{\"properties\":{\"n\":{\"type\":\"integer\",\"x-graft-allow-inf-nan\":false}},\"type\":\"object\"}"
     "}}}";
 
 static const char *why(const graft__contracts *cs, const char *m, const char *t)
@@ -90,6 +94,18 @@ static void test_unsupported(const graft__contracts *cs)
     expect_why(cs, "OPTIONS", "/items", "request body: a request body other than application/json alone (forms, files)");
     expect_why(cs, "POST", "/lit", "request body: field m: an inline enum (a Literal: literal_error)");
     expect_why(cs, "PUT", "/lit", "request body: a request body that is not a model (an object)");
+    /* graft openapi's allow_inf_nan=False: a number field's rule, nothing else's */
+    expect_why(cs, "PUT", "/fin", "request body: field n: schema keyword x-graft-allow-inf-nan on type integer");
+}
+
+static void test_finite(const graft__contracts *cs)
+{
+    const graft__contract *c = graft__contracts_find(cs, "POST", "/fin");
+    check(c && !c->unsupported && c->body && c->body->nfields == 2, "finite", "%s",
+          c && c->unsupported ? c->unsupported : "-");
+    if (c && c->body && c->body->nfields == 2)
+        check(c->body->fields[0].node.scalar.finite == 1 && c->body->fields[1].node.scalar.finite == 0,
+              "finite flag", "%d %d", c->body->fields[0].node.scalar.finite, c->body->fields[1].node.scalar.finite);
 }
 
 int main(void)
@@ -101,6 +117,7 @@ int main(void)
     if (cs) {
         test_model(cs);
         test_unsupported(cs);
+        test_finite(cs);
         graft__contracts_free(cs);
     }
     return unit_report();

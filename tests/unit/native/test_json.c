@@ -192,6 +192,28 @@ static void test_ints(void)
     }
 }
 
+/* A number's text, written as is when it is a JSON number, else null. */
+static void test_number_text(void)
+{
+    static const struct { const char *in, *want; } cases[] = {
+        {"0", "0"}, {"-18446744073709551616", "-18446744073709551616"}, {"1.5e-7", "1.5e-7"},
+        {"2E+10", "2E+10"}, {"-0.0", "-0.0"}, {"", "null"}, {"-", "null"}, {"01", "null"},
+        {"+1", "null"}, {"1.", "null"}, {".5", "null"}, {"1e", "null"}, {"1e+", "null"},
+        {"NaN", "null"}, {"1 ", "null"}, {"1_0", "null"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        graft_json *j = writer();
+        graft_json_number_text(j, cases[i].in, strlen(cases[i].in));
+        expect(j, "number_text", cases[i].want);
+    }
+    graft_json *j = writer();
+    graft_json_array_begin(j);
+    graft_json_number_text(j, "99999999999999999999", 20);
+    graft_json_number_text(j, NULL, 0);
+    graft_json_array_end(j);
+    expect(j, "number_text", "[99999999999999999999,null]");
+}
+
 /* The shortest digits that read back as the same double, laid out like Python's repr: fixed
  * notation with at least one decimal for 1e-4 <= |v| < 1e16, else an exponent. */
 static void test_doubles(void)
@@ -237,6 +259,31 @@ static void test_doubles(void)
         graft_json_double(j, nonfinite[i]);
         expect(j, "non-finite double", "null");
     }
+}
+
+/* Pydantic's float text (pydantic_core.to_json): repr's layout, positional down to 1e-5,
+ * exponents unpadded; the values FastAPI's response models write differently from repr. */
+static void test_doubles_pydantic(void)
+{
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {35.0, "35.0"}, {9.99, "9.99"}, {-0.0, "-0.0"}, {0.0001, "0.0001"}, {1e-05, "0.00001"},
+        {9.9e-05, "0.000099"}, {1e-07, "1e-7"}, {2.5e-07, "2.5e-7"}, {1e+16, "1e+16"},
+        {0.30000000000000004, "0.30000000000000004"}, {5e-324, "5e-324"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        graft_json *j = writer();
+        graft_json_double_pydantic(j, cases[i].v);
+        expect(j, cases[i].want, cases[i].want);
+    }
+    graft_json *j = writer();
+    graft_json_array_begin(j);
+    graft_json_double_pydantic(j, INFINITY);
+    graft_json_double_pydantic(j, NAN);
+    graft_json_array_end(j);
+    expect(j, "non-finite: null, as Pydantic's default ser_json_inf_nan", "[null,null]");
 }
 
 /* ---- structure: nesting and the commas between values ---- */
@@ -369,7 +416,9 @@ int main(void)
     test_control_chars();
     test_keys();
     test_ints();
+    test_number_text();
     test_doubles();
+    test_doubles_pydantic();
     test_structure();
     test_respond_json();
     return unit_report();

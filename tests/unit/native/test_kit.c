@@ -67,7 +67,72 @@ static void test_int(void)
     char *big = malloc(4301);
     memset(big, '1', 4301);
     int64_t v;
-    check(graft__kit_int_from_str(big, 4301, &v) == U, "int", "4301 digits: declined");
+    check(graft__kit_int_from_str(big, 4301, &v) == E(INT_PARSING_SIZE), "int", "4301 digits: int_parsing_size");
+    big[0] = '+';
+    check(graft__kit_int_from_str(big, 4301, &v) == U, "int", "+ and 4300 digits: declined");
+    big[0] = ' ';
+    check(graft__kit_int_from_str(big, 4301, &v) == U, "int", "space and 4300 digits: declined");
+    big[0] = '0';
+    check(graft__kit_int_from_str(big, 4301, &v) == U, "int", "a leading zero over 4300: declined");
+    big[0] = '-';
+    check(graft__kit_int_from_str(big, 4301, &v) == U, "int", "-4300 digits: beyond int64");
+    memset(big, '0', 4300);
+    big[4300] = '7';
+    check(graft__kit_int_from_str(big, 4301, &v) == 0 && v == 7, "int", "4300 leading zeros: 7");
+    big[4300] = 'x';
+    check(graft__kit_int_from_str(big, 4301, &v) == U, "int", "an error in a long text: declined");
+    free(big);
+}
+
+/* The canonical text of a valid int text, compared with str() of what Pydantic makes of it. */
+static void test_int_text(void)
+{
+    static const struct {
+        const char *in, *want;
+        int beyond;
+    } cases[] = {
+        {"5", "5", 0},
+        {"+5", "5", 0},
+        {"-0", "0", 0},
+        {"-00", "0", 0},
+        {"0_0", "0", 0},
+        {" 00099_999999999999999999", "99999999999999999999", 1},
+        {"9223372036854775807", "9223372036854775807", 0},
+        {"9223372036854775808", "9223372036854775808", 1},
+        {"-9223372036854775808", "-9223372036854775808", 0},
+        {"-9223372036854775809", "-9223372036854775809", -1},
+        {"\xe3\x80\x80-0_0_18446744073709551616.000 ", "-18446744073709551616", -1},
+        {"99999999999999999999.0", "99999999999999999999", 1},
+        {"1_0000_0000_0000_0000_0000", "100000000000000000000", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t n = strlen(cases[i].in), len = 0;
+        char *s = copy(cases[i].in, n), out[64];
+        int beyond = 9;
+        int rc = graft__kit_int_text(s, n, out, &len, &beyond);
+        check(rc == 0 && beyond == cases[i].beyond && len == strlen(cases[i].want) &&
+                  strcmp(out, cases[i].want) == 0,
+              "int_text", "[%s]: rc %d beyond %d [%s], want [%s] %d", cases[i].in, rc, beyond,
+              rc == 0 ? out : "", cases[i].want, cases[i].beyond);
+        free(s);
+    }
+    char out[64];
+    size_t len;
+    int beyond;
+    check(graft__kit_int_text("9_", 2, out, &len, &beyond) == E(INT_PARSING), "int_text", "bad text: its error");
+    check(graft__kit_int_text("0-99999999999999999999", 22, out, &len, &beyond) == U, "int_text",
+          "declined text: declined");
+    char *big = malloc(4401 + 22);
+    memset(big, '9', 4300);
+    check(graft__kit_int_text(big, 4300, big, &len, &beyond) == 0 && len == 4300 && beyond == 1 &&
+              big[0] == '9' && big[4299] == '9' && big[4300] == '\0',
+          "int_text", "4300 digits, written over its own input");
+    big[0] = '-';
+    memset(big + 1, '0', 4400);
+    memcpy(big + 4401 - 20, "18446744073709551616", 20);
+    check(graft__kit_int_text(big, 4401, big, &len, &beyond) == 0 && beyond == -1 &&
+              GRAFT__LIT_EQ(big, len, "-18446744073709551616"),
+          "int_text", "leading zeros beyond 4300 bytes");
     free(big);
 }
 
@@ -189,6 +254,37 @@ static void test_checks(void)
           "int_check", "INT64_MIN");
     ir.multiple_of = 0;
     check(graft__kit_int_check(&ir, 1) == -EINVAL, "int_check", "multiple_of 0");
+
+    /* beyond int64: the bounds Pydantic compares the big integer with decide, else declined */
+    ir = (graft__kit_int_rules){.has = GRAFT__KIT_GE | GRAFT__KIT_LE, .ge = 1, .le = INT64_MAX};
+    check(graft__kit_int_beyond_check(&ir, "9223372036854775808", 19) == E(LESS_THAN_EQUAL), "int_beyond", "above: le");
+    check(graft__kit_int_beyond_check(&ir, " -1_000_000_000_000_000_000_000 ", 32) == E(GREATER_THAN_EQUAL),
+          "int_beyond", "below: ge");
+    check(graft__kit_int_beyond_check(&ir, "5", 1) == GRAFT__KIT_UNSUPPORTED, "int_beyond", "inside int64");
+    check(graft__kit_int_beyond_check(&ir, "0-99999999999999999999", 22) == GRAFT__KIT_UNSUPPORTED, "int_beyond",
+          "other declines stay");
+    ir.has = GRAFT__KIT_GE;
+    check(graft__kit_int_beyond_check(&ir, "99999999999999999999", 20) == GRAFT__KIT_UNSUPPORTED, "int_beyond",
+          "no bound decides");
+    ir = (graft__kit_int_rules){.has = GRAFT__KIT_LT | GRAFT__KIT_GT | GRAFT__KIT_MULTIPLE_OF, .lt = 9, .gt = 0,
+                                .multiple_of = 2};
+    check(graft__kit_int_beyond_check(&ir, "99999999999999999999", 20) == E(MULTIPLE_OF), "int_beyond",
+          "multiple_of first, by the big remainder");
+    check(graft__kit_int_beyond_check(&ir, "-1_0000_0000_0000_0000_0000", 27) == E(GREATER_THAN), "int_beyond",
+          "a multiple: then the bounds");
+    ir = (graft__kit_int_rules){.has = GRAFT__KIT_MULTIPLE_OF, .multiple_of = INT64_MAX};
+    check(graft__kit_int_beyond_check(&ir, "18446744073709551616", 20) == E(MULTIPLE_OF) &&
+              graft__kit_int_beyond_check(&ir, "-18446744073709551614", 21) == GRAFT__KIT_UNSUPPORTED,
+          "int_beyond", "multiple_of 2^63-1: 2^64 leaves 2, 2^64-2 is a multiple (valid)");
+    ir.multiple_of = 3;
+    check(graft__kit_int_beyond_check(&ir, " 00099_999999999999999999.00", 28) == GRAFT__KIT_UNSUPPORTED &&
+              graft__kit_int_beyond_check(&ir, "100000000000000000000", 21) == E(MULTIPLE_OF),
+          "int_beyond", "multiple_of 3");
+    ir = (graft__kit_int_rules){.has = GRAFT__KIT_LT | GRAFT__KIT_GT | GRAFT__KIT_MULTIPLE_OF, .lt = 9, .gt = 0,
+                                .multiple_of = 2};
+    ir.has &= ~GRAFT__KIT_MULTIPLE_OF;
+    check(graft__kit_int_beyond_check(&ir, "99999999999999999999", 20) == E(LESS_THAN) &&
+          graft__kit_int_beyond_check(&ir, "-99999999999999999999", 21) == E(GREATER_THAN), "int_beyond", "lt, gt");
 
     graft__kit_float_rules fr = {.has = GRAFT__KIT_MULTIPLE_OF, .multiple_of = 0.1};
     check(graft__kit_float_check(&fr, -0.3) == 0 && graft__kit_float_check(&fr, 0.45) == E(MULTIPLE_OF),
@@ -373,6 +469,7 @@ static void test_entries(void)
 int main(void)
 {
     test_int();
+    test_int_text();
     test_float();
     test_bool();
     test_json_kinds();
