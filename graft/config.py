@@ -517,6 +517,10 @@ class Config:
                 except ValueError:
                     raise ValueError(f"Invalid $WEB_CONCURRENCY {env_workers!r}: not an integer.") from None
         self.workers = _check_int("workers", 1 if workers is None else workers, 1)
+        # --workers given (even 1) means a supervisor and workers, so that SIGHUP is a rolling
+        # reload and a crashed worker is replaced; without it graft is one process, as uvicorn.
+        # An app object cannot be re-imported by workers: it stays one process (as uvicorn).
+        self.workers_given = workers is not None
         if (self.metrics or self.control) and self.workers > 64:  # GRAFT__SHM_SLOTS
             raise ValueError("--metrics and --control allow at most 64 workers (one shared slot each).")
 
@@ -532,7 +536,8 @@ class Config:
 
     @property
     def use_subprocess(self) -> bool:
-        return self.workers > 1
+        """Whether a supervisor runs the app in worker processes (see workers_given)."""
+        return self.workers > 1 or (self.workers_given and isinstance(self.app, str))
 
     @property
     def ws_enabled(self) -> bool:

@@ -578,12 +578,12 @@ def run(app: Any, **kwargs: Any) -> None:
 
 
 def serve(config: Config) -> None:
-    """Run the server for a ready Config: one process, or a Supervisor for workers > 1."""
+    """Run the server for a ready Config: one process, or a Supervisor when --workers is given."""
     if config.workers > 1 and not isinstance(config.app, str):
         logger.warning("You must pass the application as an import string to enable 'reload' or 'workers'.")
         sys.exit(1)
 
-    if getattr(config, "limit_worker_rss", None) and config.workers <= 1:
+    if getattr(config, "limit_worker_rss", None) and not config.use_subprocess:
         logger.warning("--limit-worker-rss needs --workers N (the supervisor replaces workers); ignored.")
     from graft.server import Server  # imported here: the C extension is not needed to parse options
 
@@ -608,7 +608,7 @@ def serve(config: Config) -> None:
     exit_code = 0
     try:
         admin.setup(config)  # before any fork: every worker inherits the region and listeners
-        if config.workers > 1:
+        if config.use_subprocess:
             from graft.supervisor import Supervisor
 
             sock = config.bind_socket()

@@ -279,10 +279,11 @@ int main(int argc, char **argv)
         graft__shared_set_workers(ls.shared, o.workers);
     }
     int rc;
-    if (o.limit_worker_rss && o.workers <= 1)
+    int supervised = o.workers > 1 || o.workers_given;
+    if (o.limit_worker_rss && !supervised)
         fprintf(stderr, "WARNING:  --limit-worker-rss needs --workers N (the supervisor replaces "
                 "workers); ignored.\n");
-    if (o.workers > 1) {
+    if (supervised) {
         worker_ctx wc = {&o, &ls};
         graft__serve_sup_config sc = {.workers = o.workers, .graceful = o.graceful,
                                       .limit_rss_kib = o.limit_worker_rss * 1024,

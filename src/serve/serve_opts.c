@@ -99,7 +99,7 @@ int graft__serve_parse(opts *o, int argc, char **argv)
         else if (ARG("--threads"))
             o->threads = atoi(v);
         else if (ARG("--workers"))
-            o->workers = atoi(v);
+            o->workers = atoi(v), o->workers_given = 1;
         else if (ARG("--blocking-threads"))
             o->blocking = atoi(v);
         else if (ARG("--backlog"))

@@ -17,6 +17,7 @@ typedef struct opts {
     size_t openapi_len;
     const char *health_path;       /* --health-path PATH: answered by the engine */
     const char *access_format;     /* --access-log-format FORMAT (serve_alog.c); NULL: uvicorn's line */
+    int workers_given; /* --workers was given (even 1): a supervisor and workers, as graft */
     int port, threads, workers, backlog, access_log, server_header, date_header, blocking;
     int fastapi_routing; /* --fastapi-routing: unrouted requests answered as FastAPI's router */
     int ws, ws_deflate, ws_queue;

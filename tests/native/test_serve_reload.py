@@ -173,6 +173,25 @@ def test_without_workers_sighup_is_logged_and_ignored(tmp_path):
         srv.cleanup()
 
 
+def test_workers_1_is_a_supervisor_and_sighup_a_rolling_reload(tmp_path):
+    """--workers 1 given means one worker under the supervisor (as graft): SIGHUP replaces it."""
+    lib = tmp_path / "version.so"
+    build_lib(tmp_path, answering("v1"), lib)
+    srv = ServeProcess([lib], extra=["--workers", "1"]).start()
+    try:
+        assert wait_for(lambda: fresh_get(srv.port) == (200, "v1"), 15), srv.output()
+        old = serving(srv, 1)
+        assert srv.pid not in old
+        build_lib(tmp_path, answering("v2"), lib)
+        os.kill(srv.pid, signal.SIGHUP)
+        assert wait_for(lambda: fresh_get(srv.port) == (200, "v2"), 10), srv.output()
+        assert not wait_gone(old, 20), srv.output()
+        assert "Reload complete: 1 new workers ready; the old ones drain." in srv.output()
+        assert srv.stop() == 0, srv.output()
+    finally:
+        srv.cleanup()
+
+
 def test_first_start_with_a_broken_library_still_exits_3(tmp_path):
     lib = tmp_path / "broken.so"
     build_lib(tmp_path, BROKEN_SRC, lib)

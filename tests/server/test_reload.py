@@ -110,10 +110,12 @@ def write_app(tmp: Path, answer: str, extra: str = "") -> None:
     os.rename(tmp_path, path)
 
 
-def graft_argv(tmp: Path, *extra: str, workers: int = 2, app: str = "reload_app:app"):
+def graft_argv(tmp: Path, *extra: str, workers: int | None = 2, app: str = "reload_app:app"):
+    """graft's command line; workers=None leaves --workers out (one process)."""
     def argv(fd: int) -> list[str]:
+        w = [] if workers is None else ["--workers", str(workers)]
         return [sys.executable, "-m", "graft", app, "--app-dir", str(tmp),
-                "--fd", str(fd), "--workers", str(workers), "--no-access-log", *extra]
+                "--fd", str(fd), *w, "--no-access-log", *extra]
 
     return argv
 
@@ -344,6 +346,24 @@ def test_sighup_reloads_a_rebuilt_native_library_without_a_failed_request(launch
     assert_stops_cleanly(r)
 
 
+def test_workers_1_is_a_supervisor_and_sighup_a_rolling_reload(launch, tmp_path):
+    """--workers 1 given is one worker under the supervisor (issue: N >= 1 reloads), unlike no
+    --workers (one process): SIGHUP replaces the worker, and the new library answers."""
+    lib = tmp_path / "version.so"
+    build_lib(tmp_path, answering("v1"), lib)
+    write_app(tmp_path, "app-v1")
+    r = launch(graft_argv(tmp_path, "--native", str(lib), workers=1))
+    assert wait_for(lambda: fresh_get(r.port) == (200, "v1"), 15), r.output()
+    old_workers = r.children()
+    assert len(old_workers) == 1 and r.pid not in old_workers, r.output()
+    build_lib(tmp_path, answering("v2"), lib)
+    os.kill(r.pid, signal.SIGHUP)
+    assert wait_for(lambda: all_fresh_answer(r.port, "v2"), 10), r.output()
+    assert wait_for(lambda: len(r.children()) == 1 and not (r.children() & old_workers), 20), r.output()
+    assert "Reload complete" in r.output()
+    assert_stops_cleanly(r)
+
+
 def test_reload_with_an_app_that_no_longer_imports_keeps_the_old_workers(launch, tmp_path):
     write_app(tmp_path, "one")
     r = launch(graft_argv(tmp_path))
@@ -506,7 +526,7 @@ def test_limit_max_requests_jitter_gives_each_worker_its_own_limit(launch, tmp_p
 def test_limit_max_requests_jitter_is_the_limit_the_worker_keeps(launch, tmp_path):
     write_app(tmp_path, "app")
     r = launch(graft_argv(tmp_path, "--limit-max-requests", "3", "--limit-max-requests-jitter", "4",
-                          "--log-level", "debug", workers=1))
+                          "--log-level", "debug", workers=None))
     pattern = re.compile(r"This worker's request limit: (\d+)")
     assert wait_for(lambda: pattern.search(r.output()), 20), r.output()
     limit = int(pattern.search(r.output()).group(1))
