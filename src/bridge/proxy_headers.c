@@ -125,9 +125,9 @@ int graftpy_apply_proxy(graftpy_server *srv, graft__req *r, PyObject *scope)
         if (b - a < (ptrdiff_t)sizeof v)
             memcpy(v, a, (size_t)(b - a));
         if (!strcmp(v, "http") || !strcmp(v, "https") || !strcmp(v, "ws") || !strcmp(v, "wss")) {
-            /* ws/wss name the same schemes here: the WebSocket scope derives its own from it */
-            PyObject *s = PyUnicode_FromString(strcmp(v, "ws") == 0 ? "http"
-                                               : strcmp(v, "wss") == 0 ? "https" : v);
+            /* As uvicorn: kept as sent on an HTTP scope ("ws" included); the WebSocket scope
+             * derives its own from it (ws_cycle.c: https/wss give wss, http/ws give ws). */
+            PyObject *s = PyUnicode_FromString(v);
             if (!s || PyDict_SetItem(scope, srv->st->k_scheme, s) < 0) {
                 Py_XDECREF(s);
                 return -1;

@@ -40,7 +40,8 @@ PyObject *graftpy_asgi_ws_scope_new(graftpy_server *srv, graft__req *r)
     if (!scope)
         return NULL;
     PyObject *scheme = PyDict_GetItemString(scope, "scheme");
-    int secure = scheme && PyUnicode_CompareWithASCIIString(scheme, "https") == 0;
+    int secure = scheme && (PyUnicode_CompareWithASCIIString(scheme, "https") == 0 ||
+                            PyUnicode_CompareWithASCIIString(scheme, "wss") == 0);
     PyObject *sp = subprotocols(r);
     PyObject *asgi = Py_BuildValue("{s:s,s:s}", "version", "3.0", "spec_version", "2.5");
     PyObject *ext = PyDict_Copy(srv->ws_extensions);

@@ -264,8 +264,6 @@ def test_over_tcp_an_untrusted_address_cannot_spoof(stack, impl):
 
 
 # X-Forwarded-* corner cases, answered by graft and uvicorn from a trusted peer over TCP.
-# One difference is left out: uvicorn puts "ws"/"wss" from X-Forwarded-Proto into an HTTP
-# scope's scheme as such, graft as http/https (the WebSocket scope is the same in both).
 EDGE_CASES = [
     [("X-Forwarded-For", "1.2.3.4:5678")],  # a port in the entry (some cloud balancers)
     [("X-Forwarded-For", "[2001:db8::1]:443")],
@@ -278,6 +276,8 @@ EDGE_CASES = [
     [("X-Forwarded-Proto", " https ")],
     [("X-Forwarded-Proto", "https"), ("X-Forwarded-Proto", "http")],  # the last one
     [("X-Forwarded-Proto", "ftp")],
+    [("X-Forwarded-Proto", "ws")],  # kept as sent on an HTTP scope, as uvicorn does
+    [("X-Forwarded-Proto", "wss")],
 ]
 
 
@@ -303,6 +303,22 @@ def test_proxy_header_corner_cases_as_uvicorn(both, headers):
             client = ("127.0.0.1", "the peer's port")  # not from a header: differs per connection
         got[impl] = (client, facts["scheme"])
     assert got["graft"] == got["uvicorn"], got
+
+
+@pytest.mark.parametrize("proto", ["http", "https", "ws", "wss", "ftp"])
+def test_websocket_scheme_from_x_forwarded_proto_as_uvicorn(both, proto):
+    """A WebSocket scope's scheme from a trusted peer's X-Forwarded-Proto: uvicorn writes
+    http/https as ws/wss and keeps ws/wss; anything else leaves ws."""
+    from websockets.sync.client import connect
+
+    got = {}
+    for impl, port in both.items():
+        with connect(f"ws://127.0.0.1:{port}/ws", additional_headers={"X-Forwarded-Proto": proto},
+                     open_timeout=10) as ws:
+            ws.send("x")
+            got[impl] = json.loads(ws.recv(timeout=10))["scheme"]
+    assert got["graft"] == got["uvicorn"], got
+    assert got["graft"] == {"https": "wss", "wss": "wss"}.get(proto, "ws"), got
 
 
 # -- (b) WebSockets -------------------------------------------------------------------------------
