@@ -546,6 +546,22 @@ static int transition_ok(const char *from, const char *to)
     return 0;
 }
 
+/* Opens the write transaction and reads the order's status into cur: 1 when it exists;
+ * else 0 with the answer (404, or 500) sent and its code in *rc. */
+static int begin_on_order(graft_request *req, sqlite3 *db, int64_t id, char cur[16], int *rc)
+{
+    if (!db || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        *rc = send(req, 500, graft_json_new(), 1);
+        return 0;
+    }
+    int found = order_status(db, id, cur);
+    if (found <= 0) {
+        *rc = abort_with(req, db, 404, found == 0 ? "Order not found" : NULL);
+        return 0;
+    }
+    return 1;
+}
+
 static int update_order(graft_request *req, void *ls)
 {
     (void)ls;
@@ -553,11 +569,9 @@ static int update_order(graft_request *req, void *ls)
     sqlite3 *db = graft_thread_state(req);
     int64_t id = graft_arg_int(req, "order_id");
     char cur[16];
-    if (!db || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return send(req, 500, graft_json_new(), 1);
-    int found = order_status(db, id, cur);
-    if (found <= 0)
-        return abort_with(req, db, 404, found == 0 ? "Order not found" : NULL);
+    int rc;
+    if (!begin_on_order(req, db, id, cur, &rc))
+        return rc;
     const char *to = graft_body_str(req, "status", NULL);
     if (to && strcmp(to, cur) != 0) {
         if (!transition_ok(cur, to)) {
@@ -590,11 +604,9 @@ static int delete_order(graft_request *req, void *ls)
     sqlite3 *db = graft_thread_state(req);
     int64_t id = graft_arg_int(req, "order_id");
     char cur[16];
-    if (!db || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return send(req, 500, graft_json_new(), 1);
-    int found = order_status(db, id, cur);
-    if (found <= 0)
-        return abort_with(req, db, 404, found == 0 ? "Order not found" : NULL);
+    int rc;
+    if (!begin_on_order(req, db, id, cur, &rc))
+        return rc;
     if (strcmp(cur, "pending") != 0 && strcmp(cur, "cancelled") != 0)
         return abort_with(req, db, 409, "Only pending or cancelled orders can be deleted");
     args a = {0};

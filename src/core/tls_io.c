@@ -263,11 +263,11 @@ void graft__io_free(graft__conn *c)
     graft__tls_ctx_release(c->tctx);
 }
 
-static char *pem_of(X509 *x)
+/* The memory BIO's text as a NUL-terminated malloc'd string (NULL on failure), b freed. */
+static char *bio_text(BIO *b, int ok)
 {
-    BIO *b = BIO_new(BIO_s_mem());
     char *out = NULL;
-    if (b && PEM_write_bio_X509(b, x)) {
+    if (b && ok) {
         char *p;
         long n = BIO_get_mem_data(b, &p);
         if ((out = malloc((size_t)n + 1))) {
@@ -279,21 +279,18 @@ static char *pem_of(X509 *x)
     return out;
 }
 
+static char *pem_of(X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    return bio_text(b, b && PEM_write_bio_X509(b, x));
+}
+
 static char *subject_rfc4514(X509 *x)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    char *out = NULL;
     /* RFC 2253 order and escaping is RFC 4514's string form. */
-    if (b && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT) >= 0) {
-        char *p;
-        long n = BIO_get_mem_data(b, &p);
-        if ((out = malloc((size_t)n + 1))) {
-            memcpy(out, p, (size_t)n);
-            out[n] = '\0';
-        }
-    }
-    BIO_free(b);
-    return out;
+    unsigned long flags = (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
+    return bio_text(b, b && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, flags) >= 0);
 }
 
 void graft__io_tls_info(graft__conn *c)

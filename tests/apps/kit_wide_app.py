@@ -10,6 +10,8 @@ from typing import Annotated, List, Optional
 
 from fastapi import Cookie, FastAPI, Header, Path, Query
 
+from kit_app import ServedBy  # the same marker of the app's answers
+
 app = FastAPI()
 
 
@@ -30,25 +32,6 @@ def items(
 @app.get("/wide/plain/{item_id}")
 def plain(item_id: int):
     return {"item_id": item_id}
-
-
-class ServedBy:
-    """Marks every answer of the app (its own 422s included)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def __getattr__(self, name):  # openapi(), routes: the wrapped app's
-        return getattr(self.app, name)
-
-    async def __call__(self, scope, receive, send):
-        async def send2(msg):
-            if msg["type"] == "http.response.start":
-                msg = dict(msg)
-                msg["headers"] = list(msg.get("headers", [])) + [(b"x-served-by", b"app")]
-            await send(msg)
-
-        await self.app(scope, receive, send2)
 
 
 fastapi_app = app
