@@ -24,6 +24,8 @@ have_cmd curl || want+=(curl)
 have_cmd chromium || want+=(chromium)
 # nginx in front of graft: tests/deploy/test_nginx.py runs deploy/nginx/graft.conf as shipped
 have_cmd nginx || [ -x /usr/sbin/nginx ] || want+=(nginx-light)
+# systemd-socket-activate: deploy/systemd's command line is run as systemd starts it
+have_cmd systemd-socket-activate || want+=(systemd)
 # libFuzzer and the sanitizer runtimes for clang
 if have_cmd clang; then
   rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a

@@ -110,7 +110,6 @@ def test_systemd_reload_stop_and_socket_match_graft():
     assert SOCKET["Install"]["WantedBy"] == ["sockets.target"]
 
 
-@pytest.mark.skipif(not shutil.which("systemd-socket-activate"), reason="needs systemd-socket-activate")
 def test_systemd_command_line_serves_an_activated_socket_reloads_and_stops(tmp_path):
     """The ExecStart options, with tests/deploy/deploy_app.py for the app, behind
     systemd-socket-activate (which binds the socket and execs graft with LISTEN_FDS=1 and
