@@ -95,7 +95,9 @@ def build_lib(tmp: Path, src: str, dest: Path) -> None:
     c = tmp / f"lib{time.monotonic_ns()}.c"
     c.write_text(src)
     out = tmp / (c.stem + ".so")
-    subprocess.run(build_cmd(c, out), shell=True, check=True)
+    # the compiler is not ours: no sanitizer runtime preloaded into it (TSan's crashes cc)
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "TSAN_OPTIONS")}
+    subprocess.run(build_cmd(c, out), shell=True, check=True, env=env)
     os.rename(out, dest)
 
 
